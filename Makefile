@@ -1,0 +1,132 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# pystrobe: bpf/*.bpf.c -> .output/*.bpf.o -> .output/*.skel.h -> user/*.c -> pystrobe
+#   make            build ./pystrobe
+#   make demo       install dependencies, build, profile the bundled demo workload
+#   make test       install, provision interpreters, run unit + integration tests
+#   make test-san   the same tests against the ASan/UBSan build
+#   make bench      overhead benchmark (see BENCHMARKS.md)
+#   make format     apply clang-format; make check-format verifies it
+#   V=1             show full commands
+.DELETE_ON_ERROR:
+
+ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+ifeq ($(filter x86 arm64,$(ARCH)),)
+$(error unsupported ARCH '$(ARCH)': vmlinux/ has x86 and arm64 only)
+endif
+
+SAN ?= 0
+ifeq ($(SAN),1)
+OUTPUT ?= .output-san
+BIN ?= pystrobe-san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+OUTPUT ?= .output
+BIN ?= pystrobe
+SANFLAGS :=
+endif
+
+CLANG ?= clang
+CC ?= cc
+BPFTOOL ?= bpftool
+PROTOC_C ?= protoc-c
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
+ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -fno-omit-frame-pointer $(SANFLAGS) \
+	-I$(OUTPUT) -Iuser -Ibpf
+LDLIBS := -lbpf -lelf -lz -lprotobuf-c -lcap -lm
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf \
+	-I/usr/include/$(shell uname -m)-linux-gnu -Wall -Werror
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+PROTO_C := $(OUTPUT)/profile.pb-c.c
+USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS)) $(OUTPUT)/profile.pb-c.o
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.PHONY: all deps demo test test-unit test-integration test-san provision offsets bench \
+	format check-format fuzz clean
+
+all: $(BIN)
+
+deps:
+	$(Q)bash scripts/install-deps.sh
+
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/*.h vmlinux/$(ARCH)/vmlinux.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(OUTPUT)/profile.pb-c.c $(OUTPUT)/profile.pb-c.h: user/proto/profile.proto | $(OUTPUT)
+	$(call msg,PROTOC,$@)
+	$(Q)$(PROTOC_C) --proto_path=user/proto --c_out=$(OUTPUT) $<
+
+$(OUTPUT)/profile.pb-c.o: $(OUTPUT)/profile.pb-c.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -I$(OUTPUT) -c $< -o $@
+
+# Every user object may include a skeleton or the generated protobuf header.
+$(OUTPUT)/user/%.o: user/%.c user/*.h bpf/*.h $(BPF_SKELS) $(OUTPUT)/profile.pb-c.h | $(OUTPUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BIN): $(OUTPUT)/user/main.o $(USER_OBJS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/tests/%: tests/unit/%.c $(USER_OBJS) | $(OUTPUT)/tests
+	$(call msg,TEST-CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+
+demo: deps $(BIN)
+	$(Q)bash scripts/demo.sh ./$(BIN)
+
+test-unit: $(UNIT_BINS)
+	$(Q)set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+provision:
+	$(Q)bash scripts/provision-pythons.sh
+
+test-integration: $(BIN)
+	$(Q)python3 tests/integration/run.py --pystrobe ./$(BIN)
+
+test: deps provision
+	$(Q)$(MAKE) --no-print-directory test-unit test-integration
+	$(Q)$(MAKE) --no-print-directory SAN=1 test-unit test-integration
+
+test-san:
+	$(Q)$(MAKE) --no-print-directory SAN=1 test-unit test-integration
+
+offsets:
+	$(Q)bash scripts/gen-offsets.sh > user/py_offsets_table.c
+
+bench: $(BIN)
+	$(Q)python3 scripts/bench.py --pystrobe ./$(BIN)
+
+FORMAT_SRCS = $(wildcard bpf/*.c bpf/*.h user/*.c user/*.h tests/unit/*.c tests/fuzz/*.c)
+format:
+	$(Q)clang-format -i $(FORMAT_SRCS)
+
+check-format:
+	$(Q)clang-format --dry-run --Werror $(FORMAT_SRCS)
+
+fuzz:
+	$(Q)bash scripts/fuzz.sh
+
+clean:
+	$(Q)rm -rf .output .output-san pystrobe pystrobe-san

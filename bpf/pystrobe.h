@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The one boundary between the BPF sampler and the loader: every struct here
+ * is read or written on both sides, so only fixed-width fields are used.
+ */
+#ifndef PYSTROBE_H
+#define PYSTROBE_H
+
+#ifndef MAX_PY_FRAMES
+#define MAX_PY_FRAMES 192 /* Python frames kept per stack; deeper = truncated */
+#endif
+#ifndef MAX_THREADS_WALK
+#define MAX_THREADS_WALK 256 /* thread states visited to find a tid */
+#endif
+#ifndef MAX_PROCS
+#define MAX_PROCS 1024
+#endif
+#ifndef MAX_STACKS
+#define MAX_STACKS 16384 /* distinct (thread, stack) sample keys */
+#endif
+#ifndef MAX_PY_STACKS
+#define MAX_PY_STACKS 8192 /* distinct Python stacks */
+#endif
+#ifndef MAX_NATIVE_STACKS
+#define MAX_NATIVE_STACKS 8192
+#endif
+#ifndef MAX_THREADS
+#define MAX_THREADS 8192
+#endif
+
+#ifndef FRAME_READ_MAX
+#define FRAME_READ_MAX 128 /* one read per frame covers all its fields */
+#endif
+#ifndef TSTATE_RETRY_NS
+#define TSTATE_RETRY_NS 10000000ULL /* re-walk thread list of a miss */
+#endif
+
+#define OFF_NONE 0xffff /* field absent in this Python version */
+
+/*
+ * Offsets the in-kernel walker needs, per target process (so one run can hold
+ * several Python versions). All are byte offsets from the start of the object.
+ */
+struct py_walk_offsets {
+	__u16 runtime_interpreters_head; /* _PyRuntime -> first interpreter */
+	__u16 interp_threads_head;	 /* interpreter -> first thread state */
+	__u16 tstate_next;
+	__u16 tstate_native_thread_id;
+	__u16 tstate_frame;	    /* tstate -> top frame, or -> cframe */
+	__u16 cframe_current_frame; /* cframe -> top frame; OFF_NONE: none */
+	__u16 frame_previous;
+	__u16 frame_code; /* code object; may carry stack-ref tag bits */
+	__u16 frame_instr;
+	__u16 frame_owner;    /* OFF_NONE before 3.12 */
+	__u16 frame_is_entry; /* 3.11 only, else OFF_NONE */
+	__u8 instr_size;      /* 4: int f_lasti, 8: instruction pointer */
+	__u8 owner_shim_min;  /* frames with owner >= this are C-stack shims */
+};
+
+/* Per target process, keyed by tgid (as the host's PID namespace sees it). */
+struct proc_info {
+	__u64 runtime_addr; /* address of _PyRuntime in the target */
+	struct py_walk_offsets off;
+	__u16 frame_read_size; /* bytes covering every frame field read */
+	__u16 pad[2];
+};
+
+/* Frame flags recorded with each Python frame. */
+#define PYFRAME_ENTRY 1 /* first frame of a C-level eval call */
+
+struct py_frame {
+	__u64 code;  /* code object address, tag bits cleared */
+	__u64 instr; /* f_lasti or instruction pointer, as read */
+};
+
+/* Stack flags */
+#define STACK_TRUNCATED 1  /* more Python frames than MAX_PY_FRAMES */
+#define STACK_NO_TSTATE 2  /* thread has no Python thread state (yet) */
+#define STACK_READ_FAILED 4 /* a frame could not be read; stack is partial */
+
+struct py_stack {
+	__u32 depth;
+	__u32 flags;
+	__u64 entry_mask[(MAX_PY_FRAMES + 63) / 64]; /* PYFRAME_ENTRY per frame */
+	struct py_frame frames[MAX_PY_FRAMES];	     /* leaf first */
+};
+
+/* Key of the sample-count map: one per (thread, stacks) combination. */
+struct sample_key {
+	__u32 pid;
+	__u32 tid;
+	__u64 py_stack_id; /* hash of the Python stack; 0: no Python stack */
+	__s32 kernel_stack_id;
+	__s32 user_stack_id;
+	__u32 flags;
+	__u32 pad;
+};
+
+/* Cached thread state of a target thread; tstate 0: none found yet. */
+struct py_thread {
+	__u64 tstate;
+	__u64 last_walk_ns;
+	__u32 pid;
+	__u32 pad;
+	char comm[16];
+};
+
+/* Indices of the .bss loss counters (array `lost` in the BPF object). */
+enum lost_counter {
+	LOST_SAMPLE_MAP_FULL,
+	LOST_PY_STACK_MAP_FULL,
+	LOST_THREAD_MAP_FULL,
+	LOST_READ_FAILED,
+	LOST_TRUNCATED,
+	LOST_NO_TSTATE, /* samples of threads without a Python thread state */
+	LOST_KERNEL_STACK,
+	LOST_USER_STACK,
+	LOST__COUNT,
+};
+
+#endif /* PYSTROBE_H */

@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * CPU sampler: runs on a per-CPU software cpu-clock perf event, keeps only
+ * samples of target processes, walks the interrupted thread's CPython frame
+ * chain and counts (thread, Python stack, kernel stack, native stack) keys.
+ * Nothing is sent per sample: userspace drains the maps periodically.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <asm/errno.h>
+#include "pystrobe.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+const volatile bool collect_kernel = false;
+const volatile bool collect_native = false;
+
+__u64 lost[LOST__COUNT] = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_PROCS);
+	__type(key, __u32);
+	__type(value, struct proc_info);
+} procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_THREADS);
+	__type(key, __u32);
+	__type(value, struct py_thread);
+} threads SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_STACKS);
+	__type(key, struct sample_key);
+	__type(value, __u64);
+} counts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_PY_STACKS);
+	__type(key, __u64);
+	__type(value, struct py_stack);
+} py_stacks SEC(".maps");
+
+/* Sized by the loader: 1 entry unless --kernel / --native asked for them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, MAX_NATIVE_STACKS);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, 127 * sizeof(__u64));
+} kernel_stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, MAX_NATIVE_STACKS);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, 127 * sizeof(__u64));
+} user_stacks SEC(".maps");
+
+struct scratch {
+	struct py_stack stack;
+	__u8 frame[FRAME_READ_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch_map SEC(".maps");
+
+static __always_inline void count_lost(enum lost_counter c)
+{
+	__sync_fetch_and_add(&lost[c], 1);
+}
+
+static __always_inline __u64 read_ptr(__u64 addr)
+{
+	__u64 v = 0;
+
+	if (bpf_probe_read_user(&v, sizeof(v), (void *)addr))
+		return 0;
+	return v;
+}
+
+/* Reads `size` (4 or 8) bytes at buf[off]; 0 when off is out of the buffer. */
+static __always_inline __u64 buf_field(const __u8 *buf, __u16 off, __u8 size)
+{
+	__u64 v = 0;
+
+	if (off > FRAME_READ_MAX - 8)
+		return 0;
+	if (size == 4)
+		v = *(__u32 *)(buf + off);
+	else if (size == 1)
+		v = buf[off];
+	else
+		v = *(__u64 *)(buf + off);
+	return v;
+}
+
+/*
+ * Finds the PyThreadState whose native_thread_id is tid by walking the main
+ * interpreter's thread list; the answer is cached in `threads` and checked
+ * on every use, so a reused address or tid is noticed. A thread without one
+ * is retried at most every TSTATE_RETRY_NS.
+ */
+static __always_inline __u64 find_tstate(const struct proc_info *pi, __u32 pid,
+					 __u32 tid)
+{
+	const struct py_walk_offsets *off = &pi->off;
+	struct py_thread *ti, fresh = {};
+	__u64 now = bpf_ktime_get_ns();
+	__u64 interp, t;
+	int i;
+
+	ti = bpf_map_lookup_elem(&threads, &tid);
+	if (ti && ti->pid == pid) {
+		bpf_get_current_comm(ti->comm, sizeof(ti->comm));
+		if (ti->tstate &&
+		    read_ptr(ti->tstate + off->tstate_native_thread_id) == tid)
+			return ti->tstate;
+		if (!ti->tstate && now - ti->last_walk_ns < TSTATE_RETRY_NS)
+			return 0;
+	}
+
+	fresh.pid = pid;
+	fresh.last_walk_ns = now;
+	bpf_get_current_comm(fresh.comm, sizeof(fresh.comm));
+	interp = read_ptr(pi->runtime_addr + off->runtime_interpreters_head);
+	t = interp ? read_ptr(interp + off->interp_threads_head) : 0;
+	for (i = 0; i < MAX_THREADS_WALK && t; i++) {
+		if (read_ptr(t + off->tstate_native_thread_id) == tid) {
+			fresh.tstate = t;
+			break;
+		}
+		t = read_ptr(t + off->tstate_next);
+	}
+	if (bpf_map_update_elem(&threads, &tid, &fresh, BPF_ANY))
+		count_lost(LOST_THREAD_MAP_FULL);
+	return fresh.tstate;
+}
+
+static __always_inline __u64 mix64(__u64 h, __u64 v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return h;
+}
+
+/*
+ * Walks the frame chain leaf to root into st, skipping C-stack shim frames
+ * and marking the first Python frame of each C-level eval call (for merging
+ * with native stacks). Returns a hash of the stack (never 0).
+ */
+static __always_inline __u64 walk_frames(const struct proc_info *pi,
+					 __u64 tstate, struct scratch *s)
+{
+	const struct py_walk_offsets *off = &pi->off;
+	struct py_stack *st = &s->stack;
+	__u32 read_size = pi->frame_read_size;
+	bool every_frame_entry = off->frame_owner == OFF_NONE &&
+				 off->frame_is_entry == OFF_NONE;
+	__u64 frame, code, h = 0x5bd1e995;
+	__u32 depth = 0;
+	int i;
+
+	frame = read_ptr(tstate + off->tstate_frame);
+	if (off->cframe_current_frame != OFF_NONE && frame)
+		frame = read_ptr(frame + off->cframe_current_frame);
+
+	if (read_size > FRAME_READ_MAX)
+		read_size = FRAME_READ_MAX;
+	for (i = 0; i < MAX_PY_FRAMES + 16 && frame; i++) {
+		if (bpf_probe_read_user(s->frame, read_size, (void *)frame)) {
+			st->flags |= STACK_READ_FAILED;
+			count_lost(LOST_READ_FAILED);
+			break;
+		}
+		if (off->frame_owner != OFF_NONE &&
+		    buf_field(s->frame, off->frame_owner, 1) >=
+			    off->owner_shim_min) {
+			/* A shim: the frame below it (leafwards) was entered from C. */
+			if (depth > 0 && depth <= MAX_PY_FRAMES)
+				st->entry_mask[((depth - 1) / 64) & 3] |=
+					1ULL << ((depth - 1) % 64);
+			frame = buf_field(s->frame, off->frame_previous, 8);
+			continue;
+		}
+		if (depth >= MAX_PY_FRAMES) {
+			st->flags |= STACK_TRUNCATED;
+			count_lost(LOST_TRUNCATED);
+			break;
+		}
+		/* Clear stack-ref tag bits (3.14+); objects are 8-aligned. */
+		code = buf_field(s->frame, off->frame_code, 8) & ~7ULL;
+		st->frames[depth].code = code;
+		st->frames[depth].instr =
+			buf_field(s->frame, off->frame_instr, off->instr_size);
+		if (every_frame_entry ||
+		    (off->frame_is_entry != OFF_NONE &&
+		     buf_field(s->frame, off->frame_is_entry, 1)))
+			st->entry_mask[(depth / 64) & 3] |= 1ULL << (depth % 64);
+		h = mix64(h, code);
+		h = mix64(h, st->frames[depth].instr);
+		depth++;
+		frame = buf_field(s->frame, off->frame_previous, 8);
+	}
+	if (i >= MAX_PY_FRAMES + 16 && frame) {
+		st->flags |= STACK_TRUNCATED;
+		count_lost(LOST_TRUNCATED);
+	}
+	st->depth = depth;
+	h = mix64(h, depth);
+	h = mix64(h, st->flags);
+	return h ? h : 1;
+}
+
+SEC("perf_event")
+int ps_sample(struct bpf_perf_event_data *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 pid = id >> 32, tid = (__u32)id, zero = 0;
+	struct sample_key key = {};
+	struct proc_info *pi;
+	struct scratch *s;
+	__u64 tstate = 0, one = 1, *cnt;
+	long ret;
+
+	pi = bpf_map_lookup_elem(&procs, &pid);
+	if (!pi)
+		return 0;
+	s = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!s)
+		return 0;
+
+	key.pid = pid;
+	key.tid = tid;
+	key.kernel_stack_id = -1;
+	key.user_stack_id = -1;
+	s->stack.depth = 0;
+	s->stack.flags = 0;
+	__builtin_memset(s->stack.entry_mask, 0, sizeof(s->stack.entry_mask));
+
+	if (pi->runtime_addr)
+		tstate = find_tstate(pi, pid, tid);
+	if (tstate) {
+		key.py_stack_id = walk_frames(pi, tstate, s);
+		key.flags = s->stack.flags;
+		if (s->stack.depth == 0 && !s->stack.flags) {
+			key.py_stack_id = 0; /* thread idle in C, no frames */
+		} else {
+			ret = bpf_map_update_elem(&py_stacks, &key.py_stack_id,
+						  &s->stack, BPF_NOEXIST);
+			if (ret && ret != -EEXIST) {
+				count_lost(LOST_PY_STACK_MAP_FULL);
+				key.py_stack_id = 0;
+				key.flags |= STACK_READ_FAILED;
+			}
+		}
+	} else {
+		key.flags = STACK_NO_TSTATE;
+		count_lost(LOST_NO_TSTATE);
+	}
+
+	if (collect_kernel) {
+		ret = bpf_get_stackid(ctx, &kernel_stacks, 0);
+		key.kernel_stack_id = ret;
+		/* -EFAULT: the sample hit user mode, there is no kernel stack. */
+		if (ret < 0 && ret != -EFAULT)
+			count_lost(LOST_KERNEL_STACK);
+	}
+	if (collect_native) {
+		ret = bpf_get_stackid(ctx, &user_stacks, BPF_F_USER_STACK);
+		key.user_stack_id = ret;
+		if (ret < 0 && ret != -EFAULT)
+			count_lost(LOST_USER_STACK);
+	}
+
+	cnt = bpf_map_lookup_elem(&counts, &key);
+	if (cnt) {
+		__sync_fetch_and_add(cnt, 1);
+	} else if (bpf_map_update_elem(&counts, &key, &one, BPF_NOEXIST)) {
+		/* Lost a race with another CPU inserting the same key? */
+		cnt = bpf_map_lookup_elem(&counts, &key);
+		if (cnt)
+			__sync_fetch_and_add(cnt, 1);
+		else
+			count_lost(LOST_SAMPLE_MAP_FULL);
+	}
+	return 0;
+}

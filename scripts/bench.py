@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""`make bench`: pystrobe's sampling overhead and BPF cost per sample.
+
+Every ratio compares runs made in this same invocation (profiled against
+unprofiled, interleaved), as the median of several runs. The machine is
+shared and noisy: read the spread, not just the median.
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORKLOAD = os.path.join(HERE, "bench_workload.py")
+
+
+def run_work(cmd):
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True,
+                         timeout=600).stdout.split()
+    return float(out[-1])
+
+
+def bpf_stats(prog_name):
+    progs = json.loads(subprocess.run(["bpftool", "-j", "prog", "show"],
+                                      capture_output=True, text=True).stdout)
+    for p in progs:
+        if p.get("name") == prog_name:
+            return p.get("run_time_ns", 0), p.get("run_cnt", 0)
+    return 0, 0
+
+
+def profiled(pystrobe, freq, py, args):
+    return [pystrobe, "record", "-F", str(freq), "-f", "folded", "-o",
+            os.devnull, "--", py, WORKLOAD] + args
+
+
+def overhead(pystrobe, py, runs, freqs, depth, rounds):
+    base, prof = [], {f: [] for f in freqs}
+    for _ in range(runs):
+        base.append(run_work([py, WORKLOAD, str(depth), str(rounds)]))
+        for f in freqs:
+            prof[f].append(run_work(profiled(pystrobe, f, py,
+                                             [str(depth), str(rounds)])))
+    med = statistics.median(base)
+    rows = [("unprofiled", med, 1.0, base)]
+    for f in freqs:
+        m = statistics.median(prof[f])
+        rows.append(("pystrobe %d Hz" % f, m, m / med, prof[f]))
+    return rows
+
+
+def per_sample_cost(pystrobe, py, depth, freq=999, seconds=4):
+    """BPF run time per sample from kernel.bpf_stats_enabled."""
+    with open("/proc/sys/kernel/bpf_stats_enabled") as f:
+        old = f.read().strip()
+    with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+        f.write("1")
+    try:
+        work = subprocess.Popen([py, WORKLOAD, str(depth), "100000"],
+                                stdout=subprocess.DEVNULL)
+        time.sleep(0.5)
+        rec = subprocess.Popen([pystrobe, "record", "-F", str(freq), "-p",
+                                str(work.pid), "-d", str(seconds), "-f",
+                                "folded", "-o", os.devnull])
+        time.sleep(seconds / 2)
+        ns, cnt = bpf_stats("ps_sample")
+        rec.wait(timeout=60)
+        work.kill()
+        work.wait()
+    finally:
+        with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+            f.write(old)
+    return ns / cnt / 1000.0 if cnt else float("nan"), cnt
+
+
+def austin_overhead(root, py, runs, freq, depth, rounds):
+    """Austin on the same workload at the same rate (bullseye's 3.9)."""
+    austin = shutil.which("austin")
+    if not austin or not os.path.isdir(root):
+        return None
+    dst = os.path.join(root, "tmp", "bench_workload.py")
+    shutil.copy(WORKLOAD, dst)
+    args = [str(depth), str(rounds)]
+    plain = ["chroot", root, py, "/tmp/bench_workload.py"] + args
+    interval = str(int(1e6 / freq))
+    base, aus = [], []
+    for _ in range(runs):
+        base.append(run_work(plain))
+        aus.append(run_work([austin, "-i", interval, "-o", os.devnull] +
+                            plain))
+    return statistics.median(base), statistics.median(aus), base, aus
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pystrobe", default="./pystrobe")
+    ap.add_argument("--python", default=shutil.which("python3.11") or
+                    sys.executable)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=40)
+    ap.add_argument("--root", default=os.environ.get(
+        "PYSTROBE_CACHE", "/var/cache/pystrobe") + "/roots/bullseye")
+    a = ap.parse_args()
+    pystrobe = os.path.abspath(a.pystrobe)
+
+    print("# pystrobe benchmark: %s, %d runs each, median" %
+          (a.python, a.runs))
+    print("\n## Overhead, CPU-bound workload (depth 10)")
+    print("| run | median s | ratio | runs |")
+    print("|---|---|---|---|")
+    for name, med, ratio, xs in overhead(pystrobe, a.python, a.runs,
+                                         [99, 999], 10, a.rounds):
+        print("| %s | %.3f | %.4f | %s |" %
+              (name, med, ratio, " ".join("%.3f" % x for x in xs)))
+
+    print("\n## BPF time per sample (kernel.bpf_stats_enabled, 999 Hz)")
+    print("| Python stack depth | µs per sample | samples |")
+    print("|---|---|---|")
+    for depth in (10, 128):
+        us, cnt = per_sample_cost(pystrobe, a.python, depth)
+        print("| %d | %.2f | %d |" % (depth, us, cnt))
+
+    print("\n## Austin, same workload and rates (bullseye python3.9)")
+    for freq in (99, 999):
+        res = austin_overhead(a.root, "/usr/bin/python3.9", a.runs, freq, 10,
+                              a.rounds)
+        if res is None:
+            print("austin or the bullseye root is missing: skipped")
+            break
+        base, aus, _, _ = res
+        ours = []
+        for _ in range(a.runs):
+            ours.append(run_work(profiled(pystrobe, freq, "chroot",
+                                          [])[:-2] +
+                                 ["chroot", a.root, "/usr/bin/python3.9",
+                                  "/tmp/bench_workload.py", "10",
+                                  str(a.rounds)]))
+        print("| %d Hz | unprofiled %.3f s | austin %.4f | pystrobe %.4f |" %
+              (freq, base, aus / base, statistics.median(ours) / base))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,425 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * `pystrobe record`: samples Python processes (attached with -p, or a
+ * command started with --) and renders or saves the profile.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <time.h>
+#include <unistd.h>
+#include "cli.h"
+#include "profile.h"
+#include "pyproc.h"
+#include "record.h"
+#include "render.h"
+#include "sampler.h"
+#include "target.h"
+
+#define MAX_TARGETS 64
+#define DRAIN_INTERVAL_NS 250000000LL
+#define POLL_NS 2000000L
+
+static struct env {
+	pid_t pids[MAX_TARGETS];
+	int nr_pids;
+	long freq;
+	double duration; /* seconds; 0: until stopped */
+	struct render_opts render;
+	bool native, kernel;
+	char **cmd;
+} env = {
+	.freq = 99,
+	.render = {.format = FORMAT_TABLE, .max_rows = 40},
+};
+
+enum {
+	OPT_NATIVE = 1000,
+	OPT_KERNEL,
+	OPT_THREADS,
+	OPT_TOP,
+};
+
+static const char doc[] =
+	"Sample the CPU time of Python processes, with Python stacks walked in "
+	"the kernel.\n"
+	"\n"
+	"EXAMPLES:\n"
+	"  pystrobe record -p 1234                 # until Ctrl-C, table\n"
+	"  pystrobe record -p 1234,1240 -d 10 -F 999\n"
+	"  pystrobe record -f folded -o out.folded -- python3 app.py\n"
+	"  pystrobe record -f pprof -o cpu.pb.gz --native -- python3 app.py";
+
+static const struct argp_option options[] = {
+	{"pid", 'p', "PID[,PID...]", 0, "Processes to profile", 0},
+	{"frequency", 'F', "HZ", 0, "Samples per second per CPU (default 99)",
+	 0},
+	{"duration", 'd', "SECONDS", 0,
+	 "Stop after this long (default: until Ctrl-C or the targets exit)",
+	 0},
+	{"output", 'o', "FILE", 0, "Write the output here (default stdout)", 0},
+	{"format", 'f', "FORMAT", 0, "table (default), folded or pprof", 0},
+	{"native", OPT_NATIVE, NULL, 0, "Add native frames (frame pointers)",
+	 0},
+	{"kernel", OPT_KERNEL, NULL, 0, "Add kernel frames", 0},
+	{"threads", OPT_THREADS, NULL, 0,
+	 "folded: start each stack with its thread", 0},
+	{"top", OPT_TOP, "N", 0, "table: rows to show (default 40, 0 = all)",
+	 0},
+	{},
+};
+
+static int parse_pids(const char *arg, struct argp_state *state)
+{
+	char *copy = strdup(arg), *tok, *save = NULL;
+	long v;
+
+	if (!copy)
+		return ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (cli__parse_long(tok, 1, 0x3fffffff, &v)) {
+			argp_error(state, "invalid PID '%s'", tok);
+			free(copy);
+			return EINVAL;
+		}
+		if (env.nr_pids == MAX_TARGETS) {
+			argp_error(state, "at most %d PIDs", MAX_TARGETS);
+			free(copy);
+			return EINVAL;
+		}
+		env.pids[env.nr_pids++] = v;
+	}
+	free(copy);
+	if (!env.nr_pids) {
+		argp_error(state, "invalid PID list '%s'", arg);
+		return EINVAL;
+	}
+	return 0;
+}
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	long v;
+
+	switch (key) {
+	case ARGP_KEY_INIT:
+		cli__capture_errors(state);
+		break;
+	case 'p':
+		return parse_pids(arg, state);
+	case 'F':
+		if (cli__parse_long(arg, 1, 100000, &env.freq))
+			argp_error(state,
+				   "invalid frequency '%s' (1 to 100000 Hz)",
+				   arg);
+		break;
+	case 'd':
+		if (cli__parse_double(arg, 0.001, 31536000, &env.duration))
+			argp_error(state,
+				   "invalid duration '%s' (seconds, > 0)", arg);
+		break;
+	case 'o':
+		env.render.path = arg;
+		break;
+	case 'f':
+		if (cli__parse_format(arg, &env.render.format))
+			argp_error(state,
+				   "invalid format '%s' (table, folded, pprof)",
+				   arg);
+		break;
+	case OPT_NATIVE:
+		env.native = true;
+		break;
+	case OPT_KERNEL:
+		env.kernel = true;
+		break;
+	case OPT_THREADS:
+		env.render.threads = true;
+		break;
+	case OPT_TOP:
+		if (cli__parse_long(arg, 0, 1000000, &v))
+			argp_error(state, "invalid row count '%s'", arg);
+		env.render.max_rows = v;
+		break;
+	case ARGP_KEY_ARG:
+		argp_error(state,
+			   "unexpected argument '%s' (a command goes after --)",
+			   arg);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int64_t wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Root, or the capabilities BPF sampling and reading targets need. */
+static bool has_privileges(void)
+{
+	cap_value_t need[] = {CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE};
+	cap_flag_value_t v;
+	bool ok = true;
+	cap_t caps;
+
+	if (geteuid() == 0)
+		return true;
+	caps = cap_get_proc();
+	if (!caps)
+		return false;
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+		if (cap_get_flag(caps, need[i], CAP_EFFECTIVE, &v) ||
+		    v != CAP_SET)
+			ok = false;
+	cap_free(caps);
+	return ok;
+}
+
+struct run {
+	struct target_proc targets[MAX_TARGETS];
+	int nr_targets;
+	struct sampler *sampler;
+	struct profile *profile;
+};
+
+/* Drains, then lets targets stopped at exit go. */
+static int drain(struct run *r)
+{
+	int err = sampler__drain(r->sampler, r->profile);
+
+	for (int i = 0; i < r->nr_targets; i++)
+		if (r->targets[i].exiting)
+			target__let_go(&r->targets[i]);
+	return err;
+}
+
+static int sample_loop(struct run *r)
+{
+	int64_t start = now_ns(), last_drain = start, now;
+	int64_t deadline = env.duration > 0 ? start + env.duration * 1e9 : 0;
+	struct timespec pause = {.tv_nsec = POLL_NS};
+	char why[256];
+	int err = 0;
+
+	while (!stop_signal) {
+		bool all_gone = true, want_drain = false;
+
+		now = now_ns();
+		if (deadline && now >= deadline)
+			break;
+		for (int i = 0; i < r->nr_targets; i++) {
+			struct target_proc *t = &r->targets[i];
+			struct pyproc pp;
+
+			if (target__poll(t) && t->exiting)
+				want_drain = true;
+			if (!t->gone)
+				all_gone = false;
+			/* A started command becomes Python after its exec. */
+			if (!t->gone && !sampler__has_python(r->sampler, t->pid) &&
+			    pyproc__inspect(t->pid, &pp, why, sizeof(why)) ==
+				    PYPROC_OK) {
+				err = sampler__set_python(r->sampler, &pp);
+				if (err)
+					return err;
+			}
+		}
+		if (want_drain || now - last_drain >= DRAIN_INTERVAL_NS) {
+			err = drain(r);
+			if (err)
+				return err;
+			last_drain = now;
+		}
+		if (all_gone)
+			break;
+		nanosleep(&pause, NULL);
+	}
+	return 0;
+}
+
+static void print_summary(const struct profile *p, int64_t elapsed_ns)
+{
+	int64_t total = 0;
+
+	for (size_t i = 0; i < p->nr_samples; i++)
+		total += p->samples[i].values[0];
+	fprintf(stderr, "pystrobe: %lld samples in %.1f s at %ld Hz\n",
+		(long long)total, elapsed_ns / 1e9, env.freq);
+}
+
+int record_main(int argc, char **argv)
+{
+	static const struct argp argp = {options, parse_arg, NULL, doc};
+	struct sampler_opts sopts = {};
+	struct sigaction sa = {.sa_handler = on_signal};
+	struct run *r = NULL;
+	char why[512];
+	int err = 0, exit_code = 0, opt_argc = argc;
+	int64_t start;
+
+	/* Everything after "--" is the command, never our options. */
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0) {
+			opt_argc = i;
+			env.cmd = &argv[i + 1];
+			break;
+		}
+	if (cli__parse(&argp, opt_argc, argv, NULL))
+		return 1;
+	if (env.cmd && !env.cmd[0]) {
+		cli__error("no command after --");
+		return 1;
+	}
+	if (env.cmd && env.nr_pids) {
+		cli__error("give either -p PID or -- COMMAND, not both");
+		return 1;
+	}
+	if (!env.cmd && !env.nr_pids) {
+		cli__error("nothing to profile: give -p PID or -- COMMAND");
+		return 1;
+	}
+	if (env.render.format == FORMAT_PPROF && !env.render.path) {
+		cli__error("-f pprof needs -o FILE");
+		return 1;
+	}
+	if (!has_privileges()) {
+		cli__error("pystrobe needs root (or CAP_BPF, CAP_PERFMON and "
+			   "CAP_SYS_PTRACE)");
+		return 1;
+	}
+
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		cli__error("out of memory");
+		return 1;
+	}
+	/* Check every PID before attaching anything. */
+	struct pyproc *procs = calloc(env.nr_pids ?: 1, sizeof(*procs));
+
+	if (!procs) {
+		cli__error("out of memory");
+		free(r);
+		return 1;
+	}
+	for (int i = 0; i < env.nr_pids; i++) {
+		if (pyproc__inspect(env.pids[i], &procs[i], why, sizeof(why)) !=
+		    PYPROC_OK) {
+			cli__error("%s", why);
+			err = -EINVAL;
+			goto cleanup;
+		}
+	}
+
+	r->profile = profile__new();
+	if (!r->profile || profile__add_type(r->profile, "samples", "count") ||
+	    profile__add_type(r->profile, "cpu", "nanoseconds")) {
+		cli__error("out of memory");
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	r->profile->period_type.type = profile__intern(r->profile, "cpu");
+	r->profile->period_type.unit =
+		profile__intern(r->profile, "nanoseconds");
+	r->profile->period = 1000000000LL / env.freq;
+	r->profile->time_nanos = wall_ns();
+
+	sopts.freq = env.freq;
+	sopts.kernel = env.kernel;
+	sopts.native = env.native;
+	r->sampler = sampler__new(&sopts, why, sizeof(why));
+	if (!r->sampler) {
+		err = -errno;
+		cli__error("%s", why);
+		goto cleanup;
+	}
+
+	if (env.cmd) {
+		struct target_proc *t = &r->targets[r->nr_targets++];
+
+		err = target__spawn(t, env.cmd, why, sizeof(why));
+		if (!err)
+			err = sampler__add_pid(r->sampler, t->pid);
+		if (!err)
+			err = target__release(t, env.cmd, why, sizeof(why));
+		if (err) {
+			cli__error("%s", why);
+			exit_code = 127;
+			goto cleanup;
+		}
+	} else {
+		for (int i = 0; i < env.nr_pids; i++) {
+			struct target_proc *t = &r->targets[r->nr_targets++];
+
+			t->pid = env.pids[i];
+			err = sampler__set_python(r->sampler, &procs[i]);
+			if (err) {
+				cli__error("cannot watch process %d: %s",
+					   t->pid, strerror(-err));
+				goto cleanup;
+			}
+			target__seize(t);
+		}
+	}
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	start = now_ns();
+	err = sample_loop(r);
+	if (!err)
+		err = drain(r);
+	if (err) {
+		cli__error("collecting samples failed: %s", strerror(-err));
+		goto cleanup;
+	}
+	sampler__counters(r->sampler, r->profile);
+	r->profile->duration_nanos = now_ns() - start;
+	/* Detach before writing: nothing stays attached past this point. */
+	sampler__free(r->sampler);
+	r->sampler = NULL;
+	for (int i = 0; i < r->nr_targets; i++)
+		target__let_go(&r->targets[i]);
+	print_summary(r->profile, r->profile->duration_nanos);
+	err = render__write(r->profile, &env.render);
+	if (env.cmd && stop_signal == SIGTERM && !r->targets[0].gone)
+		kill(r->targets[0].pid, SIGTERM);
+	if (env.cmd)
+		exit_code = target__wait_child(&r->targets[0]);
+
+cleanup:
+	sampler__free(r->sampler);
+	for (int i = 0; i < r->nr_targets; i++)
+		target__let_go(&r->targets[i]);
+	if (env.cmd && exit_code == 0 && r->nr_targets && !r->targets[0].gone)
+		exit_code = target__wait_child(&r->targets[0]);
+	profile__free(r->profile);
+	free(procs);
+	free(r);
+	if (env.cmd && err == 0)
+		return exit_code;
+	return err ? (exit_code ? exit_code : 1) : 0;
+}

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "folded.h"
+#include "pprof.h"
+#include "render.h"
+#include "table.h"
+
+int render__write(const struct profile *p, const struct render_opts *o)
+{
+	FILE *out = stdout;
+	int err;
+
+	if (o->format == FORMAT_PPROF) {
+		if (!o->path) {
+			cli__error("-f pprof needs -o FILE");
+			return -EINVAL;
+		}
+		err = pprof__write(p, o->path);
+		if (err)
+			cli__error("cannot write %s: %s", o->path,
+				   strerror(-err));
+		return err;
+	}
+	if (o->path) {
+		out = fopen(o->path, "we");
+		if (!out) {
+			err = -errno;
+			cli__error("cannot write %s: %s", o->path,
+				   strerror(-err));
+			return err;
+		}
+	}
+	if (o->format == FORMAT_FOLDED)
+		err = folded__write(p, out, 0, o->threads);
+	else
+		err = table__write(p, out, 0, o->max_rows);
+	if (fflush(out) && !err)
+		err = -errno;
+	if (out != stdout && fclose(out) && !err)
+		err = -errno;
+	if (err)
+		cli__error("cannot write %s: %s", o->path ? o->path : "output",
+			   strerror(-err));
+	return err;
+}

@@ -1,0 +1,559 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <uthash.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "ksyms.h"
+#include "nativesym.h"
+#include "pysym.h"
+#include "sampler.h"
+#include "sampler.skel.h"
+
+#define STACK_DEPTH_NATIVE 127
+#define MAX_OUT_FRAMES (MAX_PY_FRAMES + 2 * STACK_DEPTH_NATIVE + 4)
+
+struct target {
+	pid_t pid;
+	bool python;
+	char comm[32];
+	struct pysym *pysym;
+	struct nativesym *native;
+	UT_hash_handle hh;
+};
+
+struct cached_stack {
+	uint64_t id;
+	struct py_stack stack;
+	UT_hash_handle hh;
+};
+
+struct sampler {
+	struct sampler_opts opts;
+	struct sampler_bpf *skel;
+	struct bpf_link **links;
+	int nr_links;
+	struct target *targets;
+	struct cached_stack *stacks; /* Python stacks moved out of the kernel */
+	struct ksyms *ksyms;
+	/* Userspace losses. */
+	int64_t unresolved_frames, missing_stacks, missing_native;
+};
+
+static const char *const lost_names[LOST__COUNT] = {
+	[LOST_SAMPLE_MAP_FULL] = "sample_map_full",
+	[LOST_PY_STACK_MAP_FULL] = "py_stack_map_full",
+	[LOST_THREAD_MAP_FULL] = "thread_map_full",
+	[LOST_READ_FAILED] = "frame_read_failed",
+	[LOST_TRUNCATED] = "truncated_stacks",
+	[LOST_NO_TSTATE] = "no_python_thread",
+	[LOST_KERNEL_STACK] = "kernel_stack_failed",
+	[LOST_USER_STACK] = "native_stack_failed",
+};
+
+static int open_cpu_clock(int cpu, int freq)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(attr),
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.sample_freq = freq,
+		.freq = 1,
+	};
+
+	return syscall(__NR_perf_event_open, &attr, -1, cpu, -1,
+		       PERF_FLAG_FD_CLOEXEC);
+}
+
+struct sampler *sampler__new(const struct sampler_opts *opts, char *why,
+			     size_t why_len)
+{
+	struct sampler *s;
+	int ncpu, err = 0;
+
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	s->opts = *opts;
+	s->skel = sampler_bpf__open();
+	if (!s->skel) {
+		err = -errno;
+		snprintf(why, why_len, "cannot open BPF object: %s",
+			 strerror(-err));
+		goto cleanup;
+	}
+	s->skel->rodata->collect_kernel = opts->kernel;
+	s->skel->rodata->collect_native = opts->native;
+	/* Stack maps cost 1 KiB per entry: only size them when asked for. */
+	if (!opts->kernel)
+		bpf_map__set_max_entries(s->skel->maps.kernel_stacks, 1);
+	if (!opts->native)
+		bpf_map__set_max_entries(s->skel->maps.user_stacks, 1);
+	err = sampler_bpf__load(s->skel);
+	if (err) {
+		snprintf(why, why_len, "cannot load BPF programs: %s%s",
+			 strerror(-err),
+			 err == -EPERM ? " (pystrobe needs root, or "
+					 "CAP_BPF and CAP_PERFMON)"
+				       : "");
+		goto cleanup;
+	}
+	if (opts->kernel) {
+		s->ksyms = ksyms__load();
+		if (!s->ksyms) {
+			err = -errno;
+			snprintf(why, why_len,
+				 "cannot read kernel symbols: %s",
+				 strerror(-err));
+			goto cleanup;
+		}
+	}
+	ncpu = libbpf_num_possible_cpus();
+	if (ncpu < 0) {
+		err = ncpu;
+		snprintf(why, why_len, "cannot count CPUs");
+		goto cleanup;
+	}
+	s->links = calloc(ncpu, sizeof(*s->links));
+	if (!s->links) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (int cpu = 0; cpu < ncpu; cpu++) {
+		int fd = open_cpu_clock(cpu, opts->freq);
+		struct bpf_link *link;
+
+		if (fd < 0) {
+			if (errno == ENODEV)
+				continue; /* CPU offline */
+			err = -errno;
+			snprintf(why, why_len,
+				 "cannot open cpu-clock event on CPU %d: %s%s",
+				 cpu, strerror(-err),
+				 err == -EACCES || err == -EPERM
+					 ? " (pystrobe needs root, or "
+					   "CAP_PERFMON)"
+					 : "");
+			goto cleanup;
+		}
+		link = bpf_program__attach_perf_event(s->skel->progs.ps_sample,
+						      fd);
+		if (!link) {
+			err = -errno;
+			close(fd);
+			snprintf(why, why_len,
+				 "cannot attach to CPU %d: %s", cpu,
+				 strerror(-err));
+			goto cleanup;
+		}
+		s->links[s->nr_links++] = link;
+	}
+	return s;
+cleanup:
+	sampler__free(s);
+	errno = -err;
+	return NULL;
+}
+
+void sampler__free(struct sampler *s)
+{
+	struct target *t, *tt;
+	struct cached_stack *c, *ct;
+
+	if (!s)
+		return;
+	/* A perf_event link owns its perf fd: destroying it closes both. */
+	for (int i = 0; i < s->nr_links; i++)
+		bpf_link__destroy(s->links[i]);
+	free(s->links);
+	sampler_bpf__destroy(s->skel);
+	HASH_ITER(hh, s->targets, t, tt)
+	{
+		HASH_DEL(s->targets, t);
+		pysym__free(t->pysym);
+		nativesym__free(t->native);
+		free(t);
+	}
+	HASH_ITER(hh, s->stacks, c, ct)
+	{
+		HASH_DEL(s->stacks, c);
+		free(c);
+	}
+	ksyms__free(s->ksyms);
+	free(s);
+}
+
+static void read_comm(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	buf[0] = 0;
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fgets(buf, len, f))
+		buf[strcspn(buf, "\n")] = 0;
+	fclose(f);
+}
+
+static struct target *get_target(struct sampler *s, pid_t pid)
+{
+	struct target *t;
+
+	HASH_FIND_INT(s->targets, &pid, t);
+	if (t)
+		return t;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->pid = pid;
+	HASH_ADD_INT(s->targets, pid, t);
+	return t;
+}
+
+int sampler__add_pid(struct sampler *s, pid_t pid)
+{
+	struct proc_info pi = {};
+	struct target *t = get_target(s, pid);
+	__u32 key = pid;
+
+	if (!t)
+		return -ENOMEM;
+	if (bpf_map__update_elem(s->skel->maps.procs, &key, sizeof(key), &pi,
+				 sizeof(pi), BPF_NOEXIST) &&
+	    errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int sampler__set_python(struct sampler *s, const struct pyproc *pp)
+{
+	struct target *t = get_target(s, pp->pid);
+	__u32 key = pp->pid;
+
+	if (!t)
+		return -ENOMEM;
+	pysym__free(t->pysym);
+	t->pysym = pysym__new(pp);
+	if (!t->pysym)
+		return -ENOMEM;
+	t->python = true;
+	read_comm(pp->pid, t->comm, sizeof(t->comm));
+	if (s->opts.native && !t->native)
+		t->native = nativesym__new(pp->pid);
+	if (bpf_map__update_elem(s->skel->maps.procs, &key, sizeof(key),
+				 &pp->bpf, sizeof(pp->bpf), BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+bool sampler__has_python(struct sampler *s, pid_t pid)
+{
+	struct target *t;
+
+	HASH_FIND_INT(s->targets, &pid, t);
+	return t && t->python;
+}
+
+/* Moves every Python stack out of the kernel map into the cache. */
+static void move_py_stacks(struct sampler *s)
+{
+	int fd = bpf_map__fd(s->skel->maps.py_stacks);
+	__u64 key, next, *prev = NULL;
+	struct cached_stack *c;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		HASH_FIND(hh, s->stacks, &key, sizeof(key), c);
+		if (c)
+			continue;
+		c = malloc(sizeof(*c));
+		if (!c)
+			break;
+		if (bpf_map_lookup_elem(fd, &key, &c->stack)) {
+			free(c);
+			continue;
+		}
+		c->id = key;
+		HASH_ADD(hh, s->stacks, id, sizeof(c->id), c);
+	}
+	/* Cached now: the kernel may drop them (a reinsert is identical). */
+	for (c = s->stacks; c; c = c->hh.next)
+		bpf_map_delete_elem(fd, &c->id);
+}
+
+static const struct py_stack *find_py_stack(struct sampler *s, __u64 id)
+{
+	struct cached_stack *c;
+
+	HASH_FIND(hh, s->stacks, &id, sizeof(id), c);
+	if (c)
+		return &c->stack;
+	c = malloc(sizeof(*c));
+	if (!c)
+		return NULL;
+	if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.py_stacks), &id,
+				&c->stack)) {
+		free(c);
+		return NULL;
+	}
+	c->id = id;
+	HASH_ADD(hh, s->stacks, id, sizeof(c->id), c);
+	return &c->stack;
+}
+
+struct stack_builder {
+	struct profile *p;
+	uint32_t frames[MAX_OUT_FRAMES];
+	uint32_t depth;
+	int err;
+};
+
+static void push_frame(struct stack_builder *b, enum frame_kind kind,
+		       const char *name, const char *file, int64_t line,
+		       int64_t start_line)
+{
+	struct profile_frame f = {.kind = kind, .line = line,
+				  .start_line = start_line};
+	int64_t idx;
+
+	if (b->err || b->depth >= MAX_OUT_FRAMES)
+		return;
+	f.name = profile__intern(b->p, name);
+	f.file = file ? profile__intern(b->p, file) : 0;
+	if (f.name == (uint32_t)-1 || f.file == (uint32_t)-1) {
+		b->err = -ENOMEM;
+		return;
+	}
+	idx = profile__add_frame(b->p, &f);
+	if (idx < 0) {
+		b->err = -ENOMEM;
+		return;
+	}
+	b->frames[b->depth++] = idx;
+}
+
+static void push_py_frame(struct sampler *s, struct stack_builder *b,
+			  struct target *t, const struct py_frame *pf)
+{
+	struct pysym_frame sym;
+	char name[64];
+
+	if (t->pysym && pysym__resolve(t->pysym, pf->code, pf->instr, &sym) == 0) {
+		push_frame(b, FRAME_PYTHON, sym.name, sym.file,
+			   sym.line > 0 ? sym.line : 0, sym.firstlineno);
+		return;
+	}
+	s->unresolved_frames++;
+	snprintf(name, sizeof(name), "[unknown code %#llx]",
+		 (unsigned long long)pf->code);
+	push_frame(b, FRAME_MARKER, name, NULL, 0, 0);
+}
+
+static bool is_entry(const struct py_stack *st, uint32_t i)
+{
+	return st->entry_mask[i / 64] & (1ULL << (i % 64));
+}
+
+static bool is_eval_symbol(const char *sym)
+{
+	return sym && strncmp(sym, "_PyEval_EvalFrame", 17) == 0;
+}
+
+/* Appends the Python frames from *pi up to and including the next entry. */
+static void push_py_run(struct sampler *s, struct stack_builder *b,
+			struct target *t, const struct py_stack *st,
+			uint32_t *pi)
+{
+	while (*pi < st->depth && *pi < MAX_PY_FRAMES) {
+		uint32_t i = (*pi)++;
+
+		push_py_frame(s, b, t, &st->frames[i]);
+		if (is_entry(st, i))
+			break;
+	}
+}
+
+static void build_stack(struct sampler *s, struct stack_builder *b,
+			struct target *t, const struct sample_key *k,
+			const struct py_stack *st)
+{
+	__u64 ips[STACK_DEPTH_NATIVE];
+	uint32_t pi = 0, depth = st ? st->depth : 0;
+	bool merged = false;
+
+	if (depth > MAX_PY_FRAMES)
+		depth = MAX_PY_FRAMES;
+	if (k->kernel_stack_id >= 0) {
+		memset(ips, 0, sizeof(ips));
+		if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.kernel_stacks),
+					&k->kernel_stack_id, ips) == 0) {
+			for (int i = 0; i < STACK_DEPTH_NATIVE && ips[i]; i++) {
+				const char *sym = s->ksyms ? ksyms__lookup(
+							     s->ksyms, ips[i])
+							   : NULL;
+				char buf[64];
+
+				if (!sym) {
+					snprintf(buf, sizeof(buf), "%#llx",
+						 (unsigned long long)ips[i]);
+					sym = buf;
+				}
+				push_frame(b, FRAME_KERNEL, sym, NULL, 0, 0);
+			}
+		} else {
+			s->missing_native++;
+		}
+	}
+	if (k->user_stack_id >= 0 && t->native) {
+		int n = 0;
+
+		memset(ips, 0, sizeof(ips));
+		if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.user_stacks),
+					&k->user_stack_id, ips)) {
+			s->missing_native++;
+		}
+		while (n < STACK_DEPTH_NATIVE && ips[n])
+			n++;
+		for (int i = 0; i < n; i++) {
+			const char *sym, *mod;
+
+			nativesym__lookup(t->native, ips[i], &sym, &mod);
+			if (!mod) {
+				/* A library loaded after the last refresh? */
+				nativesym__refresh(t->native);
+				nativesym__lookup(t->native, ips[i], &sym,
+						  &mod);
+			}
+			if (st && is_eval_symbol(sym) && pi < depth) {
+				/* The eval loop runs the Python frames. */
+				push_py_run(s, b, t, st, &pi);
+				merged = true;
+				continue;
+			}
+			if (!sym) {
+				char buf[64];
+
+				snprintf(buf, sizeof(buf), "%#llx",
+					 (unsigned long long)ips[i]);
+				push_frame(b, FRAME_NATIVE, buf, mod, 0, 0);
+			} else {
+				push_frame(b, FRAME_NATIVE, sym, mod, 0, 0);
+			}
+		}
+		(void)merged;
+	}
+	/* Python frames not placed by an eval-loop frame go root-side. */
+	while (st && pi < depth)
+		push_py_frame(s, b, t, &st->frames[pi++]);
+	if (k->flags & STACK_TRUNCATED)
+		push_frame(b, FRAME_MARKER, "[truncated]", NULL, 0, 0);
+	if (k->flags & STACK_READ_FAILED)
+		push_frame(b, FRAME_MARKER, "[partial stack]", NULL, 0, 0);
+	if (b->depth == 0 || (!st && (k->flags & STACK_NO_TSTATE) &&
+			      k->user_stack_id < 0))
+		push_frame(b, FRAME_MARKER,
+			   t->python ? "[no Python frames]" : "[not Python yet]",
+			   NULL, 0, 0);
+}
+
+/* Snapshot of the count map's keys: deleting while iterating restarts. */
+static struct sample_key *collect_keys(int fd, size_t *nr)
+{
+	struct sample_key *keys = NULL, *prev = NULL, next;
+	size_t n = 0, cap = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 256;
+			struct sample_key *nk = realloc(keys, nc * sizeof(*nk));
+
+			if (!nk)
+				break;
+			keys = nk;
+			cap = nc;
+		}
+		keys[n] = next;
+		prev = &keys[n++];
+	}
+	*nr = n;
+	return keys;
+}
+
+int sampler__drain(struct sampler *s, struct profile *p)
+{
+	int fd = bpf_map__fd(s->skel->maps.counts);
+	int tfd = bpf_map__fd(s->skel->maps.threads);
+	struct sample_key *keys;
+	struct stack_builder *b;
+	struct target *t;
+	size_t nr_keys;
+	__u64 count;
+	int err = 0;
+
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->p = p;
+	for (t = s->targets; t; t = t->hh.next)
+		if (t->pysym)
+			pysym__next_gen(t->pysym);
+	move_py_stacks(s);
+	keys = collect_keys(fd, &nr_keys);
+
+	for (size_t i = 0; i < nr_keys; i++) {
+		const struct sample_key *key = &keys[i];
+		const struct py_stack *st = NULL;
+		struct py_thread th = {};
+		__u32 tid = key->tid;
+		int64_t values[2];
+		pid_t pid = key->pid;
+
+		if (bpf_map_lookup_and_delete_elem(fd, key, &count))
+			continue;
+		HASH_FIND_INT(s->targets, &pid, t);
+		if (!t)
+			continue;
+		if (key->py_stack_id) {
+			st = find_py_stack(s, key->py_stack_id);
+			if (!st)
+				s->missing_stacks++;
+		}
+		b->depth = 0;
+		build_stack(s, b, t, key, st);
+		if (b->err) {
+			err = b->err;
+			break;
+		}
+		bpf_map_lookup_elem(tfd, &tid, &th);
+		th.comm[sizeof(th.comm) - 1] = 0;
+		values[0] = count;
+		values[1] = count * p->period;
+		err = profile__add_sample(p, b->frames, b->depth, values,
+					  key->pid, key->tid, th.comm, t->comm);
+		if (err)
+			break;
+	}
+	free(keys);
+	free(b);
+	return err;
+}
+
+void sampler__counters(struct sampler *s, struct profile *p)
+{
+	for (int i = 0; i < LOST__COUNT; i++)
+		profile__set_counter(p, lost_names[i], s->skel->bss->lost[i]);
+	profile__set_counter(p, "unresolved_frames", s->unresolved_frames);
+	profile__set_counter(p, "missing_stacks",
+			     s->missing_stacks + s->missing_native);
+}
