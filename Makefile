@@ -10,8 +10,8 @@
 .DELETE_ON_ERROR:
 
 ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
-ifeq ($(filter x86 arm64,$(ARCH)),)
-$(error unsupported ARCH '$(ARCH)': vmlinux/ has x86 and arm64 only)
+ifeq ($(filter x86,$(ARCH)),)
+$(error unsupported ARCH '$(ARCH)': vmlinux/ and the 3.9/3.10 thread matching are x86 only)
 endif
 
 SAN ?= 0
@@ -113,7 +113,8 @@ test-san:
 	$(Q)$(MAKE) --no-print-directory SAN=1 test-unit test-integration
 
 offsets:
-	$(Q)bash scripts/gen-offsets.sh > user/py_offsets_table.c
+	$(Q)bash scripts/gen-offsets.sh > $(OUTPUT)/py_offsets_table.c.tmp
+	$(Q)mv $(OUTPUT)/py_offsets_table.c.tmp user/py_offsets_table.c
 
 bench: $(BIN)
 	$(Q)python3 scripts/bench.py --pystrobe ./$(BIN)

@@ -7,7 +7,8 @@
 #define PYSTROBE_H
 
 #ifndef MAX_PY_FRAMES
-#define MAX_PY_FRAMES 192 /* Python frames kept per stack; deeper = truncated */
+#define MAX_PY_FRAMES 192 /* Python frames kept per stack; deeper = truncated  \
+			   */
 #endif
 #ifndef MAX_THREADS_WALK
 #define MAX_THREADS_WALK 256 /* thread states visited to find a tid */
@@ -45,7 +46,12 @@ struct py_walk_offsets {
 	__u16 runtime_interpreters_head; /* _PyRuntime -> first interpreter */
 	__u16 interp_threads_head;	 /* interpreter -> first thread state */
 	__u16 tstate_next;
-	__u16 tstate_native_thread_id;
+	__u16 tstate_native_thread_id; /* 3.11+; else OFF_NONE */
+	/*
+	 * PyThreadState.thread_id = pthread_self(), which on x86-64 glibc is
+	 * the thread's fsbase: how 3.9/3.10 threads are matched.
+	 */
+	__u16 tstate_thread_id;
 	__u16 tstate_frame;	    /* tstate -> top frame, or -> cframe */
 	__u16 cframe_current_frame; /* cframe -> top frame; OFF_NONE: none */
 	__u16 frame_previous;
@@ -65,24 +71,26 @@ struct proc_info {
 	__u16 pad[2];
 };
 
-/* Frame flags recorded with each Python frame. */
-#define PYFRAME_ENTRY 1 /* first frame of a C-level eval call */
+/*
+ * Set in py_frame.code (code objects are 8-aligned) on the first frame of
+ * a C-level eval call, where native stacks are spliced in.
+ */
+#define PYFRAME_ENTRY 1ULL
 
 struct py_frame {
-	__u64 code;  /* code object address, tag bits cleared */
+	__u64 code;  /* code object address | PYFRAME_ENTRY */
 	__u64 instr; /* f_lasti or instruction pointer, as read */
 };
 
 /* Stack flags */
-#define STACK_TRUNCATED 1  /* more Python frames than MAX_PY_FRAMES */
-#define STACK_NO_TSTATE 2  /* thread has no Python thread state (yet) */
+#define STACK_TRUNCATED	  1 /* more Python frames than MAX_PY_FRAMES */
+#define STACK_NO_TSTATE	  2 /* thread has no Python thread state (yet) */
 #define STACK_READ_FAILED 4 /* a frame could not be read; stack is partial */
 
 struct py_stack {
 	__u32 depth;
 	__u32 flags;
-	__u64 entry_mask[(MAX_PY_FRAMES + 63) / 64]; /* PYFRAME_ENTRY per frame */
-	struct py_frame frames[MAX_PY_FRAMES];	     /* leaf first */
+	struct py_frame frames[MAX_PY_FRAMES]; /* leaf first */
 };
 
 /* Key of the sample-count map: one per (thread, stacks) combination. */

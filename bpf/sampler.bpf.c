@@ -8,6 +8,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 #include <asm/errno.h>
 #include "pystrobe.h"
 
@@ -103,6 +104,26 @@ static __always_inline __u64 buf_field(const __u8 *buf, __u16 off, __u8 size)
 	return v;
 }
 
+struct thread_walk {
+	const struct py_walk_offsets *off;
+	__u64 t;
+	__u16 id_off; /* field of PyThreadState identifying the thread */
+	__u64 id;     /* its value for the current thread */
+	__u64 found;
+};
+
+static long thread_walk_step(__u32 i, struct thread_walk *w)
+{
+	if (!w->t || !w->off)
+		return 1;
+	if (read_ptr(w->t + w->id_off) == w->id) {
+		w->found = w->t;
+		return 1;
+	}
+	w->t = read_ptr(w->t + w->off->tstate_next);
+	return 0;
+}
+
 /*
  * Finds the PyThreadState whose native_thread_id is tid by walking the main
  * interpreter's thread list; the answer is cached in `threads` and checked
@@ -113,16 +134,24 @@ static __always_inline __u64 find_tstate(const struct proc_info *pi, __u32 pid,
 					 __u32 tid)
 {
 	const struct py_walk_offsets *off = &pi->off;
+	struct thread_walk w = {.off = off};
 	struct py_thread *ti, fresh = {};
 	__u64 now = bpf_ktime_get_ns();
-	__u64 interp, t;
-	int i;
+	__u64 interp;
 
+	if (off->tstate_native_thread_id != OFF_NONE) {
+		w.id_off = off->tstate_native_thread_id;
+		w.id = tid;
+	} else {
+		struct task_struct *task = (void *)bpf_get_current_task();
+
+		w.id_off = off->tstate_thread_id;
+		w.id = BPF_CORE_READ(task, thread.fsbase);
+	}
 	ti = bpf_map_lookup_elem(&threads, &tid);
 	if (ti && ti->pid == pid) {
 		bpf_get_current_comm(ti->comm, sizeof(ti->comm));
-		if (ti->tstate &&
-		    read_ptr(ti->tstate + off->tstate_native_thread_id) == tid)
+		if (ti->tstate && read_ptr(ti->tstate + w.id_off) == w.id)
 			return ti->tstate;
 		if (!ti->tstate && now - ti->last_walk_ns < TSTATE_RETRY_NS)
 			return 0;
@@ -132,14 +161,9 @@ static __always_inline __u64 find_tstate(const struct proc_info *pi, __u32 pid,
 	fresh.last_walk_ns = now;
 	bpf_get_current_comm(fresh.comm, sizeof(fresh.comm));
 	interp = read_ptr(pi->runtime_addr + off->runtime_interpreters_head);
-	t = interp ? read_ptr(interp + off->interp_threads_head) : 0;
-	for (i = 0; i < MAX_THREADS_WALK && t; i++) {
-		if (read_ptr(t + off->tstate_native_thread_id) == tid) {
-			fresh.tstate = t;
-			break;
-		}
-		t = read_ptr(t + off->tstate_next);
-	}
+	w.t = interp ? read_ptr(interp + off->interp_threads_head) : 0;
+	bpf_loop(MAX_THREADS_WALK, thread_walk_step, &w, 0);
+	fresh.tstate = w.found;
 	if (bpf_map_update_elem(&threads, &tid, &fresh, BPF_ANY))
 		count_lost(LOST_THREAD_MAP_FULL);
 	return fresh.tstate;
@@ -154,70 +178,107 @@ static __always_inline __u64 mix64(__u64 h, __u64 v)
 	return h;
 }
 
+struct frame_walk {
+	const struct proc_info *pi;
+	struct scratch *s;
+	__u64 frame;
+	__u64 hash;
+	__u32 depth;
+	__u32 read_size;
+	bool every_frame_entry;
+};
+
+/* Entry frames carry PYFRAME_ENTRY in the (8-aligned) code address. */
+static __always_inline void mark_entry(struct py_stack *st, __u32 i)
+{
+	asm volatile("" : "+r"(i));
+	if (i < MAX_PY_FRAMES)
+		st->frames[i].code |= PYFRAME_ENTRY;
+}
+
+/* One frame of the walk; returns 1 to stop. */
+static long frame_walk_step(__u32 i, struct frame_walk *w)
+{
+	const struct py_walk_offsets *off;
+	struct py_stack *st;
+	struct scratch *s;
+	__u32 depth = w->depth, n;
+	__u64 code, instr;
+
+	if (!w->frame || !w->pi || !w->s)
+		return 1;
+	off = &w->pi->off;
+	s = w->s;
+	st = &s->stack;
+	n = w->read_size;
+	if (n == 0 || n > FRAME_READ_MAX)
+		return 1;
+	if (bpf_probe_read_user(s->frame, n, (void *)w->frame)) {
+		st->flags |= STACK_READ_FAILED;
+		count_lost(LOST_READ_FAILED);
+		return 1;
+	}
+	w->frame = buf_field(s->frame, off->frame_previous, 8);
+	if (off->frame_owner != OFF_NONE &&
+	    buf_field(s->frame, off->frame_owner, 1) >= off->owner_shim_min) {
+		/* A shim: the frame below it (leafwards) was entered from C. */
+		if (depth > 0)
+			mark_entry(st, depth - 1);
+		return 0;
+	}
+	if (depth >= MAX_PY_FRAMES) {
+		st->flags |= STACK_TRUNCATED;
+		count_lost(LOST_TRUNCATED);
+		return 1;
+	}
+	/* Clear stack-ref tag bits (3.14+); objects are 8-aligned. */
+	code = buf_field(s->frame, off->frame_code, 8) & ~7ULL;
+	instr = buf_field(s->frame, off->frame_instr, off->instr_size);
+	if (w->every_frame_entry ||
+	    (off->frame_is_entry != OFF_NONE &&
+	     buf_field(s->frame, off->frame_is_entry, 1)))
+		code |= PYFRAME_ENTRY;
+	st->frames[depth].code = code;
+	st->frames[depth].instr = instr;
+	w->hash = mix64(w->hash, code);
+	w->hash = mix64(w->hash, instr);
+	w->depth = depth + 1;
+	return 0;
+}
+
 /*
- * Walks the frame chain leaf to root into st, skipping C-stack shim frames
- * and marking the first Python frame of each C-level eval call (for merging
- * with native stacks). Returns a hash of the stack (never 0).
+ * Walks the frame chain leaf to root into s->stack, skipping C-stack shim
+ * frames and marking the first Python frame of each C-level eval call (for
+ * merging with native stacks). Returns a hash of the stack (never 0).
  */
 static __always_inline __u64 walk_frames(const struct proc_info *pi,
 					 __u64 tstate, struct scratch *s)
 {
 	const struct py_walk_offsets *off = &pi->off;
+	struct frame_walk w = {
+		.pi = pi,
+		.s = s,
+		.hash = 0x5bd1e995,
+		.read_size = pi->frame_read_size,
+		.every_frame_entry = off->frame_owner == OFF_NONE &&
+				     off->frame_is_entry == OFF_NONE,
+	};
 	struct py_stack *st = &s->stack;
-	__u32 read_size = pi->frame_read_size;
-	bool every_frame_entry = off->frame_owner == OFF_NONE &&
-				 off->frame_is_entry == OFF_NONE;
-	__u64 frame, code, h = 0x5bd1e995;
-	__u32 depth = 0;
-	int i;
+	__u64 h;
 
-	frame = read_ptr(tstate + off->tstate_frame);
-	if (off->cframe_current_frame != OFF_NONE && frame)
-		frame = read_ptr(frame + off->cframe_current_frame);
-
-	if (read_size > FRAME_READ_MAX)
-		read_size = FRAME_READ_MAX;
-	for (i = 0; i < MAX_PY_FRAMES + 16 && frame; i++) {
-		if (bpf_probe_read_user(s->frame, read_size, (void *)frame)) {
-			st->flags |= STACK_READ_FAILED;
-			count_lost(LOST_READ_FAILED);
-			break;
-		}
-		if (off->frame_owner != OFF_NONE &&
-		    buf_field(s->frame, off->frame_owner, 1) >=
-			    off->owner_shim_min) {
-			/* A shim: the frame below it (leafwards) was entered from C. */
-			if (depth > 0 && depth <= MAX_PY_FRAMES)
-				st->entry_mask[((depth - 1) / 64) & 3] |=
-					1ULL << ((depth - 1) % 64);
-			frame = buf_field(s->frame, off->frame_previous, 8);
-			continue;
-		}
-		if (depth >= MAX_PY_FRAMES) {
-			st->flags |= STACK_TRUNCATED;
-			count_lost(LOST_TRUNCATED);
-			break;
-		}
-		/* Clear stack-ref tag bits (3.14+); objects are 8-aligned. */
-		code = buf_field(s->frame, off->frame_code, 8) & ~7ULL;
-		st->frames[depth].code = code;
-		st->frames[depth].instr =
-			buf_field(s->frame, off->frame_instr, off->instr_size);
-		if (every_frame_entry ||
-		    (off->frame_is_entry != OFF_NONE &&
-		     buf_field(s->frame, off->frame_is_entry, 1)))
-			st->entry_mask[(depth / 64) & 3] |= 1ULL << (depth % 64);
-		h = mix64(h, code);
-		h = mix64(h, st->frames[depth].instr);
-		depth++;
-		frame = buf_field(s->frame, off->frame_previous, 8);
-	}
-	if (i >= MAX_PY_FRAMES + 16 && frame) {
+	w.frame = read_ptr(tstate + off->tstate_frame);
+	if (off->cframe_current_frame != OFF_NONE && w.frame)
+		w.frame = read_ptr(w.frame + off->cframe_current_frame);
+	if (w.read_size > FRAME_READ_MAX)
+		w.read_size = FRAME_READ_MAX;
+	bpf_loop(MAX_PY_FRAMES + 32, frame_walk_step, &w, 0);
+	if (w.frame && !(st->flags & (STACK_TRUNCATED | STACK_READ_FAILED))) {
+		/* Ran out of iterations on shims: still a truncation. */
 		st->flags |= STACK_TRUNCATED;
 		count_lost(LOST_TRUNCATED);
 	}
-	st->depth = depth;
-	h = mix64(h, depth);
+	st->depth = w.depth;
+	h = mix64(w.hash, w.depth);
 	h = mix64(h, st->flags);
 	return h ? h : 1;
 }
@@ -246,7 +307,6 @@ int ps_sample(struct bpf_perf_event_data *ctx)
 	key.user_stack_id = -1;
 	s->stack.depth = 0;
 	s->stack.flags = 0;
-	__builtin_memset(s->stack.entry_mask, 0, sizeof(s->stack.entry_mask));
 
 	if (pi->runtime_addr)
 		tstate = find_tstate(pi, pid, tid);
@@ -272,7 +332,8 @@ int ps_sample(struct bpf_perf_event_data *ctx)
 	if (collect_kernel) {
 		ret = bpf_get_stackid(ctx, &kernel_stacks, 0);
 		key.kernel_stack_id = ret;
-		/* -EFAULT: the sample hit user mode, there is no kernel stack. */
+		/* -EFAULT: the sample hit user mode, there is no kernel stack.
+		 */
 		if (ret < 0 && ret != -EFAULT)
 			count_lost(LOST_KERNEL_STACK);
 	}

@@ -207,9 +207,9 @@ int64_t elf_syms__bias(const struct elf_syms *es, uint64_t start,
 
 		if (offset >= seg_off &&
 		    offset < es->loads[i].offset + es->loads[i].filesz)
-			return (int64_t)(start - (es->loads[i].vaddr -
-						  es->loads[i].offset +
-						  offset));
+			return (int64_t)(start -
+					 (es->loads[i].vaddr -
+					  es->loads[i].offset + offset));
 	}
 	return (int64_t)(start - offset);
 }

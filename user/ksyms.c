@@ -41,8 +41,8 @@ struct ksyms *ksyms__load(void)
 	}
 	while (fscanf(f, "%" SCNx64 " %c %255s%*[^\n]", &addr, &type, name) ==
 	       3) {
-		if (!addr || (type != 't' && type != 'T' && type != 'w' &&
-			      type != 'W'))
+		if (!addr ||
+		    (type != 't' && type != 'T' && type != 'w' && type != 'W'))
 			continue;
 		if (ks->nr == ks->cap) {
 			size_t nc = ks->cap ? ks->cap * 2 : 65536;

@@ -7,7 +7,7 @@
 
 struct ksyms;
 
-struct ksyms *ksyms__load(void); /* NULL with errno on failure */
+struct ksyms *ksyms__load(void);    /* NULL with errno on failure */
 void ksyms__free(struct ksyms *ks); /* accepts NULL */
 /* Name of the function containing addr, or NULL. */
 const char *ksyms__lookup(const struct ksyms *ks, uint64_t addr);

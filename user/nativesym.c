@@ -57,10 +57,12 @@ int nativesym__refresh(struct nativesym *ns)
 	return 0;
 }
 
-static struct module *get_module(struct nativesym *ns, const char *path)
+static struct module *get_module(struct nativesym *ns, const struct procmap *pm)
 {
 	char host[512];
 	struct module *m;
+
+	const char *path = pm->path;
 
 	for (size_t i = 0; i < ns->nr_mods; i++)
 		if (strcmp(ns->mods[i].path, path) == 0)
@@ -73,7 +75,7 @@ static struct module *get_module(struct nativesym *ns, const char *path)
 	m->path = strdup(path);
 	if (!m->path)
 		return NULL;
-	procmaps__host_path(ns->pid, path, host, sizeof(host));
+	procmaps__host_path(ns->pid, pm, host, sizeof(host));
 	m->syms = elf_syms__open(host);
 	ns->nr_mods++;
 	return m;
@@ -89,12 +91,12 @@ void nativesym__lookup(struct nativesym *ns, uint64_t addr, const char **sym,
 	*module = NULL;
 	if (!pm || !pm->path)
 		return;
-	m = get_module(ns, pm->path);
+	m = get_module(ns, pm);
 	if (!m)
 		return;
 	*module = m->path;
 	if (m->syms)
-		*sym = elf_syms__lookup(m->syms,
-					addr - elf_syms__bias(m->syms, pm->start,
-							      pm->offset));
+		*sym = elf_syms__lookup(
+			m->syms,
+			addr - elf_syms__bias(m->syms, pm->start, pm->offset));
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "procmaps.h"
 
 int procmaps__read(pid_t pid, struct procmaps *out)
@@ -24,8 +25,9 @@ int procmaps__read(pid_t pid, struct procmaps *out)
 		char *file = NULL;
 		int n = 0;
 
-		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64
-				 " %*x:%*x %" SCNu64 " %n",
+		if (sscanf(line,
+			   "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64
+			   " %*x:%*x %" SCNu64 " %n",
 			   &m.start, &m.end, m.perms, &m.offset, &m.inode,
 			   &n) < 5)
 			continue;
@@ -89,7 +91,15 @@ const struct procmap *procmaps__find(const struct procmaps *m, uint64_t addr)
 	return NULL;
 }
 
-void procmaps__host_path(pid_t pid, const char *path, char *buf, size_t len)
+void procmaps__host_path(pid_t pid, const struct procmap *m, char *buf,
+			 size_t len)
 {
-	snprintf(buf, len, "/proc/%d/root%s", pid, path);
+	snprintf(buf, len, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid,
+		 m->start, m->end);
+	if (access(buf, R_OK) == 0)
+		return;
+	snprintf(buf, len, "/proc/%d/root%s", pid, m->path);
+	if (access(buf, R_OK) == 0)
+		return;
+	snprintf(buf, len, "%s", m->path);
 }

@@ -26,9 +26,11 @@ void procmaps__free(struct procmaps *m);
 const struct procmap *procmaps__find(const struct procmaps *m, uint64_t addr);
 
 /*
- * Path through which the host reads a file the target maps: via
- * /proc/PID/root so that chroots and mount namespaces are handled.
+ * Path through which the host reads the file behind a mapping, whatever
+ * the target's root or mount namespace: /proc/PID/map_files/START-END,
+ * else /proc/PID/root/PATH, else PATH (a chroot's maps show host paths).
  */
-void procmaps__host_path(pid_t pid, const char *path, char *buf, size_t len);
+void procmaps__host_path(pid_t pid, const struct procmap *m, char *buf,
+			 size_t len);
 
 #endif

@@ -22,9 +22,9 @@ enum frame_kind {
 
 struct profile_frame {
 	enum frame_kind kind;
-	uint32_t name;	 /* string index: qualname or symbol */
-	uint32_t file;	 /* string index: Python file or native module; 0: none */
-	int64_t line;	 /* 0: unknown */
+	uint32_t name; /* string index: qualname or symbol */
+	uint32_t file; /* string index: Python file or native module; 0: none */
+	int64_t line;  /* 0: unknown */
 	int64_t start_line; /* first line of the function; 0: unknown */
 };
 
@@ -63,8 +63,8 @@ struct profile {
 	struct profile_value_type types[PROFILE_MAX_TYPES];
 	int nr_types;
 	struct profile_value_type period_type;
-	int64_t period;	     /* e.g. ns between samples */
-	int64_t time_nanos;  /* start, wall clock */
+	int64_t period;	    /* e.g. ns between samples */
+	int64_t time_nanos; /* start, wall clock */
 	int64_t duration_nanos;
 
 	/* What was lost while recording, shown with every rendering. */
@@ -117,10 +117,11 @@ int profile__type_index(const struct profile *p, const char *type);
 /*
  * Human-readable frame text shared by the text writers. With per_function the
  * Python location is the function's start line, else the executing line:
- *   Python  "qualname (file:line)"  ("qualname (file)" / "qualname" if unknown)
- *   native  "symbol"                (unnamed: "[unknown]")
+ *   Python  "qualname (file:line)"  (always this shape; unknown line: 0)
+ *   native  "symbol"
  *   kernel  "symbol_[k]"
  *   marker  "name"
+ * An empty name renders as "[unknown]".
  * Returns the untruncated length, as snprintf does.
  */
 int profile__format_frame(const struct profile *p,

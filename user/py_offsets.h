@@ -16,9 +16,10 @@
 #include "../bpf/pystrobe.h"
 
 enum py_linetable_format {
-	PY_LINETABLE_LNOTAB,   /* <= 3.9: co_lnotab byte pairs */
-	PY_LINETABLE_310,      /* 3.10: co_linetable (start delta, line delta) */
-	PY_LINETABLE_LOCATION, /* >= 3.11: location table (Objects/locations.md) */
+	PY_LINETABLE_LNOTAB, /* <= 3.9: co_lnotab byte pairs */
+	PY_LINETABLE_310,    /* 3.10: co_linetable (start delta, line delta) */
+	PY_LINETABLE_LOCATION, /* >= 3.11: location table (Objects/locations.md)
+				*/
 };
 
 /* Offsets userspace needs to read code objects and strings. */
@@ -27,13 +28,14 @@ struct py_code_offsets {
 	uint16_t co_name;
 	uint16_t co_qualname; /* OFF_NONE before 3.11: use co_name */
 	uint16_t co_firstlineno;
-	uint16_t co_linetable; /* co_lnotab on 3.9 */
-	uint16_t co_code_adaptive; /* 3.11+: start of bytecode in the code object */
+	uint16_t co_linetable;	   /* co_lnotab on 3.9 */
+	uint16_t co_code_adaptive; /* 3.11+: start of bytecode in the code
+				      object */
 	uint16_t bytes_size;	   /* PyBytesObject.ob_size */
 	uint16_t bytes_data;	   /* PyBytesObject.ob_sval */
 	uint16_t unicode_length;
 	uint16_t unicode_state;
-	uint16_t ascii_data; /* sizeof(PyASCIIObject): compact ASCII data */
+	uint16_t ascii_data;   /* sizeof(PyASCIIObject): compact ASCII data */
 	uint16_t compact_data; /* sizeof(PyCompactUnicodeObject) */
 };
 

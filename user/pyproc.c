@@ -8,7 +8,7 @@
 #include "pyproc.h"
 #include "remote_mem.h"
 
-#define DEBUG_COOKIE "xdebugpy"
+#define DEBUG_COOKIE	  "xdebugpy"
 #define DEBUG_OFFSETS_MAX 4096
 
 static int is_zombie(pid_t pid)
@@ -105,17 +105,22 @@ static int apply_debug_offsets(struct pyproc *pp, char *why, size_t why_len)
 			 pp->pid, pp->major, pp->minor);
 		return -ENOTSUP;
 	}
-	err = err ?: dbg_field(raw, size, d->runtime_interpreters_head,
-			       &w->runtime_interpreters_head);
-	err = err ?: dbg_field(raw, size, d->interp_threads_head,
-			       &w->interp_threads_head);
+	err = err
+		      ?: dbg_field(raw, size, d->runtime_interpreters_head,
+				   &w->runtime_interpreters_head);
+	err = err
+		      ?: dbg_field(raw, size, d->interp_threads_head,
+				   &w->interp_threads_head);
 	err = err ?: dbg_field(raw, size, d->tstate_next, &w->tstate_next);
-	err = err ?: dbg_field(raw, size, d->tstate_native_thread_id,
-			       &w->tstate_native_thread_id);
-	err = err ?: dbg_field(raw, size, d->tstate_current_frame,
-			       &w->tstate_frame);
-	err = err ?: dbg_field(raw, size, d->frame_previous,
-			       &w->frame_previous);
+	err = err
+		      ?: dbg_field(raw, size, d->tstate_native_thread_id,
+				   &w->tstate_native_thread_id);
+	err = err
+		      ?: dbg_field(raw, size, d->tstate_current_frame,
+				   &w->tstate_frame);
+	err = err
+		      ?: dbg_field(raw, size, d->frame_previous,
+				   &w->frame_previous);
 	err = err ?: dbg_field(raw, size, d->frame_executable, &w->frame_code);
 	err = err ?: dbg_field(raw, size, d->frame_instr_ptr, &w->frame_instr);
 	err = err ?: dbg_field(raw, size, d->frame_owner, &w->frame_owner);
@@ -123,15 +128,19 @@ static int apply_debug_offsets(struct pyproc *pp, char *why, size_t why_len)
 	err = err ?: dbg_field(raw, size, d->code_name, &c->co_name);
 	err = err ?: dbg_field(raw, size, d->code_qualname, &c->co_qualname);
 	err = err ?: dbg_field(raw, size, d->code_linetable, &c->co_linetable);
-	err = err ?: dbg_field(raw, size, d->code_firstlineno,
-			       &c->co_firstlineno);
-	err = err ?: dbg_field(raw, size, d->code_co_code_adaptive,
-			       &c->co_code_adaptive);
+	err = err
+		      ?: dbg_field(raw, size, d->code_firstlineno,
+				   &c->co_firstlineno);
+	err = err
+		      ?: dbg_field(raw, size, d->code_co_code_adaptive,
+				   &c->co_code_adaptive);
 	err = err ?: dbg_field(raw, size, d->unicode_state, &c->unicode_state);
-	err = err ?: dbg_field(raw, size, d->unicode_length,
-			       &c->unicode_length);
-	err = err ?: dbg_field(raw, size, d->unicode_asciiobject_size,
-			       &c->ascii_data);
+	err = err
+		      ?: dbg_field(raw, size, d->unicode_length,
+				   &c->unicode_length);
+	err = err
+		      ?: dbg_field(raw, size, d->unicode_asciiobject_size,
+				   &c->ascii_data);
 	err = err ?: dbg_field(raw, size, d->bytes_ob_size, &c->bytes_size);
 	err = err ?: dbg_field(raw, size, d->bytes_ob_sval, &c->bytes_data);
 	if (err)
@@ -185,14 +194,14 @@ enum pyproc_error pyproc__inspect(pid_t pid, struct pyproc *pp, char *why,
 	pp->pid = pid;
 	if (is_zombie(pid) != 0) {
 		snprintf(why, why_len, "process %d %s", pid,
-			 is_zombie(pid) > 0 ? "is a zombie"
-					    : "does not exist");
+			 is_zombie(pid) > 0 ? "is a zombie" : "does not exist");
 		return PYPROC_NO_PROCESS;
 	}
 	err = procmaps__read(pid, &maps);
 	if (err) {
-		snprintf(why, why_len, "cannot read memory map of process %d: %s",
-			 pid, strerror(-err));
+		snprintf(why, why_len,
+			 "cannot read memory map of process %d: %s", pid,
+			 strerror(-err));
 		return PYPROC_NO_PROCESS;
 	}
 	/* Candidates: file mappings named like python or libpython. */
@@ -206,7 +215,7 @@ enum pyproc_error pyproc__inspect(pid_t pid, struct pyproc *pp, char *why,
 		last = m->path;
 		if (!strstr(strrchr(m->path, '/') ?: m->path, "python"))
 			continue;
-		procmaps__host_path(pid, m->path, host, sizeof(host));
+		procmaps__host_path(pid, m, host, sizeof(host));
 		es = elf_syms__open(host);
 		if (!es)
 			continue;
@@ -241,8 +250,8 @@ enum pyproc_error pyproc__inspect(pid_t pid, struct pyproc *pp, char *why,
 			pp->micro = (hex >> 8) & 0xff;
 		}
 	}
-	if (!pp->major && version_from_name(pp->module, &pp->major,
-					    &pp->minor)) {
+	if (!pp->major &&
+	    version_from_name(pp->module, &pp->major, &pp->minor)) {
 		snprintf(why, why_len,
 			 "process %d: cannot tell the Python version of %s",
 			 pid, pp->module);

@@ -15,7 +15,7 @@ struct pyproc {
 	pid_t pid;
 	int major, minor, micro;
 	uint64_t runtime_addr;
-	char module[256]; /* path of the module holding _PyRuntime */
+	char module[256];	     /* path of the module holding _PyRuntime */
 	struct py_version_info info; /* effective offsets for this process */
 	struct proc_info bpf;	     /* what the BPF walker gets */
 };

@@ -97,7 +97,8 @@ int pysym__read_unicode(const struct pyproc *pp, uint64_t addr, char *buf,
 	if (len == 0)
 		return -EINVAL;
 	buf[0] = 0;
-	if (c->compact_data > sizeof(hdr) || (size_t)c->unicode_state + 4 > sizeof(hdr) ||
+	if (c->compact_data > sizeof(hdr) ||
+	    (size_t)c->unicode_state + 4 > sizeof(hdr) ||
 	    (size_t)c->unicode_length + 8 > sizeof(hdr))
 		return -EINVAL;
 	err = remote_read(pp->pid, addr, hdr, c->compact_data);
@@ -216,7 +217,7 @@ static int read_code(struct pysym *ps, uint64_t addr, struct code_entry *e,
 		return err;
 	e->addr = addr;
 	e->name_ptr = get_u64(raw, c->co_qualname != OFF_NONE ? c->co_qualname
-							       : c->co_name);
+							      : c->co_name);
 	e->file_ptr = get_u64(raw, c->co_filename);
 	e->table_ptr = get_u64(raw, c->co_linetable);
 	e->firstlineno = get_i32(raw, c->co_firstlineno);
@@ -238,8 +239,7 @@ static int read_code(struct pysym *ps, uint64_t addr, struct code_entry *e,
 	return 0;
 }
 
-static struct code_entry *lookup_code(struct pysym *ps, uint64_t addr,
-				      int *err)
+static struct code_entry *lookup_code(struct pysym *ps, uint64_t addr, int *err)
 {
 	struct code_entry *e, probe = {};
 
@@ -294,7 +294,8 @@ int pysym__resolve(struct pysym *ps, uint64_t code, uint64_t instr,
 	if (vi->walk.instr_size == 8) {
 		/* An instruction pointer into the code object's bytecode. */
 		units = ((int64_t)instr -
-			 (int64_t)(code + vi->code.co_code_adaptive)) / 2;
+			 (int64_t)(code + vi->code.co_code_adaptive)) /
+			2;
 	} else {
 		units = (int32_t)instr; /* -1: not started yet */
 		if (units > 0 && vi->lasti_bytes)
@@ -303,8 +304,8 @@ int pysym__resolve(struct pysym *ps, uint64_t code, uint64_t instr,
 	if (units < 0)
 		out->line = e->firstlineno; /* not started yet */
 	else
-		out->line = linetable__line(vi->linetable, e->table,
-					    e->table_len, e->firstlineno,
-					    (uint32_t)units);
+		out->line =
+			linetable__line(vi->linetable, e->table, e->table_len,
+					e->firstlineno, (uint32_t)units);
 	return 0;
 }

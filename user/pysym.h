@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include "pyproc.h"
 
-#define PYSYM_MAX_STR 1024	     /* longer names are cut */
+#define PYSYM_MAX_STR	    1024   /* longer names are cut */
 #define PYSYM_MAX_LINETABLE 262144 /* bytes of line table read at most */
 
 struct pysym;

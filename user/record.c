@@ -19,9 +19,9 @@
 #include "sampler.h"
 #include "target.h"
 
-#define MAX_TARGETS 64
+#define MAX_TARGETS	  64
 #define DRAIN_INTERVAL_NS 250000000LL
-#define POLL_NS 2000000L
+#define POLL_NS		  2000000L
 
 static struct env {
 	pid_t pids[MAX_TARGETS];
@@ -58,8 +58,7 @@ static const struct argp_option options[] = {
 	{"frequency", 'F', "HZ", 0, "Samples per second per CPU (default 99)",
 	 0},
 	{"duration", 'd', "SECONDS", 0,
-	 "Stop after this long (default: until Ctrl-C or the targets exit)",
-	 0},
+	 "Stop after this long (default: until Ctrl-C or the targets exit)", 0},
 	{"output", 'o', "FILE", 0, "Write the output here (default stdout)", 0},
 	{"format", 'f', "FORMAT", 0, "table (default), folded or pprof", 0},
 	{"native", OPT_NATIVE, NULL, 0, "Add native frames (frame pointers)",
@@ -238,10 +237,21 @@ static int sample_loop(struct run *r)
 
 			if (target__poll(t) && t->exiting)
 				want_drain = true;
+			if (t->execed) {
+				/* Stacks so far belong to the old program. */
+				err = drain(r);
+				if (!err)
+					err = sampler__add_pid(r->sampler,
+							       t->pid);
+				if (err)
+					return err;
+				t->execed = false;
+			}
 			if (!t->gone)
 				all_gone = false;
 			/* A started command becomes Python after its exec. */
-			if (!t->gone && !sampler__has_python(r->sampler, t->pid) &&
+			if (!t->gone &&
+			    !sampler__has_python(r->sampler, t->pid) &&
 			    pyproc__inspect(t->pid, &pp, why, sizeof(why)) ==
 				    PYPROC_OK) {
 				err = sampler__set_python(r->sampler, &pp);
@@ -336,8 +346,9 @@ int record_main(int argc, char **argv)
 	}
 
 	r->profile = profile__new();
-	if (!r->profile || profile__add_type(r->profile, "samples", "count") ||
-	    profile__add_type(r->profile, "cpu", "nanoseconds")) {
+	if (!r->profile ||
+	    profile__add_type(r->profile, "samples", "count") < 0 ||
+	    profile__add_type(r->profile, "cpu", "nanoseconds") < 0) {
 		cli__error("out of memory");
 		err = -ENOMEM;
 		goto cleanup;

@@ -16,7 +16,7 @@
 #include "sampler.skel.h"
 
 #define STACK_DEPTH_NATIVE 127
-#define MAX_OUT_FRAMES (MAX_PY_FRAMES + 2 * STACK_DEPTH_NATIVE + 4)
+#define MAX_OUT_FRAMES	   (MAX_PY_FRAMES + 2 * STACK_DEPTH_NATIVE + 4)
 
 struct target {
 	pid_t pid;
@@ -109,8 +109,7 @@ struct sampler *sampler__new(const struct sampler_opts *opts, char *why,
 		s->ksyms = ksyms__load();
 		if (!s->ksyms) {
 			err = -errno;
-			snprintf(why, why_len,
-				 "cannot read kernel symbols: %s",
+			snprintf(why, why_len, "cannot read kernel symbols: %s",
 				 strerror(-err));
 			goto cleanup;
 		}
@@ -148,9 +147,8 @@ struct sampler *sampler__new(const struct sampler_opts *opts, char *why,
 		if (!link) {
 			err = -errno;
 			close(fd);
-			snprintf(why, why_len,
-				 "cannot attach to CPU %d: %s", cpu,
-				 strerror(-err));
+			snprintf(why, why_len, "cannot attach to CPU %d: %s",
+				 cpu, strerror(-err));
 			goto cleanup;
 		}
 		s->links[s->nr_links++] = link;
@@ -228,9 +226,14 @@ int sampler__add_pid(struct sampler *s, pid_t pid)
 
 	if (!t)
 		return -ENOMEM;
+	/* (Re)starts without a runtime: a new program may have been exec'd. */
+	t->python = false;
+	pysym__free(t->pysym);
+	t->pysym = NULL;
+	nativesym__free(t->native);
+	t->native = NULL;
 	if (bpf_map__update_elem(s->skel->maps.procs, &key, sizeof(key), &pi,
-				 sizeof(pi), BPF_NOEXIST) &&
-	    errno != EEXIST)
+				 sizeof(pi), BPF_ANY))
 		return -errno;
 	return 0;
 }
@@ -323,8 +326,8 @@ static void push_frame(struct stack_builder *b, enum frame_kind kind,
 		       const char *name, const char *file, int64_t line,
 		       int64_t start_line)
 {
-	struct profile_frame f = {.kind = kind, .line = line,
-				  .start_line = start_line};
+	struct profile_frame f = {
+		.kind = kind, .line = line, .start_line = start_line};
 	int64_t idx;
 
 	if (b->err || b->depth >= MAX_OUT_FRAMES)
@@ -349,20 +352,22 @@ static void push_py_frame(struct sampler *s, struct stack_builder *b,
 	struct pysym_frame sym;
 	char name[64];
 
-	if (t->pysym && pysym__resolve(t->pysym, pf->code, pf->instr, &sym) == 0) {
+	uint64_t code = pf->code & ~PYFRAME_ENTRY;
+
+	if (t->pysym && pysym__resolve(t->pysym, code, pf->instr, &sym) == 0) {
 		push_frame(b, FRAME_PYTHON, sym.name, sym.file,
 			   sym.line > 0 ? sym.line : 0, sym.firstlineno);
 		return;
 	}
 	s->unresolved_frames++;
 	snprintf(name, sizeof(name), "[unknown code %#llx]",
-		 (unsigned long long)pf->code);
+		 (unsigned long long)code);
 	push_frame(b, FRAME_MARKER, name, NULL, 0, 0);
 }
 
 static bool is_entry(const struct py_stack *st, uint32_t i)
 {
-	return st->entry_mask[i / 64] & (1ULL << (i % 64));
+	return st->frames[i].code & PYFRAME_ENTRY;
 }
 
 static bool is_eval_symbol(const char *sym)
@@ -396,12 +401,14 @@ static void build_stack(struct sampler *s, struct stack_builder *b,
 		depth = MAX_PY_FRAMES;
 	if (k->kernel_stack_id >= 0) {
 		memset(ips, 0, sizeof(ips));
-		if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.kernel_stacks),
-					&k->kernel_stack_id, ips) == 0) {
+		if (bpf_map_lookup_elem(
+			    bpf_map__fd(s->skel->maps.kernel_stacks),
+			    &k->kernel_stack_id, ips) == 0) {
 			for (int i = 0; i < STACK_DEPTH_NATIVE && ips[i]; i++) {
-				const char *sym = s->ksyms ? ksyms__lookup(
-							     s->ksyms, ips[i])
-							   : NULL;
+				const char *sym =
+					s->ksyms ? ksyms__lookup(s->ksyms,
+								 ips[i])
+						 : NULL;
 				char buf[64];
 
 				if (!sym) {
@@ -460,10 +467,11 @@ static void build_stack(struct sampler *s, struct stack_builder *b,
 		push_frame(b, FRAME_MARKER, "[truncated]", NULL, 0, 0);
 	if (k->flags & STACK_READ_FAILED)
 		push_frame(b, FRAME_MARKER, "[partial stack]", NULL, 0, 0);
-	if (b->depth == 0 || (!st && (k->flags & STACK_NO_TSTATE) &&
-			      k->user_stack_id < 0))
+	if (b->depth == 0 ||
+	    (!st && (k->flags & STACK_NO_TSTATE) && k->user_stack_id < 0))
 		push_frame(b, FRAME_MARKER,
-			   t->python ? "[no Python frames]" : "[not Python yet]",
+			   t->python ? "[no Python frames]"
+				     : "[not Python yet]",
 			   NULL, 0, 0);
 }
 

@@ -27,7 +27,8 @@ void sampler__free(struct sampler *s); /* detaches; accepts NULL */
 /*
  * Starts sampling pid before its runtime is known (a command not yet
  * exec'd): its samples count, without Python frames, until
- * sampler__set_python registers the runtime.
+ * sampler__set_python registers the runtime. Also resets a pid that
+ * exec'd a new program.
  */
 int sampler__add_pid(struct sampler *s, pid_t pid);
 int sampler__set_python(struct sampler *s, const struct pyproc *pp);

@@ -10,8 +10,7 @@
 #include <unistd.h>
 #include "target.h"
 
-int target__spawn(struct target_proc *t, char **argv, char *why,
-		  size_t why_len)
+int target__spawn(struct target_proc *t, char **argv, char *why, size_t why_len)
 {
 	int go[2], err;
 	pid_t pid;
@@ -80,7 +79,8 @@ int target__release(struct target_proc *t, char **argv, char *why,
 	}
 	if (WIFSTOPPED(status)) {
 		ptrace(PTRACE_SETOPTIONS, t->pid, NULL,
-		       (void *)(long)(PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL));
+		       (void *)(long)(PTRACE_O_TRACEEXIT | PTRACE_O_TRACEEXEC |
+				      PTRACE_O_EXITKILL));
 		ptrace(PTRACE_CONT, t->pid, NULL, NULL);
 	}
 	return 0;
@@ -90,7 +90,8 @@ void target__seize(struct target_proc *t)
 {
 	/* Fails when another tracer is attached: then no exit stop. */
 	t->traced = ptrace(PTRACE_SEIZE, t->pid, NULL,
-			   (void *)(long)PTRACE_O_TRACEEXIT) == 0;
+			   (void *)(long)(PTRACE_O_TRACEEXIT |
+					  PTRACE_O_TRACEEXEC)) == 0;
 }
 
 static bool process_gone(pid_t pid)
@@ -140,6 +141,12 @@ bool target__poll(struct target_proc *t)
 		if (status >> 8 == (SIGTRAP | (PTRACE_EVENT_EXIT << 8))) {
 			t->exiting = true;
 			return true;
+		}
+		if (status >> 8 == (SIGTRAP | (PTRACE_EVENT_EXEC << 8))) {
+			/* A new program (chroot -> python): look again. */
+			t->execed = true;
+			ptrace(PTRACE_CONT, t->pid, NULL, NULL);
+			continue;
 		}
 		/* A signal for the target (or a group stop): pass it on. */
 		if (status >> 16 == PTRACE_EVENT_STOP)

@@ -14,10 +14,11 @@
 
 struct target_proc {
 	pid_t pid;
-	bool child;	  /* started by pystrobe */
-	bool traced;	  /* ptrace exit stop is armed */
-	bool exiting;	  /* stopped at exit, memory still readable */
-	bool gone;	  /* exited */
+	bool child;	 /* started by pystrobe */
+	bool traced;	 /* ptrace exit stop is armed */
+	bool exiting;	 /* stopped at exit, memory still readable */
+	bool gone;	 /* exited */
+	bool execed;	 /* ran a new program since last looked at */
 	int exit_status; /* waitpid status, for a child */
 };
 
