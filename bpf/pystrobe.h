@@ -7,8 +7,9 @@
 #define PYSTROBE_H
 
 #ifndef MAX_PY_FRAMES
-#define MAX_PY_FRAMES 192 /* Python frames kept per stack; deeper = truncated  \
-			   */
+#define MAX_PY_FRAMES                                                          \
+	192 /* Python frames kept per stack; deeper = truncated                \
+	     */
 #endif
 #ifndef MAX_THREADS_WALK
 #define MAX_THREADS_WALK 256 /* thread states visited to find a tid */

@@ -104,6 +104,24 @@ static __always_inline __u64 buf_field(const __u8 *buf, __u16 off, __u8 size)
 	return v;
 }
 
+/*
+ * The current thread's id as its own PID namespace numbers it: what
+ * CPython stored in native_thread_id (gettid() inside a container).
+ */
+static __always_inline __u64 ns_tid(__u32 host_tid)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	unsigned int level = BPF_CORE_READ(pid, level);
+	struct upid up = {};
+
+	if (level == 0)
+		return host_tid;
+	if (bpf_probe_read_kernel(&up, sizeof(up), &pid->numbers[level & 31]))
+		return host_tid;
+	return up.nr;
+}
+
 struct thread_walk {
 	const struct py_walk_offsets *off;
 	__u64 t;
@@ -141,7 +159,7 @@ static __always_inline __u64 find_tstate(const struct proc_info *pi, __u32 pid,
 
 	if (off->tstate_native_thread_id != OFF_NONE) {
 		w.id_off = off->tstate_native_thread_id;
-		w.id = tid;
+		w.id = ns_tid(tid);
 	} else {
 		struct task_struct *task = (void *)bpf_get_current_task();
 

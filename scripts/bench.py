@@ -17,6 +17,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKLOAD = os.path.join(HERE, "bench_workload.py")
+PYSTROBE = "./pystrobe"
 
 
 def run_work(cmd):
@@ -54,8 +55,14 @@ def overhead(pystrobe, py, runs, freqs, depth, rounds):
     return rows
 
 
-def per_sample_cost(pystrobe, py, depth, freq=999, seconds=4):
-    """BPF run time per sample from kernel.bpf_stats_enabled."""
+def per_sample_cost(pystrobe, py, depth, freq=999, seconds=6):
+    """BPF run time per program run and per sample of the target.
+
+    The program runs on every CPU at every tick and returns at once for
+    other processes, so run_time_ns/run_cnt (as the kernel reports it) mixes
+    both; the time of all runs divided by the target's samples is an upper
+    bound for one stack walk.
+    """
     with open("/proc/sys/kernel/bpf_stats_enabled") as f:
         old = f.read().strip()
     with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
@@ -64,18 +71,30 @@ def per_sample_cost(pystrobe, py, depth, freq=999, seconds=4):
         work = subprocess.Popen([py, WORKLOAD, str(depth), "100000"],
                                 stdout=subprocess.DEVNULL)
         time.sleep(0.5)
+        out = tempfile.NamedTemporaryFile(suffix=".folded")
         rec = subprocess.Popen([pystrobe, "record", "-F", str(freq), "-p",
                                 str(work.pid), "-d", str(seconds), "-f",
-                                "folded", "-o", os.devnull])
-        time.sleep(seconds / 2)
-        ns, cnt = bpf_stats("ps_sample")
+                                "folded", "-o", out.name],
+                               stderr=subprocess.DEVNULL)
+        time.sleep(1.0)
+        ns0, cnt0 = bpf_stats("ps_sample")
+        t0 = time.monotonic()
+        time.sleep(seconds - 2.0)
+        ns1, cnt1 = bpf_stats("ps_sample")
+        window = time.monotonic() - t0
         rec.wait(timeout=60)
         work.kill()
         work.wait()
+        samples = sum(int(line.rsplit(" ", 1)[1]) for line in open(out.name))
     finally:
         with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
             f.write(old)
-    return ns / cnt / 1000.0 if cnt else float("nan"), cnt
+    runs = cnt1 - cnt0
+    per_run = (ns1 - ns0) / runs / 1000.0 if runs else float("nan")
+    # Target samples inside the measured window, pro rata.
+    target = samples * window / seconds
+    per_target = (ns1 - ns0) / target / 1000.0 if target else float("nan")
+    return per_run, per_target, runs, int(target)
 
 
 def austin_overhead(root, py, runs, freq, depth, rounds):
@@ -88,25 +107,30 @@ def austin_overhead(root, py, runs, freq, depth, rounds):
     args = [str(depth), str(rounds)]
     plain = ["chroot", root, py, "/tmp/bench_workload.py"] + args
     interval = str(int(1e6 / freq))
-    base, aus = [], []
+    ours_cmd = [PYSTROBE, "record", "-F", str(freq), "-f", "folded", "-o",
+                os.devnull, "--"] + plain
+    base, aus, ours = [], [], []
     for _ in range(runs):
         base.append(run_work(plain))
         aus.append(run_work([austin, "-i", interval, "-o", os.devnull] +
                             plain))
-    return statistics.median(base), statistics.median(aus), base, aus
+        ours.append(run_work(ours_cmd))
+    return (statistics.median(base), statistics.median(aus),
+            statistics.median(ours))
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--pystrobe", default="./pystrobe")
-    ap.add_argument("--python", default=shutil.which("python3.11") or
-                    sys.executable)
+    ap.add_argument("--python", default="/usr/bin/python3.11"
+                    if os.path.exists("/usr/bin/python3.11") else sys.executable)
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--rounds", type=int, default=40)
+    ap.add_argument("--rounds", type=int, default=300)
     ap.add_argument("--root", default=os.environ.get(
         "PYSTROBE_CACHE", "/var/cache/pystrobe") + "/roots/bullseye")
     a = ap.parse_args()
-    pystrobe = os.path.abspath(a.pystrobe)
+    global PYSTROBE
+    pystrobe = PYSTROBE = os.path.abspath(a.pystrobe)
 
     print("# pystrobe benchmark: %s, %d runs each, median" %
           (a.python, a.runs))
@@ -119,29 +143,28 @@ def main():
               (name, med, ratio, " ".join("%.3f" % x for x in xs)))
 
     print("\n## BPF time per sample (kernel.bpf_stats_enabled, 999 Hz)")
-    print("| Python stack depth | µs per sample | samples |")
-    print("|---|---|---|")
+    print("| Python stack depth | µs per run (run_time_ns/run_cnt) | "
+          "µs per target sample (upper bound) | runs | target samples |")
+    print("|---|---|---|---|---|")
     for depth in (10, 128):
-        us, cnt = per_sample_cost(pystrobe, a.python, depth)
-        print("| %d | %.2f | %d |" % (depth, us, cnt))
+        per_run, per_target, runs, target = per_sample_cost(
+            pystrobe, a.python, depth)
+        print("| %d | %.2f | %.2f | %d | %d |" %
+              (depth, per_run, per_target, runs, target))
 
-    print("\n## Austin, same workload and rates (bullseye python3.9)")
+    print("\n## Austin vs pystrobe, same workload and rates "
+          "(bullseye python3.9, ratios to unprofiled)")
+    print("| rate | unprofiled | austin | pystrobe |")
+    print("|---|---|---|---|")
     for freq in (99, 999):
         res = austin_overhead(a.root, "/usr/bin/python3.9", a.runs, freq, 10,
                               a.rounds)
         if res is None:
             print("austin or the bullseye root is missing: skipped")
             break
-        base, aus, _, _ = res
-        ours = []
-        for _ in range(a.runs):
-            ours.append(run_work(profiled(pystrobe, freq, "chroot",
-                                          [])[:-2] +
-                                 ["chroot", a.root, "/usr/bin/python3.9",
-                                  "/tmp/bench_workload.py", "10",
-                                  str(a.rounds)]))
-        print("| %d Hz | unprofiled %.3f s | austin %.4f | pystrobe %.4f |" %
-              (freq, base, aus / base, statistics.median(ours) / base))
+        base, aus, ours = res
+        print("| %d Hz | %.3f s | %.4f | %.4f |" %
+              (freq, base, aus / base, ours / base))
 
 
 if __name__ == "__main__":

@@ -5,11 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include "cli.h"
-
-static char *captured;
-static size_t captured_len;
-static FILE *capture;
 
 void cli__error(const char *fmt, ...)
 {
@@ -22,36 +20,67 @@ void cli__error(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-void cli__capture_errors(struct argp_state *state)
+error_t cli__arg_error(struct argp_state *state, const char *fmt, ...)
 {
-	if (!capture)
-		capture = open_memstream(&captured, &captured_len);
-	if (capture)
-		state->err_stream = capture;
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	argp_error(state, "%s", msg);
+	return EINVAL;
+}
+
+static bool wants_help(int argc, char **argv)
+{
+	static const char *const help[] = {"--help", "-?", "--usage",
+					   "--version", "-V"};
+
+	for (int i = 1; i < argc; i++)
+		for (size_t j = 0; j < sizeof(help) / sizeof(help[0]); j++)
+			if (strcmp(argv[i], help[j]) == 0)
+				return true;
+	return false;
 }
 
 int cli__parse(const struct argp *argp, int argc, char **argv, void *input)
 {
-	int err = argp_parse(argp, argc, argv, 0, NULL, input);
-	char *msg, *colon;
+	char msg[512] = "", *colon;
+	int err, saved, fd;
+	ssize_t n;
 
-	if (capture) {
-		fclose(capture);
-		capture = NULL;
+	/* Help and version print and exit as argp always does. */
+	if (wants_help(argc, argv))
+		return argp_parse(argp, argc, argv, 0, NULL, input) ? -1 : 0;
+
+	/*
+	 * argp and getopt print "prog: message" plus a "Try --help" line to
+	 * stderr: catch what they print and reissue its first line as ours.
+	 */
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	fd = memfd_create("argp-errors", MFD_CLOEXEC);
+	if (saved < 0 || fd < 0 || dup2(fd, STDERR_FILENO) < 0) {
+		if (saved >= 0)
+			close(saved);
+		if (fd >= 0)
+			close(fd);
+		return argp_parse(argp, argc, argv, 0, NULL, input) ? -1 : 0;
 	}
-	if (!err && !captured_len) {
-		free(captured);
-		captured = NULL;
+	err = argp_parse(argp, argc, argv, ARGP_NO_EXIT, NULL, input);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	n = pread(fd, msg, sizeof(msg) - 1, 0);
+	close(fd);
+	msg[n > 0 ? n : 0] = 0;
+	if (!err && !msg[0])
 		return 0;
-	}
-	/* argp writes "prog: message\nTry ...": keep the message only. */
-	msg = captured ? captured : "";
 	msg[strcspn(msg, "\n")] = 0;
 	colon = strstr(msg, ": ");
-	cli__error("%s", colon ? colon + 2 : (*msg ? msg : strerror(err)));
-	free(captured);
-	captured = NULL;
-	captured_len = 0;
+	cli__error("%s", colon ? colon + 2
+			       : (msg[0] ? msg : strerror(err ? err : EINVAL)));
 	return -1;
 }
 

@@ -12,10 +12,12 @@ void cli__error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /*
  * argp_parse with argp's own error text captured and reprinted by
  * cli__error as one line. Returns 0, or -1 after printing the error.
+ * Parsers report bad values with argp_error() and then return EINVAL.
  */
 int cli__parse(const struct argp *argp, int argc, char **argv, void *input);
-/* Call from a parser's ARGP_KEY_INIT so errors are captured. */
-void cli__capture_errors(struct argp_state *state);
+/* argp_error that returns EINVAL, for a parser to return. */
+error_t cli__arg_error(struct argp_state *state, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* Strict number parsing: the whole string, within [min, max]. */
 int cli__parse_long(const char *s, long min, long max, long *out);

@@ -34,10 +34,15 @@ int main(int argc, char **argv)
 		fputs(usage, stderr);
 		return 1;
 	}
-	if (strcmp(argv[1], "record") == 0)
+	/* argv[0] of a subcommand names it in usage text: "pystrobe record". */
+	if (strcmp(argv[1], "record") == 0) {
+		argv[1] = "pystrobe record";
 		return record_main(argc - 1, argv + 1);
-	if (strcmp(argv[1], "report") == 0)
+	}
+	if (strcmp(argv[1], "report") == 0) {
+		argv[1] = "pystrobe report";
 		return report_main(argc - 1, argv + 1);
+	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		fputs(usage, stdout);
 		return 0;

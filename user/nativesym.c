@@ -82,15 +82,17 @@ static struct module *get_module(struct nativesym *ns, const struct procmap *pm)
 }
 
 void nativesym__lookup(struct nativesym *ns, uint64_t addr, const char **sym,
-		       const char **module)
+		       const char **module, uint64_t *file_off)
 {
 	const struct procmap *pm = procmaps__find(&ns->maps, addr);
 	struct module *m;
 
 	*sym = NULL;
 	*module = NULL;
+	*file_off = 0;
 	if (!pm || !pm->path)
 		return;
+	*file_off = addr - pm->start + pm->offset;
 	m = get_module(ns, pm);
 	if (!m)
 		return;

@@ -17,10 +17,11 @@ void nativesym__free(struct nativesym *ns); /* accepts NULL */
 int nativesym__refresh(struct nativesym *ns);
 
 /*
- * Symbol and module path for addr; *sym is NULL when no symbol covers it,
- * *module NULL when no file mapping does. Strings live as long as ns.
+ * Symbol, module path and offset in the module's file for addr; *sym is
+ * NULL when no symbol covers it, *module NULL when no file mapping does.
+ * Strings live as long as ns.
  */
 void nativesym__lookup(struct nativesym *ns, uint64_t addr, const char **sym,
-		       const char **module);
+		       const char **module, uint64_t *file_off);
 
 #endif

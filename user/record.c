@@ -4,6 +4,7 @@
  * command started with --) and renders or saves the profile.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +75,7 @@ static const struct argp_option options[] = {
 static int parse_pids(const char *arg, struct argp_state *state)
 {
 	char *copy = strdup(arg), *tok, *save = NULL;
+	error_t err = 0;
 	long v;
 
 	if (!copy)
@@ -81,23 +83,20 @@ static int parse_pids(const char *arg, struct argp_state *state)
 	for (tok = strtok_r(copy, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
 		if (cli__parse_long(tok, 1, 0x3fffffff, &v)) {
-			argp_error(state, "invalid PID '%s'", tok);
-			free(copy);
-			return EINVAL;
+			err = cli__arg_error(state, "invalid PID '%s'", tok);
+			break;
 		}
 		if (env.nr_pids == MAX_TARGETS) {
-			argp_error(state, "at most %d PIDs", MAX_TARGETS);
-			free(copy);
-			return EINVAL;
+			err = cli__arg_error(state, "at most %d PIDs",
+					     MAX_TARGETS);
+			break;
 		}
 		env.pids[env.nr_pids++] = v;
 	}
 	free(copy);
-	if (!env.nr_pids) {
-		argp_error(state, "invalid PID list '%s'", arg);
-		return EINVAL;
-	}
-	return 0;
+	if (!err && !env.nr_pids)
+		err = cli__arg_error(state, "invalid PID list '%s'", arg);
+	return err;
 }
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
@@ -105,30 +104,29 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	long v;
 
 	switch (key) {
-	case ARGP_KEY_INIT:
-		cli__capture_errors(state);
-		break;
 	case 'p':
 		return parse_pids(arg, state);
 	case 'F':
 		if (cli__parse_long(arg, 1, 100000, &env.freq))
-			argp_error(state,
-				   "invalid frequency '%s' (1 to 100000 Hz)",
-				   arg);
+			return cli__arg_error(
+				state,
+				"invalid frequency '%s' (1 to 100000 Hz)", arg);
 		break;
 	case 'd':
 		if (cli__parse_double(arg, 0.001, 31536000, &env.duration))
-			argp_error(state,
-				   "invalid duration '%s' (seconds, > 0)", arg);
+			return cli__arg_error(
+				state, "invalid duration '%s' (seconds, > 0)",
+				arg);
 		break;
 	case 'o':
 		env.render.path = arg;
 		break;
 	case 'f':
 		if (cli__parse_format(arg, &env.render.format))
-			argp_error(state,
-				   "invalid format '%s' (table, folded, pprof)",
-				   arg);
+			return cli__arg_error(
+				state,
+				"invalid format '%s' (table, folded, pprof)",
+				arg);
 		break;
 	case OPT_NATIVE:
 		env.native = true;
@@ -141,13 +139,15 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_TOP:
 		if (cli__parse_long(arg, 0, 1000000, &v))
-			argp_error(state, "invalid row count '%s'", arg);
+			return cli__arg_error(state, "invalid row count '%s'",
+					      arg);
 		env.render.max_rows = v;
 		break;
 	case ARGP_KEY_ARG:
-		argp_error(state,
-			   "unexpected argument '%s' (a command goes after --)",
-			   arg);
+		return cli__arg_error(
+			state,
+			"unexpected argument '%s' (a command goes after --)",
+			arg);
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -317,6 +317,18 @@ int record_main(int argc, char **argv)
 		cli__error("-f pprof needs -o FILE");
 		return 1;
 	}
+	/* Fail before sampling, not after, when the output can't be written. */
+	if (env.render.path) {
+		int fd = open(env.render.path, O_WRONLY | O_CREAT | O_CLOEXEC,
+			      0644);
+
+		if (fd < 0) {
+			cli__error("cannot write %s: %s", env.render.path,
+				   strerror(errno));
+			return 1;
+		}
+		close(fd);
+	}
 	if (!has_privileges()) {
 		cli__error("pystrobe needs root (or CAP_BPF, CAP_PERFMON and "
 			   "CAP_SYS_PTRACE)");
@@ -414,8 +426,9 @@ int record_main(int argc, char **argv)
 	r->sampler = NULL;
 	for (int i = 0; i < r->nr_targets; i++)
 		target__let_go(&r->targets[i]);
-	print_summary(r->profile, r->profile->duration_nanos);
 	err = render__write(r->profile, &env.render);
+	if (!err)
+		print_summary(r->profile, r->profile->duration_nanos);
 	if (env.cmd && stop_signal == SIGTERM && !r->targets[0].gone)
 		kill(r->targets[0].pid, SIGTERM);
 	if (env.cmd)

@@ -41,34 +41,34 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	long v;
 
 	switch (key) {
-	case ARGP_KEY_INIT:
-		cli__capture_errors(state);
-		break;
 	case 'o':
 		renv.render.path = arg;
 		break;
 	case 'f':
 		if (cli__parse_format(arg, &renv.render.format))
-			argp_error(state,
-				   "invalid format '%s' (table, folded, pprof)",
-				   arg);
+			return cli__arg_error(
+				state,
+				"invalid format '%s' (table, folded, pprof)",
+				arg);
 		break;
 	case OPT_THREADS:
 		renv.render.threads = true;
 		break;
 	case OPT_TOP:
 		if (cli__parse_long(arg, 0, 1000000, &v))
-			argp_error(state, "invalid row count '%s'", arg);
+			return cli__arg_error(state, "invalid row count '%s'",
+					      arg);
 		renv.render.max_rows = v;
 		break;
 	case ARGP_KEY_ARG:
 		if (renv.input)
-			argp_error(state, "unexpected argument '%s'", arg);
+			return cli__arg_error(state, "unexpected argument '%s'",
+					      arg);
 		renv.input = arg;
 		break;
 	case ARGP_KEY_END:
 		if (!renv.input)
-			argp_error(state, "no profile file given");
+			return cli__arg_error(state, "no profile file given");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;

@@ -395,7 +395,6 @@ static void build_stack(struct sampler *s, struct stack_builder *b,
 {
 	__u64 ips[STACK_DEPTH_NATIVE];
 	uint32_t pi = 0, depth = st ? st->depth : 0;
-	bool merged = false;
 
 	if (depth > MAX_PY_FRAMES)
 		depth = MAX_PY_FRAMES;
@@ -434,31 +433,39 @@ static void build_stack(struct sampler *s, struct stack_builder *b,
 			n++;
 		for (int i = 0; i < n; i++) {
 			const char *sym, *mod;
+			uint64_t off;
 
-			nativesym__lookup(t->native, ips[i], &sym, &mod);
+			nativesym__lookup(t->native, ips[i], &sym, &mod, &off);
 			if (!mod) {
 				/* A library loaded after the last refresh? */
 				nativesym__refresh(t->native);
-				nativesym__lookup(t->native, ips[i], &sym,
-						  &mod);
+				nativesym__lookup(t->native, ips[i], &sym, &mod,
+						  &off);
 			}
 			if (st && is_eval_symbol(sym) && pi < depth) {
 				/* The eval loop runs the Python frames. */
 				push_py_run(s, b, t, st, &pi);
-				merged = true;
 				continue;
 			}
 			if (!sym) {
-				char buf[64];
+				/* Unsymbolized: module+offset, or the address.
+				 */
+				const char *base =
+					mod ? strrchr(mod, '/') : NULL;
+				char buf[300];
 
-				snprintf(buf, sizeof(buf), "%#llx",
-					 (unsigned long long)ips[i]);
+				if (mod)
+					snprintf(buf, sizeof(buf), "%s+%#llx",
+						 base ? base + 1 : mod,
+						 (unsigned long long)off);
+				else
+					snprintf(buf, sizeof(buf), "%#llx",
+						 (unsigned long long)ips[i]);
 				push_frame(b, FRAME_NATIVE, buf, mod, 0, 0);
 			} else {
 				push_frame(b, FRAME_NATIVE, sym, mod, 0, 0);
 			}
 		}
-		(void)merged;
 	}
 	/* Python frames not placed by an eval-loop frame go root-side. */
 	while (st && pi < depth)

@@ -1,0 +1,1254 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
+"""pystrobe integration tests: real target processes, real BPF.
+
+Runs each test against each interpreter listed by `bash scripts/pythons.sh`
+(lines `LABEL ROOT PYTHON_PATH`; ROOT `/` is the host, anything else is run
+with `chroot ROOT PYTHON_PATH`). The workloads in tests/workloads measure
+their own ground truth (thread CPU time per function or thread) and write it
+as a Python literal; the tests compare pystrobe's profiles with it.
+
+    python3 tests/integration/run.py --pystrobe ./pystrobe [--only L1,L2]
+        [--test NAME[,NAME]] [--quick] [-v] [--keep] [--list]
+
+Prints one line per (test, interpreter) with PASS/FAIL/SKIP and the measured
+numbers, then a summary; exits 1 if anything failed. Only the stdlib is used.
+Every subprocess has a timeout. After every test, no BPF program named ps_*
+(nor a link of one) may be left without a live owner.
+"""
+
+import argparse
+import ast
+import gzip
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+WORKLOADS = os.path.join(REPO, "tests", "workloads")
+TARGET_BASE = "/tmp/pystrobe-tests"  # as the target sees it, in every root
+
+FALLBACK_PYTHONS = [
+    ("3.9-pyenv", "/", "/root/.pyenv/versions/3.9.18/bin/python3.9"),
+    ("3.10-pyenv", "/", "/root/.pyenv/versions/3.10.13/bin/python3.10"),
+    ("3.11-debian", "/", "/usr/bin/python3.11"),
+    ("3.11-pyenv", "/", "/root/.pyenv/versions/3.11.7/bin/python3.11"),
+    ("3.12-pyenv", "/", "/root/.pyenv/versions/3.12.1/bin/python3.12"),
+    ("3.13-pyenv", "/", "/root/.pyenv/versions/3.13.0/bin/python3.13"),
+]
+
+# Interpreters the profiler must refuse (badinput); used where present.
+UNSUPPORTED_PYTHONS = [
+    "/root/.pyenv/versions/2.7.18/bin/python2.7",
+    "/root/.pyenv/versions/3.6.15/bin/python3.6",
+]
+
+VERBOSE = False
+FREQ = 999
+
+
+def log(msg):
+    if VERBOSE:
+        sys.stderr.write("    | " + msg + "\n")
+        sys.stderr.flush()
+
+
+class Fail(Exception):
+    pass
+
+
+class Skip(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+# --------------------------------------------------------------------------
+# processes
+
+
+class Proc:
+    """A child in its own session, killed (whole group) on cleanup."""
+
+    def __init__(self, argv, **kw):
+        log("start: " + " ".join(argv))
+        self.argv = argv
+        self.p = subprocess.Popen(argv, start_new_session=True, **kw)
+        self.pid = self.p.pid
+
+    def kill(self):
+        if self.p.poll() is None:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            self.p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def wait(self, timeout):
+        try:
+            return self.p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise Fail("timed out after %.0f s: %s" % (timeout, " ".join(self.argv)))
+
+
+def run(argv, timeout, env=None, input_bytes=None):
+    """Runs argv to completion; returns (rc, stdout, stderr, seconds)."""
+    log("run: " + " ".join(argv))
+    t0 = time.monotonic()
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE if input_bytes is not None
+                         else subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, start_new_session=True, env=env)
+    OUR_PIDS.add(p.pid)
+    try:
+        out, err = p.communicate(input=input_bytes, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        out, err = p.communicate()
+        raise Fail("timed out after %.0f s: %s\nstderr: %s" % (
+            timeout, " ".join(argv), tail(err)))
+    dt = time.monotonic() - t0
+    log("rc=%d in %.1f s; stderr: %s" % (p.returncode, dt, tail(err)))
+    return p.returncode, out, err, dt
+
+
+def tail(b, n=600):
+    s = b.decode("utf-8", "replace") if isinstance(b, bytes) else (b or "")
+    s = s.strip()
+    return s if len(s) <= n else "..." + s[-n:]
+
+
+def wait_for_file(path, timeout, proc=None):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if os.path.exists(path):
+            return
+        if proc is not None and proc.p.poll() is not None:
+            raise Fail("workload exited (rc=%s) before %s appeared" % (
+                proc.p.returncode, path))
+        time.sleep(0.02)
+    raise Fail("%s did not appear within %.0f s" % (path, timeout))
+
+
+def read_result(path):
+    try:
+        with open(path) as f:
+            return ast.literal_eval(f.read())
+    except (OSError, ValueError, SyntaxError) as e:
+        raise Fail("workload result %s unreadable: %s" % (path, e))
+
+
+# --------------------------------------------------------------------------
+# interpreters
+
+
+class Interp:
+    def __init__(self, label, root, python):
+        self.label, self.root, self.python = label, root, python
+        self.tdir = None  # directory as the target sees it
+        self.hdir = None  # same directory as this process sees it
+
+    def host(self, path):
+        if self.root == "/":
+            return path
+        return os.path.join(self.root, path.lstrip("/"))
+
+    def exists(self):
+        # Resolve symlinks inside the root (their targets are absolute there).
+        path = self.python
+        for _ in range(20):
+            full = self.host(path)
+            if not os.path.islink(full):
+                return os.path.isfile(full) and os.access(full, os.X_OK)
+            target = os.readlink(full)
+            path = target if target.startswith("/") else os.path.join(os.path.dirname(path), target)
+        return False
+
+    def setup(self, run_id):
+        self.tdir = "%s/%s/%s" % (TARGET_BASE, run_id, self.label)
+        self.hdir = self.host(self.tdir)
+        os.makedirs(self.hdir, exist_ok=True)
+        for name in os.listdir(WORKLOADS):
+            if name.endswith(".py"):
+                shutil.copy(os.path.join(WORKLOADS, name), self.hdir)
+
+    def argv(self, script, *args):
+        """Command that runs workload `script` (args are target paths)."""
+        pre = [] if self.root == "/" else ["chroot", self.root]
+        return pre + [self.python, "%s/%s" % (self.tdir, script)] + [str(a) for a in args]
+
+    def out(self, name):
+        """(target path, host path) of a fresh result file."""
+        t = "%s/%s" % (self.tdir, name)
+        h = self.host(t)
+        for suffix in ("", ".tmp", ".ready", ".stop"):
+            try:
+                os.unlink(h + suffix)
+            except FileNotFoundError:
+                pass
+        return t, h
+
+    def script(self, name):
+        return "%s/%s" % (self.tdir, name)
+
+
+def workload_env():
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
+           "PYTHONDONTWRITEBYTECODE": "1", "LC_ALL": "C", "HOME": "/root"}
+    return env
+
+
+def list_pythons():
+    script = os.path.join(REPO, "scripts", "pythons.sh")
+    found = []
+    if os.path.exists(script):
+        try:
+            r = subprocess.run(["bash", script], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=120, cwd=REPO)
+            if r.returncode != 0:
+                print("WARNING: scripts/pythons.sh exited %d: %s" % (
+                    r.returncode, tail(r.stderr)))
+            for line in r.stdout.decode().splitlines():
+                parts = line.split()
+                if len(parts) >= 3 and not line.startswith("#"):
+                    found.append(Interp(parts[0], parts[1], parts[2]))
+        except subprocess.TimeoutExpired:
+            print("WARNING: scripts/pythons.sh timed out")
+    if found:
+        return found, "scripts/pythons.sh"
+    fb = [Interp(*t) for t in FALLBACK_PYTHONS]
+    return [i for i in fb if i.exists()], "fallback list (no scripts/pythons.sh output)"
+
+
+# --------------------------------------------------------------------------
+# folded profiles
+
+PYFRAME = re.compile(r"^(?P<name>.*) \((?P<file>[^()]*):(?P<line>-?\d+)\)$")
+THREADFRAME = re.compile(r"^\[thread (?P<name>.*) tid=(?P<tid>\d+)\]$")
+
+
+class Frame:
+    __slots__ = ("raw", "name", "file", "line", "py")
+
+    def __init__(self, raw):
+        self.raw = raw
+        m = PYFRAME.match(raw)
+        if m:
+            self.py = True
+            self.name, self.file, self.line = m.group("name"), m.group("file"), int(m.group("line"))
+        else:
+            self.py = False
+            self.name, self.file, self.line = raw, None, None
+
+
+def parse_folded(text):
+    """-> list of (frames root-first, count)."""
+    stacks = []
+    for ln in text.splitlines():
+        ln = ln.rstrip("\n")
+        if not ln.strip():
+            continue
+        stack, sep, count = ln.rpartition(" ")
+        if not sep or not count.isdigit():
+            raise Fail("malformed folded line: %r" % ln[:200])
+        stacks.append(([Frame(f) for f in stack.split(";")], int(count)))
+    return stacks
+
+
+def pyframes(frames):
+    return [f for f in frames if f.py]
+
+
+def names(frames):
+    return [f.name for f in frames]
+
+
+def total(stacks, pred=lambda fr: True):
+    return sum(c for fr, c in stacks if pred(fr))
+
+
+def has(fr, name):
+    return any(f.py and f.name == name for f in fr)
+
+
+def fmt_pct(x):
+    return "%.1f%%" % (100.0 * x)
+
+
+# --------------------------------------------------------------------------
+# BPF leak check
+
+
+def bpftool_json(what):
+    try:
+        r = subprocess.run(["bpftool", "-j", what, "show"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return None, str(e)
+    if r.returncode != 0:
+        return None, tail(r.stderr)
+    import json  # host python3 has the full stdlib
+    try:
+        return json.loads(r.stdout.decode() or "[]"), None
+    except ValueError as e:
+        return None, str(e)
+
+
+def bpf_fd_owners():
+    """{prog_id: set(pids)} from /proc/*/fdinfo of bpf-prog and bpf_link fds.
+
+    (Debian's bpftool 7.1 is built without the `pids` feature, so `bpftool
+    prog show` cannot tell who holds a program.)
+    """
+    owners = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        fddir = "/proc/%s/fd" % d
+        try:
+            fds = os.listdir(fddir)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink("%s/%s" % (fddir, fd))
+            except OSError:
+                continue
+            if not target.startswith("anon_inode:bpf") or "map" in target:
+                continue
+            try:
+                with open("/proc/%s/fdinfo/%s" % (d, fd)) as f:
+                    for ln in f:
+                        if ln.startswith("prog_id:"):
+                            owners.setdefault(int(ln.split()[1]), set()).add(int(d))
+            except (OSError, ValueError, IndexError):
+                continue
+    return owners
+
+
+def our_bpf_objects(baseline_ids=()):
+    """ps_* programs (and their links) left behind by this test.
+
+    A ps_ program held (through a prog or link fd) by a live process that is
+    not ours, e.g. a concurrent pystrobe run by someone else, is not a leak
+    of this test; one held by nothing (pinned, or a link kept by the kernel)
+    or by a process of ours is.
+    """
+    progs, err = bpftool_json("prog")
+    if progs is None:
+        return ["bpftool prog show failed: %s" % err]
+    cand = dict((p["id"], p.get("name", "")) for p in progs
+                if p.get("name", "").startswith("ps_") and p.get("id") not in baseline_ids)
+    if not cand:
+        return []
+    fd_owners = bpf_fd_owners()
+    leaks, ours = [], {}
+    for pid_, name in sorted(cand.items()):
+        owners = set(o.get("pid") for p in progs if p.get("id") == pid_
+                     for o in p.get("pids", [])) | fd_owners.get(pid_, set())
+        if any(foreign_owner(o) for o in owners):
+            continue
+        ours[pid_] = name
+        leaks.append("prog id=%s name=%s held by %s" % (
+            pid_, name, sorted(owners) if owners else "nothing (pinned or kept by a link)"))
+    links, err = bpftool_json("link")
+    if links is None:
+        return leaks + ["bpftool link show failed: %s" % err]
+    for l in links:
+        if l.get("prog_id") in ours:
+            leaks.append("link id=%s type=%s prog=%s" % (
+                l.get("id"), l.get("type"), ours[l["prog_id"]]))
+    return leaks
+
+
+OUR_PIDS = set()
+
+
+def foreign_owner(pid):
+    """A live process that neither is ours nor runs in a session of ours."""
+    if pid in OUR_PIDS or not pid_alive(pid):
+        return False
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            sid = int(f.read().rpartition(")")[2].split()[3])
+    except (OSError, ValueError, IndexError):
+        return False
+    return sid not in OUR_PIDS
+
+
+def pid_alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            st = f.read()
+        return st.rpartition(")")[2].split()[0] != "Z"
+    except (OSError, ValueError, IndexError):
+        return False
+
+
+def check_no_leaks(baseline_ids):
+    # Freeing is asynchronous (RCU): give the kernel a moment.
+    end = time.monotonic() + 3
+    while True:
+        leaks = our_bpf_objects(baseline_ids)
+        if not leaks or time.monotonic() > end:
+            return leaks
+        time.sleep(0.2)
+
+
+# --------------------------------------------------------------------------
+# minimal profile.proto reader (for the pprof test)
+
+
+def _varint(b, i):
+    shift = val = 0
+    while True:
+        if i >= len(b):
+            raise ValueError("truncated varint")
+        c = b[i]
+        i += 1
+        val |= (c & 0x7F) << shift
+        if not c & 0x80:
+            return val, i
+        shift += 7
+
+
+def pb_fields(b):
+    """-> list of (field, wiretype, value): ints for varints, bytes otherwise."""
+    i, out = 0, []
+    while i < len(b):
+        key, i = _varint(b, i)
+        field, wt = key >> 3, key & 7
+        if wt == 0:
+            v, i = _varint(b, i)
+        elif wt == 2:
+            n, i = _varint(b, i)
+            v = b[i:i + n]
+            if len(v) != n:
+                raise ValueError("truncated field")
+            i += n
+        elif wt == 1:
+            v, i = int.from_bytes(b[i:i + 8], "little"), i + 8
+        elif wt == 5:
+            v, i = int.from_bytes(b[i:i + 4], "little"), i + 4
+        else:
+            raise ValueError("bad wire type %d" % wt)
+        out.append((field, wt, v))
+    return out
+
+
+def pb_ints(fields, num):
+    """Repeated int field, packed or not."""
+    vals = []
+    for f, wt, v in fields:
+        if f != num:
+            continue
+        if wt == 0:
+            vals.append(v)
+        else:
+            i = 0
+            while i < len(v):
+                x, i = _varint(v, i)
+                vals.append(x)
+    return vals
+
+
+def pb_int(fields, num, default=0):
+    v = pb_ints(fields, num)
+    return v[-1] if v else default
+
+
+def read_pprof(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    data = gzip.decompress(raw)
+    top = pb_fields(data)
+    strings = [v.decode("utf-8", "replace") for f, wt, v in top if f == 6]
+    funcs = {}
+    for f, wt, v in top:
+        if f == 5:
+            ff = pb_fields(v)
+            funcs[pb_int(ff, 1)] = (strings[pb_int(ff, 2)], strings[pb_int(ff, 4)])
+    locs = {}
+    for f, wt, v in top:
+        if f == 4:
+            lf = pb_fields(v)
+            lines = []
+            for g, _, lv in lf:
+                if g == 4:
+                    ll = pb_fields(lv)
+                    lines.append((pb_int(ll, 1), pb_int(ll, 2)))
+            locs[pb_int(lf, 1)] = lines
+    samples = []
+    for f, wt, v in top:
+        if f == 2:
+            sf = pb_fields(v)
+            labels = {}
+            for g, _, lv in sf:
+                if g == 3:
+                    lb = pb_fields(lv)
+                    key = strings[pb_int(lb, 1)]
+                    s = pb_int(lb, 2)
+                    labels[key] = strings[s] if s else pb_int(lb, 3)
+            samples.append({"locs": pb_ints(sf, 1), "values": pb_ints(sf, 2),
+                            "labels": labels})
+    sample_types = []
+    for f, wt, v in top:
+        if f == 1:
+            vt = pb_fields(v)
+            sample_types.append((strings[pb_int(vt, 1)], strings[pb_int(vt, 2)]))
+    return {"strings": strings, "funcs": funcs, "locs": locs,
+            "samples": samples, "sample_types": sample_types}
+
+
+# --------------------------------------------------------------------------
+# test context
+
+
+class Ctx:
+    def __init__(self, args, run_id, tmp):
+        self.pystrobe = os.path.abspath(args.pystrobe)
+        self.quick = args.quick
+        self.run_id = run_id
+        self.tmp = tmp
+        self.procs = []
+
+    def spawn(self, argv, **kw):
+        kw.setdefault("stdout", subprocess.DEVNULL)
+        kw.setdefault("stderr", subprocess.DEVNULL)
+        kw.setdefault("env", workload_env())
+        p = Proc(argv, **kw)
+        OUR_PIDS.add(p.pid)
+        self.procs.append(p)
+        return p
+
+    def cleanup(self):
+        for p in self.procs:
+            p.kill()
+        self.procs = []
+
+    def record(self, args, timeout, env=None):
+        """pystrobe record ARGS -> (rc, stdout, stderr, seconds)."""
+        return self.ps(["record"] + args, timeout, env=env)
+
+    def ps(self, args, timeout, env=None):
+        return run([self.pystrobe] + args, timeout, env=env or workload_env())
+
+    def record_cmd(self, interp, script, wargs, seconds, extra=(), fmt="folded"):
+        """Records `-- workload` into a file; returns (profile text, rc, stdout, stderr)."""
+        prof = os.path.join(self.tmp, "%s-%s.%s" % (interp.label, script, fmt))
+        if os.path.exists(prof):
+            os.unlink(prof)
+        rc, out, err, dt = self.record(
+            ["-F", str(FREQ), "-f", fmt, "-o", prof] + list(extra) + ["--"]
+            + interp.argv(script, *wargs), timeout=seconds + 60)
+        if rc != 0:
+            raise Fail("pystrobe exited %d: %s" % (rc, tail(err)))
+        check(os.path.exists(prof), "no profile written to -o %s" % prof)
+        if fmt == "pprof":
+            return prof, rc, out, err
+        with open(prof) as f:
+            return f.read(), rc, out, err
+
+    def expect_file(self, interp, frames, script):
+        """All Python frames of our workload carry the in-target filename."""
+        want = interp.script(script)
+        base = "/" + script
+        for f in frames:
+            if f.py and f.file.endswith(base) and f.file != want:
+                raise Fail("frame %r has filename %r, expected %r (as the target sees it)"
+                           % (f.name, f.file, want))
+
+
+def dur(ctx, normal, quick):
+    return quick if ctx.quick else normal
+
+
+# --------------------------------------------------------------------------
+# per-interpreter tests
+
+
+def t_shares(ctx, it):
+    secs = dur(ctx, 5, 3)
+    tout, hout = it.out("shares.out")
+    text, _, _, _ = ctx.record_cmd(it, "shares.py", [tout, secs], secs)
+    truth = read_result(hout)
+    stacks = parse_folded(text)
+    burns = ("burn_a", "burn_b", "burn_c")
+    denom = total(stacks, lambda fr: any(has(fr, b) for b in burns))
+    check(denom >= secs * FREQ * 0.3,
+          "only %d burn samples in %.0f s at %d Hz (workload cpu %.2f s)" % (
+              denom, secs, FREQ, sum(truth["cpu"].values())))
+    msgs, errs = [], []
+    for b in burns:
+        n = total(stacks, lambda fr: has(fr, b))
+        share, want = n / denom, truth["shares"][b]
+        msgs.append("%s=%s/%s" % (b, fmt_pct(share), fmt_pct(want)))
+        if abs(share - want) > 0.02:
+            errs.append("%s share %s, workload measured %s (> 2 pp)" % (
+                b, fmt_pct(share), fmt_pct(want)))
+        # callers: <module> -> main -> run_round -> burn_x
+        good = bad = 0
+        example = None
+        for fr, c in stacks:
+            if not has(fr, b):
+                continue
+            ctx.expect_file(it, fr, "shares.py")
+            py = pyframes(fr)
+            idx = [f.name for f in py].index(b)
+            chain = [f.name for f in py[:idx]]
+            if chain == ["<module>", "main", "run_round"] and fr[0].py:
+                good += c
+            else:
+                bad += c
+                example = example or ";".join(f.raw for f in fr)
+        if bad > 0.01 * (good + bad):
+            errs.append("%s: %d of %d samples lack the caller chain "
+                        "<module>;main;run_round, e.g. %s" % (b, bad, good + bad, example))
+    rate = denom / sum(truth["cpu"].values())
+    msgs.append("samples=%d (%.0f/cpu-s)" % (denom, rate))
+    if errs:
+        raise Fail("; ".join(errs) + " [" + " ".join(msgs) + "]")
+    return " ".join(msgs)
+
+
+def find_marker(path, marker):
+    with open(path) as f:
+        for i, ln in enumerate(f, 1):
+            if ln.rstrip().endswith("# " + marker):
+                return i
+    raise Fail("marker %s not found in %s" % (marker, path))
+
+
+def t_lines(ctx, it):
+    secs = dur(ctx, 3, 2)
+    tout, hout = it.out("lines.out")
+    text, _, _, _ = ctx.record_cmd(it, "lines.py", [tout, secs], secs)
+    read_result(hout)
+    hot = find_marker(os.path.join(WORKLOADS, "lines.py"), "HOT-LINE")
+    call = find_marker(os.path.join(WORKLOADS, "lines.py"), "CALL-LINE")
+    leaf = on_hot = caller_ok = 0
+    lines_seen = {}
+    for fr, c in parse_folded(text):
+        py = pyframes(fr)
+        if not py or py[-1].name != "hot_lines":
+            continue
+        ctx.expect_file(it, fr, "lines.py")
+        leaf += c
+        lines_seen[py[-1].line] = lines_seen.get(py[-1].line, 0) + c
+        if py[-1].line == hot:
+            on_hot += c
+        if len(py) >= 2 and py[-2].name == "main" and py[-2].line == call:
+            caller_ok += c
+    check(leaf >= 200, "only %d leaf samples in hot_lines" % leaf)
+    top = sorted(lines_seen.items(), key=lambda kv: -kv[1])[:4]
+    msg = "hot line %d: %s of %d leaf samples; caller line %d: %s; lines seen %s" % (
+        hot, fmt_pct(on_hot / leaf), leaf, call, fmt_pct(caller_ok / leaf), top)
+    check(on_hot > 0.5 * leaf, "hot line not the majority: " + msg)
+    check(caller_ok >= 0.9 * leaf, "call-site line of main wrong: " + msg)
+    return msg
+
+
+def t_deep(ctx, it):
+    secs = dur(ctx, 2.5, 2)
+    tout, hout = it.out("deep.out")
+    text, _, _, _ = ctx.record_cmd(it, "deep.py", [tout, secs], 2 * secs)
+    truth = read_result(hout)
+    n150 = n150_exact = n300 = n300_trunc = 0
+    bad150 = bad300 = None
+    depths300 = {}
+    for fr, c in parse_folded(text):
+        py = pyframes(fr)
+        if not py:
+            continue
+        leaf = py[-1].name
+        trunc = any(f.raw == "[truncated]" for f in fr)
+        nrec = sum(1 for f in py if f.name == "recurse")
+        if leaf == "bottom_150":
+            ctx.expect_file(it, fr, "deep.py")
+            n150 += c
+            if nrec == 150 and not trunc and names(py[:3]) == ["<module>", "main", "recurse"]:
+                n150_exact += c
+            else:
+                bad150 = bad150 or "recurse x%d truncated=%s root=%s" % (nrec, trunc, fr[0].raw)
+        elif leaf == "bottom_300":
+            n300 += c
+            depths300[nrec] = depths300.get(nrec, 0) + c
+            if trunc and fr[0].raw == "[truncated]" and 100 <= nrec < 300 \
+                    and not has(fr, "main"):
+                n300_trunc += c
+            else:
+                bad300 = bad300 or "recurse x%d truncated=%s root=%s" % (nrec, trunc, fr[0].raw)
+    cpu = truth["cpu"]
+    want = cpu["bottom_300"] / (cpu["bottom_150"] + cpu["bottom_300"])
+    got = n300 / (n150 + n300) if n150 + n300 else 0.0
+    msg = ("150-deep: %d/%d exact; 300-deep: %d/%d truncated at root (recurse counts %s); "
+           "300-deep share %s vs cpu %s" % (n150_exact, n150, n300_trunc, n300,
+                                            sorted(depths300.items())[:3], fmt_pct(got), fmt_pct(want)))
+    check(n150 >= 200, "too few samples in bottom_150: " + msg)
+    check(n150_exact >= 0.99 * n150, "150-deep stacks not exact (e.g. %s): %s" % (bad150, msg))
+    check(n300 >= 200, "300-deep samples missing or dropped: " + msg)
+    check(n300_trunc >= 0.99 * n300, "300-deep stacks lack a root [truncated] marker (e.g. %s): %s"
+          % (bad300, msg))
+    check(abs(got - want) <= 0.05, "truncated stacks under-counted: " + msg)
+    return msg
+
+
+def t_threads(ctx, it):
+    secs = dur(ctx, 4, 3)
+    tout, hout = it.out("threads.out")
+    text, _, _, _ = ctx.record_cmd(it, "threads.py", [tout, secs], secs * 3, extra=["--threads"])
+    truth = read_result(hout)
+    th = truth["threads"]
+    tid2k = dict((v["tid"], k) for k, v in th.items())
+    per_tid = dict((t, 0) for t in tid2k)
+    own = dict((t, 0) for t in tid2k)
+    burned = dict((t, 0) for t in tid2k)
+    nothread = 0
+    for fr, c in parse_folded(text):
+        m = THREADFRAME.match(fr[0].raw)
+        if not m:
+            nothread += c
+            continue
+        tid = int(m.group("tid"))
+        if tid not in per_tid:
+            continue
+        ctx.expect_file(it, fr, "threads.py")
+        per_tid[tid] += c
+        k = tid2k[tid]
+        if any(has(fr, "burn_t%d" % j) for j in (1, 2, 3, 4)):
+            burned[tid] += c
+            py = pyframes(fr)
+            if has(fr, "burn_t%d" % k) and "worker" in names(py):
+                own[tid] += c
+    check(nothread == 0, "%d samples without a [thread NAME tid=N] root frame" % nothread)
+    tot = sum(per_tid.values())
+    cpu_tot = sum(v["cpu"] for v in th.values())
+    check(tot >= secs * FREQ * 0.3, "only %d samples of the 4 worker threads" % tot)
+    msgs, errs = [], []
+    for k in sorted(th):
+        tid = th[k]["tid"]
+        share, want = per_tid[tid] / tot, th[k]["cpu"] / cpu_tot
+        msgs.append("t%d=%s/%s" % (k, fmt_pct(share), fmt_pct(want)))
+        if abs(share - want) > 0.03:
+            errs.append("thread %d (tid %d) share %s, measured %s" % (k, tid, fmt_pct(share), fmt_pct(want)))
+        if burned[tid] == 0 or own[tid] < 0.99 * burned[tid]:
+            errs.append("thread %d (tid %d): %d of %d burn samples in its own burn_t%d under worker"
+                        % (k, tid, own[tid], burned[tid], k))
+    msgs.append("samples=%d" % tot)
+    if errs:
+        raise Fail("; ".join(errs) + " [" + " ".join(msgs) + "]")
+    return " ".join(msgs)
+
+
+def start_spin(ctx, it, name, func, max_seconds):
+    tout, hout = it.out(name)
+    p = ctx.spawn(it.argv("spin.py", tout, func, max_seconds))
+    wait_for_file(hout + ".ready", 30, p)
+    return p, tout, hout
+
+
+def stop_spin(p, hout):
+    with open(hout + ".stop", "w"):
+        pass
+    rc = p.wait(30)
+    check(rc == 0, "workload exited %d" % rc)
+    return read_result(hout)
+
+
+def spin_share(stacks, func):
+    tot = total(stacks)
+    n = total(stacks, lambda fr: has(fr, func))
+    return n, tot
+
+
+def t_attach(ctx, it):
+    secs = dur(ctx, 3, 2)
+    # one process
+    p, tout, hout = start_spin(ctx, it, "attach1.out", "spin_a", 60)
+    rc, out, err, dt = ctx.record(["-p", str(p.pid), "-d", str(secs), "-F", str(FREQ),
+                                   "-f", "folded"], timeout=secs + 60)
+    truth = stop_spin(p, hout)
+    check(rc == 0, "pystrobe -p exited %d: %s" % (rc, tail(err)))
+    stacks = parse_folded(out.decode())
+    n, tot = spin_share(stacks, "spin_a")
+    check(tot > 0, "empty profile")
+    for fr, c in stacks:
+        if has(fr, "spin_a"):
+            ctx.expect_file(it, fr, "spin.py")
+    msg = "1 pid: spin_a %s of %d in %.1f s" % (fmt_pct(n / tot), tot, dt)
+    check(n > 0.5 * tot, "spin_a not the majority: " + msg)
+    check(dt < secs + 10, "record -d %d took %.1f s" % (secs, dt))
+    # two processes
+    pa, _, ha = start_spin(ctx, it, "attach2a.out", "spin_a", 60)
+    pb, _, hb = start_spin(ctx, it, "attach2b.out", "spin_b", 60)
+    rc, out, err, dt = ctx.record(["-p", "%d,%d" % (pa.pid, pb.pid), "-d", str(secs),
+                                   "-F", str(FREQ), "-f", "folded"], timeout=secs + 60)
+    stop_spin(pa, ha)
+    stop_spin(pb, hb)
+    check(rc == 0, "pystrobe -p A,B exited %d: %s" % (rc, tail(err)))
+    stacks = parse_folded(out.decode())
+    na, tot = spin_share(stacks, "spin_a")
+    nb, _ = spin_share(stacks, "spin_b")
+    check(tot > 0, "empty profile for two pids")
+    msg += "; 2 pids: spin_a %s spin_b %s of %d" % (fmt_pct(na / tot), fmt_pct(nb / tot), tot)
+    check(na > 0.2 * tot and nb > 0.2 * tot and na + nb > 0.7 * tot,
+          "both processes should be in the profile: " + msg)
+    return msg
+
+
+def t_cmd(ctx, it):
+    burn = 0.3
+    tout, hout = it.out("cmd.out")
+    prof = os.path.join(ctx.tmp, "%s-cmd.folded" % it.label)
+    rc, out, err, dt = ctx.record(["-F", str(FREQ), "-f", "folded", "-o", prof, "--"]
+                                  + it.argv("cmd.py", tout, burn), timeout=60)
+    check(rc == 7, "exit status %d, expected the command's 7; stderr: %s" % (rc, tail(err)))
+    check(b"pystrobe-cmd-stdout-marker\n" in out, "command's stdout not passed through: %r" % tail(out))
+    check(b"pystrobe-cmd-stderr-marker" in err, "command's stderr not passed through")
+    check(b"pystrobe-cmd-stdout-marker" not in err, "command's stdout went to stderr")
+    truth = read_result(hout)
+    with open(prof) as f:
+        stacks = parse_folded(f.read())
+    tot = total(stacks)
+    n = total(stacks, lambda fr: has(fr, "startup_burn"))
+    want = truth["burn_cpu"] / truth["process_cpu"]
+    expect_n = truth["burn_cpu"] * FREQ
+    chain_ok = total(stacks, lambda fr: has(fr, "startup_burn")
+                     and names(pyframes(fr)) == ["<module>", "startup_burn"])
+    msg = "startup_burn %d samples (%.0f expected), share %s vs cpu %s" % (
+        n, expect_n, fmt_pct(n / tot if tot else 0), fmt_pct(want))
+    check(tot > 0, "empty profile")
+    check(n >= 0.6 * expect_n, "start-up missing from the profile: " + msg)
+    check(n <= 1.4 * expect_n, "too many samples: " + msg)
+    check(abs(n / tot - want) <= 0.15, "implausible share: " + msg)
+    check(chain_ok >= 0.95 * n, "startup_burn not directly under <module>: " + msg)
+    return msg
+
+
+def find_child(ppid, timeout=10):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    st = f.read()
+            except OSError:
+                continue
+            fields = st.rpartition(")")[2].split()
+            if int(fields[1]) == ppid:
+                return int(d)
+        time.sleep(0.05)
+    raise Fail("no child of unshare (pid %d) found" % ppid)
+
+
+def t_namespace(ctx, it):
+    secs = dur(ctx, 3, 2)
+    tout, hout = it.out("ns.out")
+    procdir = it.host("/proc")
+    argv = ["unshare", "--pid", "--fork", "--mount", "--mount-proc=" + procdir]
+    if it.root != "/":
+        argv += ["chroot", it.root]
+    argv += [it.python, it.script("spin.py"), tout, "spin_b", "60"]
+    u = ctx.spawn(argv, stderr=subprocess.PIPE)
+    wait_for_file(hout + ".ready", 30, u)
+    pid = find_child(u.pid)
+    OUR_PIDS.add(pid)
+    with open("/proc/%d/status" % pid) as f:
+        nspid = [ln.split()[1:] for ln in f if ln.startswith("NSpid:")][0]
+    check(len(nspid) == 2 and nspid[-1] == "1", "python is not pid 1 of its own namespace: NSpid %s" % nspid)
+    rc, out, err, dt = ctx.record(["-p", str(pid), "-d", str(secs), "-F", str(FREQ),
+                                   "-f", "folded"], timeout=secs + 60)
+    truth = stop_spin(u, hout)
+    check(rc == 0, "pystrobe -p %d exited %d: %s" % (pid, rc, tail(err)))
+    check(truth["pid"] == 1, "workload saw pid %s, expected 1" % truth["pid"])
+    stacks = parse_folded(out.decode())
+    n, tot = spin_share(stacks, "spin_b")
+    files = set(f.file for fr, c in stacks if has(fr, "spin_b") for f in fr if f.py)
+    msg = "host pid %d (ns pid 1): spin_b %s of %d; files %s" % (
+        pid, fmt_pct(n / tot if tot else 0), tot, sorted(files))
+    check(tot > 0 and n > 0.5 * tot, "spin_b not the majority: " + msg)
+    check(files == {it.script("spin.py")}, "frames not symbolized with the in-root filename %s: %s"
+          % (it.script("spin.py"), msg))
+    return msg
+
+
+def go_pprof_top(ctx, prof):
+    home = tempfile.mkdtemp(prefix="gohome-", dir=ctx.tmp)
+    env = dict(os.environ, HOME=home, GOCACHE=os.path.join(home, "cache"),
+               GOPATH=os.path.join(home, "go"), PPROF_TMPDIR=home)
+    return run(["go", "tool", "pprof", "-top", prof], timeout=180, env=env)
+
+
+def t_pprof(ctx, it):
+    if not shutil.which("go"):
+        raise Skip("go (golang-go) not installed")
+    secs = dur(ctx, 4, 3)
+    tout, hout = it.out("pprof.out")
+    prof, _, _, _ = ctx.record_cmd(it, "shares.py", [tout, secs], secs, fmt="pprof")
+    truth = read_result(hout)
+    with open(prof, "rb") as f:
+        head = f.read(2)
+    check(head == b"\x1f\x8b", "pprof file is not gzipped")
+    try:
+        pp = read_pprof(prof)
+    except (ValueError, OSError, EOFError, IndexError) as e:
+        raise Fail("pprof file does not decode as profile.proto: %s" % e)
+    check(pp["strings"] and pp["strings"][0] == "", "string_table[0] is not empty")
+    check(pp["samples"], "no samples in pprof")
+    ntypes = len(pp["sample_types"])
+    for s in pp["samples"]:
+        check(len(s["values"]) == ntypes, "sample with %d values for %d sample types"
+              % (len(s["values"]), ntypes))
+        missing = [k for k in ("pid", "tid", "thread_name", "comm") if k not in s["labels"]]
+        check(not missing, "sample lacks labels %s (has %s)" % (missing, sorted(s["labels"])))
+    pids = set(str(s["labels"]["pid"]) for s in pp["samples"])
+    check(pids == {str(truth["pid"])}, "pid labels %s, workload pid %s" % (pids, truth["pid"]))
+    fnames = set(n for n, _ in pp["funcs"].values())
+    check({"burn_a", "burn_b", "burn_c", "run_round"} <= fnames, "functions missing from pprof: %s"
+          % sorted(fnames)[:20])
+    rc, out, err, _ = go_pprof_top(ctx, prof)
+    check(rc == 0, "go tool pprof -top exited %d: %s" % (rc, tail(err)))
+    check(b"burn_c" in out, "go tool pprof -top does not list burn_c:\n%s" % tail(out, 1500))
+    # back to folded
+    rc, out, err, _ = ctx.ps(["report", prof, "-f", "folded"], timeout=60)
+    check(rc == 0, "report -f folded exited %d: %s" % (rc, tail(err)))
+    stacks = parse_folded(out.decode())
+    burns = ("burn_a", "burn_b", "burn_c")
+    denom = total(stacks, lambda fr: any(has(fr, b) for b in burns))
+    check(denom > 0, "report -f folded has no burn samples")
+    msgs, errs = [], []
+    for b in burns:
+        share, want = total(stacks, lambda fr: has(fr, b)) / denom, truth["shares"][b]
+        msgs.append("%s=%s/%s" % (b, fmt_pct(share), fmt_pct(want)))
+        if abs(share - want) > 0.02:
+            errs.append("%s share %s vs measured %s" % (b, fmt_pct(share), fmt_pct(want)))
+    # report -o FILE writes the same thing
+    outf = os.path.join(ctx.tmp, "%s-report.folded" % it.label)
+    rc2, out2, err2, _ = ctx.ps(["report", prof, "-f", "folded", "-o", outf], timeout=60)
+    if rc2 != 0 or not os.path.exists(outf):
+        errs.append("report -o exited %d: %s" % (rc2, tail(err2)))
+    else:
+        with open(outf, "rb") as f:
+            if sorted(f.read().splitlines()) != sorted(out.splitlines()):
+                errs.append("report -o FILE differs from report to stdout")
+    rc3, out3, err3, _ = ctx.ps(["report", prof], timeout=60)
+    if rc3 != 0 or b"burn_c" not in out3:
+        errs.append("report (table) exited %d or lacks burn_c: %s" % (rc3, tail(err3)))
+    msgs.append("pprof: %d sample records, types %s" % (len(pp["samples"]), pp["sample_types"]))
+    if errs:
+        raise Fail("; ".join(errs) + " [" + " ".join(msgs) + "]")
+    return " ".join(msgs)
+
+
+def t_exit_midrun(ctx, it):
+    life = 2.5
+    p, tout, hout = start_spin(ctx, it, "exit.out", "spin_a", life)
+    prof = os.path.join(ctx.tmp, "%s-exit.folded" % it.label)
+    if os.path.exists(prof):
+        os.unlink(prof)
+    rec = ctx.spawn([ctx.pystrobe, "record", "-p", str(p.pid), "-d", "30", "-F", str(FREQ),
+                     "-f", "folded", "-o", prof], stderr=subprocess.PIPE)
+    rc = p.wait(life + 30)  # reaps the workload at once: no zombie left
+    t_exit = time.monotonic()
+    check(rc == 0, "workload exited %d" % rc)
+    try:
+        prc = rec.p.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        rec.kill()
+        raise Fail("pystrobe -d 30 still running 15 s after its only target exited")
+    lag = time.monotonic() - t_exit
+    err = rec.p.stderr.read()
+    truth = read_result(hout)
+    check(prc == 0, "pystrobe exited %d: %s" % (prc, tail(err)))
+    check(lag < 5, "pystrobe stopped %.1f s after the target exited (limit 5 s)" % lag)
+    check(os.path.exists(prof), "no profile written")
+    with open(prof) as f:
+        stacks = parse_folded(f.read())
+    n, tot = spin_share(stacks, "spin_a")
+    msg = "stopped %.2f s after target exit; spin_a %d samples of %d (target cpu %.2f s)" % (
+        lag, n, tot, truth["cpu"])
+    check(n >= 0.3 * truth["cpu"] * FREQ and n > 0.5 * tot, "samples missing: " + msg)
+    return msg
+
+
+# --------------------------------------------------------------------------
+# badinput (once)
+
+
+def t_badinput(ctx, interps):
+    errs, ok = [], []
+    py = sys.executable
+    env = workload_env()
+
+    def expect_error(label, args, timeout=30, runner=None):
+        try:
+            if runner:
+                rc, out, err, _ = runner(args, timeout)
+            else:
+                rc, out, err, _ = ctx.ps(args, timeout)
+        except Fail as e:
+            errs.append("%s: %s" % (label, e))
+            return
+        lines = err.decode("utf-8", "replace").rstrip("\n").split("\n")
+        if rc == 0:
+            errs.append("%s: exit status 0 (stderr %r)" % (label, tail(err, 200)))
+        elif rc < 0:
+            errs.append("%s: killed by signal %d" % (label, -rc))
+        elif len(lines) != 1 or not lines[0].startswith("pystrobe: error:"):
+            errs.append("%s: stderr is not one 'pystrobe: error:' line: %r" % (label, tail(err, 300)))
+        else:
+            ok.append(label)
+            log("%s -> rc %d: %s" % (label, rc, lines[0]))
+
+    # a Python process that is a valid target, for flag tests
+    idle = ctx.spawn([py, "-c", "import time\nwhile True: time.sleep(0.05)"])
+    # nonexistent pid
+    dead = 999999
+    while os.path.exists("/proc/%d" % dead):
+        dead -= 1
+    expect_error("-p nonexistent", ["record", "-p", str(dead), "-d", "1"])
+    # non-Python process
+    sl = ctx.spawn(["sleep", "60"])
+    time.sleep(0.1)
+    expect_error("-p non-python", ["record", "-p", str(sl.pid), "-d", "1"])
+    # zombie
+    zp = ctx.spawn([py, "-c", "import os, sys, time\npid = os.fork()\nif pid == 0: os._exit(0)\n"
+                    "print(pid, flush=True)\ntime.sleep(60)"], stdout=subprocess.PIPE)
+    zpid = int(zp.p.stdout.readline())
+    OUR_PIDS.add(zpid)
+    time.sleep(0.2)
+    check(not pid_alive(zpid) and os.path.exists("/proc/%d" % zpid), "could not make a zombie")
+    expect_error("-p zombie", ["record", "-p", str(zpid), "-d", "1"])
+    # unsupported versions
+    for upy in UNSUPPORTED_PYTHONS:
+        if not os.access(upy, os.X_OK):
+            ok.append("(skipped %s: not present)" % upy)
+            continue
+        up = ctx.spawn([upy, "-c", "import time\nwhile True:\n  x = 0\n  for i in range(100000): x += i\n"
+                        "  time.sleep(0.01)"])
+        time.sleep(0.5)
+        expect_error("-p python %s" % os.path.basename(upy),
+                     ["record", "-p", str(up.pid), "-d", "2"])
+    # missing privileges: the binary copied where nobody can run it
+    bdir = tempfile.mkdtemp(prefix="priv-", dir="/tmp")
+    os.chmod(bdir, 0o755)
+    nbin = os.path.join(bdir, "pystrobe")
+    shutil.copy(ctx.pystrobe, nbin)
+    os.chmod(nbin, 0o755)
+
+    def as_nobody(args, timeout):
+        return run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                    "--inh-caps=-all", nbin] + args, timeout, env=dict(env, HOME=bdir))
+    expect_error("unprivileged -p", ["record", "-p", str(idle.pid), "-d", "1"], runner=as_nobody)
+    expect_error("unprivileged -- cmd", ["record", "-d", "1", "--", "/bin/true"], runner=as_nobody)
+    # bad flags
+    p = str(idle.pid)
+    for label, args in [
+        ("-F 0", ["record", "-F", "0", "-p", p, "-d", "1"]),
+        ("-F abc", ["record", "-F", "abc", "-p", p, "-d", "1"]),
+        ("-F 1000000", ["record", "-F", "1000000", "-p", p, "-d", "1"]),
+        ("-F -5", ["record", "-F", "-5", "-p", p, "-d", "1"]),
+        ("-d -1", ["record", "-d", "-1", "-p", p]),
+        ("-d abc", ["record", "-d", "abc", "-p", p]),
+        ("-f nope", ["record", "-f", "nope", "-p", p, "-d", "1"]),
+        ("-f pprof without -o", ["record", "-f", "pprof", "-p", p, "-d", "1"]),
+        ("-p abc", ["record", "-p", "abc", "-d", "1"]),
+        ("-p 12,,x", ["record", "-p", "12,,x", "-d", "1"]),
+        ("unknown option", ["record", "--no-such-option", "-p", p, "-d", "1"]),
+        ("-p and --", ["record", "-p", p, "-d", "1", "--", "/bin/true"]),
+        ("no target", ["record", "-d", "1"]),
+        ("-F missing argument", ["record", "-p", p, "-F"]),
+        ("unknown command", ["frobnicate"]),
+        ("-o in missing dir", ["record", "-p", p, "-d", "1", "-o", "/nonexistent/dir/x.folded"]),
+        ("-- nonexistent command", ["record", "-d", "1", "--", "/nonexistent/command"]),
+        ("report -f pprof", ["report", "/dev/null", "-f", "pprof"]),
+    ]:
+        expect_error(label, args)
+    # corrupt profiles
+    d = tempfile.mkdtemp(prefix="corrupt-", dir=ctx.tmp)
+    rnd = random.Random(1234)
+    files = {}
+    files["random bytes"] = bytes(rnd.getrandbits(8) for _ in range(4096))
+    files["empty file"] = b""
+    files["gzip of random bytes"] = gzip.compress(files["random bytes"])
+    real = [os.path.join(ctx.tmp, f) for f in os.listdir(ctx.tmp) if f.endswith(".pprof")]
+    if real:
+        with open(real[0], "rb") as f:
+            good = f.read()
+        files["truncated gzip (real pprof)"] = good[:len(good) // 2]
+        files["real pprof, bytes flipped inside"] = gzip.compress(
+            bytes(b ^ 0x5A if i % 7 == 3 else b for i, b in enumerate(gzip.decompress(good))))
+    else:
+        files["truncated gzip"] = gzip.compress(b"\x0a\x04\x08\x01\x10\x02" * 500)[:40]
+    files["gzip of empty-ish garbage"] = gzip.compress(b"\xff" * 64)
+    for label, data in files.items():
+        path = os.path.join(d, re.sub(r"\W+", "_", label))
+        with open(path, "wb") as f:
+            f.write(data)
+        expect_error("report " + label, ["report", path, "-f", "folded"])
+    expect_error("report nonexistent", ["report", os.path.join(d, "nope.pprof")])
+    expect_error("report directory", ["report", d])
+    shutil.rmtree(bdir, ignore_errors=True)
+    if errs:
+        raise Fail("%d of %d cases wrong:\n      - %s" % (
+            len(errs), len(errs) + len(ok), "\n      - ".join(e.replace("\n", " / ") for e in errs)))
+    return "%d cases ok" % len(ok)
+
+
+# --------------------------------------------------------------------------
+
+PER_INTERP = [
+    ("shares", t_shares, True),
+    ("lines", t_lines, False),
+    ("deep", t_deep, True),
+    ("threads", t_threads, False),
+    ("attach", t_attach, False),
+    ("cmd", t_cmd, True),
+    ("namespace", t_namespace, False),
+    ("pprof", t_pprof, True),
+    ("exit-midrun", t_exit_midrun, True),
+]
+ONCE = [("badinput", t_badinput, True)]
+ALL_TESTS = [n for n, _, _ in PER_INTERP + ONCE]
+
+
+def main():
+    global VERBOSE
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--pystrobe", default="./pystrobe")
+    ap.add_argument("--only", help="interpreter labels, comma-separated")
+    ap.add_argument("--test", help="test names, comma-separated: " + ",".join(ALL_TESTS))
+    ap.add_argument("--quick", action="store_true",
+                    help="fewer, shorter tests (sanitizer build); also set by PYSTROBE_QUICK=1 "
+                         "or a binary named *-san")
+    ap.add_argument("--keep", action="store_true", help="keep profiles and workload outputs")
+    ap.add_argument("--list", action="store_true", help="list interpreters and tests")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args()
+    VERBOSE = args.verbose
+    if os.environ.get("PYSTROBE_QUICK") == "1" or os.path.basename(args.pystrobe).endswith("-san"):
+        args.quick = True
+
+    interps, source = list_pythons()
+    if args.only:
+        want = args.only.split(",")
+        unknown = [w for w in want if w not in [i.label for i in interps]]
+        if unknown:
+            print("unknown interpreter label(s): %s (have: %s)" % (
+                ",".join(unknown), " ".join(i.label for i in interps)))
+            return 2
+        interps = [i for i in interps if i.label in want]
+    tests = ALL_TESTS if not args.test else args.test.split(",")
+    bad = [t for t in tests if t not in ALL_TESTS]
+    if bad:
+        print("unknown test(s): %s (have: %s)" % (",".join(bad), " ".join(ALL_TESTS)))
+        return 2
+    if args.quick and not args.test:
+        tests = [n for n, _, q in PER_INTERP + ONCE if q]
+    print("interpreters (%s): %s" % (source, " ".join(i.label for i in interps)))
+    print("tests: %s%s" % (" ".join(tests), " (quick)" if args.quick else ""))
+    if args.list:
+        for i in interps:
+            print("  %-18s %-40s %s" % (i.label, i.root, i.python))
+        return 0
+    if os.geteuid() != 0:
+        print("must run as root (BPF, chroot, unshare)")
+        return 2
+    if not os.access(args.pystrobe, os.X_OK):
+        print("FAIL: %s does not exist or is not executable (run `make`)" % args.pystrobe)
+        return 1
+
+    run_id = "%d-%d" % (int(time.time()), os.getpid())
+    tmp = tempfile.mkdtemp(prefix="pystrobe-it-")
+    ctx = Ctx(args, run_id, tmp)
+    progs, err = bpftool_json("prog")
+    baseline = set(p["id"] for p in (progs or []) if p.get("name", "").startswith("ps_"))
+    if baseline:
+        print("note: %d ps_* BPF programs exist before the run (ignored): %s" % (
+            len(baseline), sorted(baseline)))
+    results = []
+    t_start = time.monotonic()
+
+    def do(name, label, fn, *fargs):
+        t0 = time.monotonic()
+        status, msg = "PASS", ""
+        try:
+            msg = fn(ctx, *fargs) or ""
+        except Skip as e:
+            status, msg = "SKIP", str(e)
+        except Fail as e:
+            status, msg = "FAIL", str(e)
+        except Exception as e:  # a bug in the test or a garbled profile
+            import traceback
+            status, msg = "FAIL", "%s: %s" % (type(e).__name__, e)
+            if VERBOSE:
+                traceback.print_exc()
+        finally:
+            ctx.cleanup()
+        leaks = check_no_leaks(baseline)
+        if leaks:
+            status = "FAIL"
+            msg += " | left attached: " + "; ".join(leaks)
+            baseline.update(int(re.search(r"id=(\d+)", l).group(1)) for l in leaks
+                            if l.startswith("prog"))
+        dt = time.monotonic() - t0
+        print("%s %-11s %-18s %5.1fs  %s" % (status, name, label, dt, msg))
+        sys.stdout.flush()
+        results.append((status, name, label))
+
+    try:
+        for it in interps:
+            if not it.exists():
+                for name in tests:
+                    if name in dict((n, 1) for n, _, _ in PER_INTERP):
+                        print("FAIL %-11s %-18s   0.0s  interpreter %s not found in %s" % (
+                            name, it.label, it.python, it.root))
+                        results.append(("FAIL", name, it.label))
+                continue
+            it.setup(run_id)
+            for name, fn, _ in PER_INTERP:
+                if name in tests:
+                    do(name, it.label, fn, it)
+        for name, fn, _ in ONCE:
+            if name in tests:
+                do(name, "-", fn, interps)
+    except KeyboardInterrupt:
+        ctx.cleanup()
+        print("interrupted")
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+            for it in interps:
+                if it.hdir:
+                    shutil.rmtree(os.path.dirname(it.hdir), ignore_errors=True)
+        else:
+            print("kept: %s and %s/%s in each root" % (tmp, TARGET_BASE, run_id))
+
+    n = dict((s, sum(1 for r in results if r[0] == s)) for s in ("PASS", "FAIL", "SKIP"))
+    print("summary: %d passed, %d failed, %d skipped in %.0f s" % (
+        n["PASS"], n["FAIL"], n["SKIP"], time.monotonic() - t_start))
+    for s, name, label in results:
+        if s == "FAIL":
+            print("  failed: %s %s" % (name, label))
+    return 1 if n["FAIL"] or not results else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
