@@ -22,7 +22,7 @@ CLANG=${CLANG:-clang}
 OUT=.output/fuzz
 CFLAGS=(-std=gnu11 -O1 -g -Wall -Wextra -Werror -fno-omit-frame-pointer
 	-D_GNU_SOURCE -Iuser -Ibpf)
-FUZZFLAGS=(-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
+FUZZFLAGS=("-fsanitize=fuzzer,address,undefined" -fno-sanitize-recover=all)
 # pprof__read buffers a whole decompressed file: keep a gzip bomb well under
 # libFuzzer's RSS limit.
 PPROF_FLAGS=(-I.output '-DPPROF_MAX_SIZE=(16u << 20)')

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uthash.h>
@@ -18,6 +19,7 @@ struct code_entry {
 	char *name, *file;
 	uint8_t *table;
 	size_t table_len;
+	bool table_ok;
 	UT_hash_handle hh;
 };
 
@@ -97,11 +99,12 @@ int pysym__read_unicode(const struct pyproc *pp, uint64_t addr, char *buf,
 	if (len == 0)
 		return -EINVAL;
 	buf[0] = 0;
-	if (c->compact_data > sizeof(hdr) ||
+	if (c->compact_data > sizeof(hdr) || c->ascii_data > c->compact_data ||
 	    (size_t)c->unicode_state + 4 > sizeof(hdr) ||
 	    (size_t)c->unicode_length + 8 > sizeof(hdr))
 		return -EINVAL;
-	err = remote_read(pp->pid, addr, hdr, c->compact_data);
+	/* The ASCII header first: a short str may end its readable memory. */
+	err = remote_read(pp->pid, addr, hdr, c->ascii_data);
 	if (err)
 		return err;
 	memcpy(&length, hdr + c->unicode_length, sizeof(length));
@@ -148,7 +151,7 @@ int pysym__read_unicode(const struct pyproc *pp, uint64_t addr, char *buf,
 		}
 		if (err)
 			return err;
-		for (size_t i = 0; i < n && o + 5 < len; i++) {
+		for (size_t i = 0; i < n && o + 4 < len; i++) {
 			uint32_t cp = cps[i];
 
 			if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
@@ -234,8 +237,8 @@ static int read_code(struct pysym *ps, uint64_t addr, struct code_entry *e,
 	if (!e->name || !e->file)
 		return -ENOMEM;
 	/* A missing line table only costs line numbers. */
-	if (read_bytes_object(&ps->pp, e->table_ptr, &e->table, &e->table_len))
-		e->table_len = 0;
+	e->table_ok = read_bytes_object(&ps->pp, e->table_ptr, &e->table,
+					&e->table_len) == 0;
 	return 0;
 }
 
@@ -303,6 +306,8 @@ int pysym__resolve(struct pysym *ps, uint64_t code, uint64_t instr,
 	}
 	if (units < 0)
 		out->line = e->firstlineno; /* not started yet */
+	else if (!e->table_ok)
+		out->line = -1;
 	else
 		out->line =
 			linetable__line(vi->linetable, e->table, e->table_len,

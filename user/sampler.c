@@ -482,6 +482,31 @@ static void build_stack(struct sampler *s, struct stack_builder *b,
 			   NULL, 0, 0);
 }
 
+/*
+ * Forgets threads that have exited, so thread churn does not fill the
+ * thread map. Runs after a drain: their samples are already named.
+ */
+static void prune_threads(struct sampler *s)
+{
+	int fd = bpf_map__fd(s->skel->maps.threads);
+	__u32 key, next, *prev = NULL, dead[256];
+	struct py_thread th;
+	char path[64];
+	int n = 0;
+
+	while (n < 256 && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &th))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%u/task/%u", th.pid, key);
+		if (access(path, F_OK) != 0)
+			dead[n++] = key;
+	}
+	for (int i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, &dead[i]);
+}
+
 /* Snapshot of the count map's keys: deleting while iterating restarts. */
 static struct sample_key *collect_keys(int fd, size_t *nr)
 {
@@ -561,6 +586,8 @@ int sampler__drain(struct sampler *s, struct profile *p)
 	}
 	free(keys);
 	free(b);
+	if (!err)
+		prune_threads(s);
 	return err;
 }
 
