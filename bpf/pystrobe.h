@@ -29,6 +29,9 @@
 #ifndef MAX_THREADS
 #define MAX_THREADS 8192
 #endif
+#ifndef MAX_OFFCPU_STACKS
+#define MAX_OFFCPU_STACKS 16384 /* distinct off-CPU (thread, stack, reason) */
+#endif
 
 #ifndef FRAME_READ_MAX
 #define FRAME_READ_MAX 128 /* one read per frame covers all its fields */
@@ -67,6 +70,9 @@ struct py_walk_offsets {
 /* Per target process, keyed by tgid (as the host's PID namespace sees it). */
 struct proc_info {
 	__u64 runtime_addr; /* address of _PyRuntime in the target */
+	/* The GIL's state (its mutex and condition variables): a futex wait
+	 * on an address in [gil_lo, gil_hi) is a wait for the GIL. */
+	__u64 gil_lo, gil_hi;
 	struct py_walk_offsets off;
 	__u16 frame_read_size; /* bytes covering every frame field read */
 	__u16 pad[2];
@@ -102,7 +108,27 @@ struct sample_key {
 	__s32 kernel_stack_id;
 	__s32 user_stack_id;
 	__u32 flags;
-	__u32 pad;
+	__u32 reason; /* enum offcpu_reason; OFFCPU_NONE for CPU samples */
+};
+
+/* Why a thread was off the CPU; decided when it switched out. */
+enum offcpu_reason {
+	OFFCPU_NONE,
+	OFFCPU_SLEEP,	 /* nanosleep, clock_nanosleep, select/poll on no fds */
+	OFFCPU_LOCK,	 /* futex wait (locks, conditions, events) */
+	OFFCPU_GIL,	 /* futex wait on the GIL's mutex or condition */
+	OFFCPU_IO,	 /* read/write/recv/send/poll/epoll/select on fds */
+	OFFCPU_DISK,	 /* uninterruptible: page fault or disk */
+	OFFCPU_RUNQUEUE, /* runnable, waiting for a CPU */
+	OFFCPU_OTHER,
+	OFFCPU__COUNT,
+};
+
+/* A target thread now off the CPU, keyed by (host) tid. */
+struct offcpu_start {
+	struct sample_key key; /* stacks and reason captured at switch-out */
+	__u64 ts;	       /* switch-out, bpf_ktime_get_ns() */
+	__u64 wake_ts;	       /* woken up (runnable again); 0: not yet */
 };
 
 /* Cached thread state of a target thread; tstate 0: none found yet. */
@@ -124,6 +150,7 @@ enum lost_counter {
 	LOST_NO_TSTATE, /* samples of threads without a Python thread state */
 	LOST_KERNEL_STACK,
 	LOST_USER_STACK,
+	LOST_OFFCPU_MAP_FULL,
 	LOST__COUNT,
 };
 

@@ -32,6 +32,7 @@ WALK = [
     "instr_size",
     "owner_shim_min",
 ]
+GIL = ["runtime_off", "interp_ptr_off", "size"]
 CODE = [
     "co_filename",
     "co_name",
@@ -171,6 +172,7 @@ def main(argv):
         major_n, minor_n = (int(x) for x in minor.split("."))
         walk = {k: num(p, "walk." + k, path) for k in WALK}
         code = {k: num(p, "code." + k, path) for k in CODE}
+        gil = {k: num(p, "gil." + k, path) for k in GIL}
         has_dbg = "dbg.size" in p
         dbg = {k: num(p, "dbg." + k, path) if has_dbg else OFF_NONE for k in DBG}
         if not has_dbg:
@@ -212,6 +214,10 @@ def main(argv):
         w("\t\t.code = {")
         for k in CODE:
             w(f"\t\t\t.{k} = {fmt('code.' + k, code[k])},")
+        w("\t\t},")
+        w("\t\t.gil = {")
+        for k in GIL:
+            w(f"\t\t\t.{k} = {fmt('gil.' + k, gil[k])},")
         w("\t\t},")
         w(f"\t\t.has_debug_offsets = {1 if has_dbg else 0},")
         w("\t\t.dbg = {")

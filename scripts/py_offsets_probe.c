@@ -68,6 +68,16 @@ int main(void)
 	/* pthread_self() of the thread (all versions). */
 	P("walk.tstate_thread_id", offsetof(PyThreadState, thread_id));
 
+	/* The GIL: in _PyRuntime up to 3.11, behind interp->ceval.gil after. */
+#if PY_VERSION_HEX < 0x030C0000
+	P("gil.runtime_off", offsetof(_PyRuntimeState, ceval.gil));
+	NONE("gil.interp_ptr_off");
+#else
+	NONE("gil.runtime_off");
+	P("gil.interp_ptr_off", offsetof(PyInterpreterState, ceval.gil));
+#endif
+	P("gil.size", sizeof(struct _gil_runtime_state));
+
 #if PY_VERSION_HEX < 0x030B0000
 	P("walk.tstate_frame", offsetof(PyThreadState, frame));
 	NONE("walk.cframe_current_frame");

@@ -82,10 +82,13 @@ int folded__write(const struct profile *p, FILE *out, int value_index,
 	size_t *text_len = NULL;
 	size_t i, n;
 	int err = -ENOMEM;
+	bool per_us;
 	uint32_t j;
 
 	if (value_index < 0 || value_index >= p->nr_types)
 		return -EINVAL;
+	per_us = strcmp(profile__str(p, p->types[value_index].unit),
+			"nanoseconds") == 0;
 
 	texts = calloc(p->nr_frames + 1, sizeof(*texts));
 	text_len = calloc(p->nr_frames + 1, sizeof(*text_len));
@@ -150,10 +153,14 @@ int folded__write(const struct profile *p, FILE *out, int value_index,
 		sorted[i++] = e;
 	}
 	qsort(sorted, n, sizeof(*sorted), cmp_entry);
-	for (i = 0; i < n; i++)
-		if (sorted[i]->value)
-			fprintf(out, "%s %" PRId64 "\n", sorted[i]->stack,
-				sorted[i]->value);
+	for (i = 0; i < n; i++) {
+		/* Times go out in microseconds, as flame graph tools expect. */
+		int64_t v = per_us ? (sorted[i]->value + 500) / 1000
+				   : sorted[i]->value;
+
+		if (v)
+			fprintf(out, "%s %" PRId64 "\n", sorted[i]->stack, v);
+	}
 	err = ferror(out) ? -EIO : 0;
 
 cleanup:

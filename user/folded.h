@@ -20,6 +20,8 @@
  * name, else the process comm), so stacks merge per thread only. Lines
  * summing to 0 are left out; a sample without frames counts as "[unknown]".
  * Lines are sorted bytewise, so equal profiles give identical output.
+ * A value in nanoseconds is written in microseconds (rounded; lines that
+ * round to 0 are left out).
  * Returns 0 or a negative errno (-EINVAL: value_index out of range, -EIO:
  * write error).
  */

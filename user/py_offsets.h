@@ -39,6 +39,13 @@ struct py_code_offsets {
 	uint16_t compact_data; /* sizeof(PyCompactUnicodeObject) */
 };
 
+/* Where the GIL's state is: its futexes tell a GIL wait from a lock wait. */
+struct py_gil_offsets {
+	uint16_t runtime_off;	 /* _PyRuntime.ceval.gil (<= 3.11) */
+	uint16_t interp_ptr_off; /* interp->ceval.gil, a pointer (3.12+) */
+	uint16_t size;		 /* sizeof(struct _gil_runtime_state) */
+};
+
 /*
  * Where a field lives inside _Py_DebugOffsets (3.13+), or OFF_NONE. Each
  * names the uint64_t member holding the offset of the named field.
@@ -76,6 +83,7 @@ struct py_version_info {
 	int lasti_bytes; /* <= 3.9: f_lasti counts bytes, so halve it */
 	struct py_walk_offsets walk;
 	struct py_code_offsets code;
+	struct py_gil_offsets gil;
 	int has_debug_offsets;
 	struct py_debug_offsets_layout dbg;
 };

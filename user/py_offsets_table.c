@@ -63,6 +63,12 @@ const struct py_version_info py_versions[] = {
 				.ascii_data = 48,
 				.compact_data = 72,
 			},
+		.gil =
+			{
+				.runtime_off = 352,
+				.interp_ptr_off = OFF_NONE,
+				.size = 208,
+			},
 		.has_debug_offsets = 0,
 		.dbg =
 			{
@@ -129,6 +135,12 @@ const struct py_version_info py_versions[] = {
 				.unicode_state = 32,
 				.ascii_data = 48,
 				.compact_data = 72,
+			},
+		.gil =
+			{
+				.runtime_off = 352,
+				.interp_ptr_off = OFF_NONE,
+				.size = 208,
 			},
 		.has_debug_offsets = 0,
 		.dbg =
@@ -198,6 +210,12 @@ const struct py_version_info py_versions[] = {
 				.ascii_data = 48,
 				.compact_data = 72,
 			},
+		.gil =
+			{
+				.runtime_off = 360,
+				.interp_ptr_off = OFF_NONE,
+				.size = 208,
+			},
 		.has_debug_offsets = 0,
 		.dbg =
 			{
@@ -264,6 +282,12 @@ const struct py_version_info py_versions[] = {
 				.unicode_state = 32,
 				.ascii_data = 40,
 				.compact_data = 56,
+			},
+		.gil =
+			{
+				.runtime_off = OFF_NONE,
+				.interp_ptr_off = 384,
+				.size = 208,
 			},
 		.has_debug_offsets = 0,
 		.dbg =
@@ -332,6 +356,12 @@ const struct py_version_info py_versions[] = {
 				.unicode_state = 32,
 				.ascii_data = 40,
 				.compact_data = 56,
+			},
+		.gil =
+			{
+				.runtime_off = OFF_NONE,
+				.interp_ptr_off = 16,
+				.size = 208,
 			},
 		.has_debug_offsets = 1,
 		.dbg =
@@ -402,6 +432,12 @@ const struct py_version_info py_versions[] = {
 				.ascii_data = 40,
 				.compact_data = 56,
 			},
+		.gil =
+			{
+				.runtime_off = OFF_NONE,
+				.interp_ptr_off = 16,
+				.size = 208,
+			},
 		.has_debug_offsets = 1,
 		.dbg =
 			{
@@ -470,6 +506,12 @@ const struct py_version_info py_versions[] = {
 				.unicode_state = 32,
 				.ascii_data = 40,
 				.compact_data = 56,
+			},
+		.gil =
+			{
+				.runtime_off = OFF_NONE,
+				.interp_ptr_off = 16,
+				.size = 208,
 			},
 		.has_debug_offsets = 1,
 		.dbg =

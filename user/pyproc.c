@@ -282,6 +282,35 @@ enum pyproc_error pyproc__inspect(pid_t pid, struct pyproc *pp, char *why,
 			 FRAME_READ_MAX);
 		return PYPROC_BAD_RUNTIME;
 	}
+	pyproc__find_gil(pp); /* may need a later retry */
 	ret = PYPROC_OK;
 	return ret;
+}
+
+int pyproc__find_gil(struct pyproc *pp)
+{
+	const struct py_gil_offsets *g = &pp->info.gil;
+	uint64_t interp = 0, gil = 0;
+
+	if (pp->bpf.gil_lo)
+		return 0;
+	if (g->runtime_off != OFF_NONE) {
+		gil = pp->runtime_addr + g->runtime_off;
+	} else if (g->interp_ptr_off != OFF_NONE) {
+		if (remote_read_u64(
+			    pp->pid,
+			    pp->runtime_addr +
+				    pp->info.walk.runtime_interpreters_head,
+			    &interp) ||
+		    !interp ||
+		    remote_read_u64(pp->pid, interp + g->interp_ptr_off,
+				    &gil) ||
+		    !gil)
+			return -EAGAIN;
+	} else {
+		return -ENOENT;
+	}
+	pp->bpf.gil_lo = gil;
+	pp->bpf.gil_hi = gil + g->size;
+	return 0;
 }

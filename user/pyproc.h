@@ -35,4 +35,11 @@ enum pyproc_error {
 enum pyproc_error pyproc__inspect(pid_t pid, struct pyproc *out, char *why,
 				  size_t why_len);
 
+/*
+ * Locates the GIL's state in pp->bpf.gil_lo/hi. On 3.12+ it hangs off the
+ * main interpreter, which exists only once the runtime is initialized:
+ * returns -EAGAIN until then (call again later).
+ */
+int pyproc__find_gil(struct pyproc *pp);
+
 #endif

@@ -31,6 +31,8 @@ static struct env {
 	double duration; /* seconds; 0: until stopped */
 	struct render_opts render;
 	bool native, kernel;
+	enum { MODE_CPU, MODE_OFFCPU, MODE_WALL } mode;
+	int nr_modes; /* --cpu/--offcpu/--wall given */
 	char **cmd;
 } env = {
 	.freq = 99,
@@ -38,7 +40,10 @@ static struct env {
 };
 
 enum {
-	OPT_NATIVE = 1000,
+	OPT_CPU = 1000,
+	OPT_OFFCPU,
+	OPT_WALL,
+	OPT_NATIVE,
 	OPT_KERNEL,
 	OPT_THREADS,
 	OPT_TOP,
@@ -52,7 +57,9 @@ static const char doc[] =
 	"  pystrobe record -p 1234                 # until Ctrl-C, table\n"
 	"  pystrobe record -p 1234,1240 -d 10 -F 999\n"
 	"  pystrobe record -f folded -o out.folded -- python3 app.py\n"
-	"  pystrobe record -f pprof -o cpu.pb.gz --native -- python3 app.py";
+	"  pystrobe record -f pprof -o cpu.pb.gz --native -- python3 app.py\n"
+	"  pystrobe record --wall -p 1234 -d 30   # CPU and waits, with "
+	"reasons";
 
 static const struct argp_option options[] = {
 	{"pid", 'p', "PID[,PID...]", 0, "Processes to profile", 0},
@@ -62,6 +69,12 @@ static const struct argp_option options[] = {
 	 "Stop after this long (default: until Ctrl-C or the targets exit)", 0},
 	{"output", 'o', "FILE", 0, "Write the output here (default stdout)", 0},
 	{"format", 'f', "FORMAT", 0, "table (default), folded or pprof", 0},
+	{"cpu", OPT_CPU, NULL, 0, "Sample CPU time (the default)", 0},
+	{"offcpu", OPT_OFFCPU, NULL, 0,
+	 "Measure time off the CPU, with the reason (sleep, lock, gil, io, "
+	 "disk, runqueue, other)",
+	 0},
+	{"wall", OPT_WALL, NULL, 0, "CPU samples and off-CPU time together", 0},
 	{"native", OPT_NATIVE, NULL, 0, "Add native frames (frame pointers)",
 	 0},
 	{"kernel", OPT_KERNEL, NULL, 0, "Add kernel frames", 0},
@@ -127,6 +140,16 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 				state,
 				"invalid format '%s' (table, folded, pprof)",
 				arg);
+		break;
+	case OPT_CPU:
+	case OPT_OFFCPU:
+	case OPT_WALL:
+		env.mode = key == OPT_CPU      ? MODE_CPU
+			   : key == OPT_OFFCPU ? MODE_OFFCPU
+					       : MODE_WALL;
+		if (++env.nr_modes > 1)
+			return cli__arg_error(
+				state, "give one of --cpu, --offcpu, --wall");
 		break;
 	case OPT_NATIVE:
 		env.native = true;
@@ -199,6 +222,35 @@ static bool has_privileges(void)
 	return ok;
 }
 
+/*
+ * Sample types by mode: CPU samples as a count and as time; off-CPU time;
+ * wall = both, per stack. The last type is what folded output shows.
+ */
+static int add_types(struct profile *p, struct sampler_values *v)
+{
+	v->samples = v->cpu = v->offcpu = v->wall = -1;
+	if (env.mode != MODE_OFFCPU) {
+		v->samples = profile__add_type(p, "samples", "count");
+		v->cpu = profile__add_type(p, "cpu", "nanoseconds");
+		if (v->samples < 0 || v->cpu < 0)
+			return -ENOMEM;
+	}
+	if (env.mode != MODE_CPU) {
+		v->offcpu = profile__add_type(p, "offcpu", "nanoseconds");
+		if (v->offcpu < 0)
+			return -ENOMEM;
+	}
+	if (env.mode == MODE_WALL) {
+		v->wall = profile__add_type(p, "wall", "nanoseconds");
+		if (v->wall < 0)
+			return -ENOMEM;
+	}
+	p->period_type.type =
+		profile__intern(p, env.mode == MODE_OFFCPU ? "offcpu" : "cpu");
+	p->period_type.unit = profile__intern(p, "nanoseconds");
+	return 0;
+}
+
 struct run {
 	struct target_proc targets[MAX_TARGETS];
 	int nr_targets;
@@ -259,6 +311,7 @@ static int sample_loop(struct run *r)
 					return err;
 			}
 		}
+		sampler__poll_gil(r->sampler);
 		if (want_drain || now - last_drain >= DRAIN_INTERVAL_NS) {
 			err = drain(r);
 			if (err)
@@ -278,8 +331,12 @@ static void print_summary(const struct profile *p, int64_t elapsed_ns)
 
 	for (size_t i = 0; i < p->nr_samples; i++)
 		total += p->samples[i].values[0];
-	fprintf(stderr, "pystrobe: %lld samples in %.1f s at %ld Hz\n",
-		(long long)total, elapsed_ns / 1e9, env.freq);
+	if (env.mode == MODE_OFFCPU)
+		fprintf(stderr, "pystrobe: %.3f s off-CPU in %.1f s\n",
+			total / 1e9, elapsed_ns / 1e9);
+	else
+		fprintf(stderr, "pystrobe: %lld samples in %.1f s at %ld Hz\n",
+			(long long)total, elapsed_ns / 1e9, env.freq);
 }
 
 int record_main(int argc, char **argv)
@@ -357,23 +414,19 @@ int record_main(int argc, char **argv)
 		}
 	}
 
+	sopts.cpu = env.mode != MODE_OFFCPU;
+	sopts.offcpu = env.mode != MODE_CPU;
+	sopts.freq = env.freq;
+	sopts.kernel = env.kernel;
+	sopts.native = env.native;
 	r->profile = profile__new();
-	if (!r->profile ||
-	    profile__add_type(r->profile, "samples", "count") < 0 ||
-	    profile__add_type(r->profile, "cpu", "nanoseconds") < 0) {
+	if (!r->profile || add_types(r->profile, &sopts.values)) {
 		cli__error("out of memory");
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	r->profile->period_type.type = profile__intern(r->profile, "cpu");
-	r->profile->period_type.unit =
-		profile__intern(r->profile, "nanoseconds");
 	r->profile->period = 1000000000LL / env.freq;
 	r->profile->time_nanos = wall_ns();
-
-	sopts.freq = env.freq;
-	sopts.kernel = env.kernel;
-	sopts.native = env.native;
 	r->sampler = sampler__new(&sopts, why, sizeof(why));
 	if (!r->sampler) {
 		err = -errno;
@@ -415,6 +468,8 @@ int record_main(int argc, char **argv)
 	err = sample_loop(r);
 	if (!err)
 		err = drain(r);
+	if (!err)
+		err = sampler__finish_offcpu(r->sampler, r->profile);
 	if (err) {
 		cli__error("collecting samples failed: %s", strerror(-err));
 		goto cleanup;

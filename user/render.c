@@ -34,7 +34,8 @@ int render__write(const struct profile *p, const struct render_opts *o)
 		}
 	}
 	if (o->format == FORMAT_FOLDED)
-		err = folded__write(p, out, 0, o->threads);
+		/* The last sample type: samples, off-CPU time or wall time. */
+		err = folded__write(p, out, p->nr_types - 1, o->threads);
 	else
 		err = table__write(p, out, 0, o->max_rows);
 	if (fflush(out) && !err)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <uthash.h>
@@ -13,7 +14,7 @@
 #include "nativesym.h"
 #include "pysym.h"
 #include "sampler.h"
-#include "sampler.skel.h"
+#include "profiler.skel.h"
 
 #define STACK_DEPTH_NATIVE 127
 #define MAX_OUT_FRAMES	   (MAX_PY_FRAMES + 2 * STACK_DEPTH_NATIVE + 4)
@@ -21,6 +22,7 @@
 struct target {
 	pid_t pid;
 	bool python;
+	struct pyproc pp;
 	char comm[32];
 	struct pysym *pysym;
 	struct nativesym *native;
@@ -35,7 +37,7 @@ struct cached_stack {
 
 struct sampler {
 	struct sampler_opts opts;
-	struct sampler_bpf *skel;
+	struct profiler_bpf *skel;
 	struct bpf_link **links;
 	int nr_links;
 	struct target *targets;
@@ -54,6 +56,7 @@ static const char *const lost_names[LOST__COUNT] = {
 	[LOST_NO_TSTATE] = "no_python_thread",
 	[LOST_KERNEL_STACK] = "kernel_stack_failed",
 	[LOST_USER_STACK] = "native_stack_failed",
+	[LOST_OFFCPU_MAP_FULL] = "offcpu_map_full",
 };
 
 static int open_cpu_clock(int cpu, int freq)
@@ -82,7 +85,7 @@ struct sampler *sampler__new(const struct sampler_opts *opts, char *why,
 		return NULL;
 	}
 	s->opts = *opts;
-	s->skel = sampler_bpf__open();
+	s->skel = profiler_bpf__open();
 	if (!s->skel) {
 		err = -errno;
 		snprintf(why, why_len, "cannot open BPF object: %s",
@@ -91,12 +94,16 @@ struct sampler *sampler__new(const struct sampler_opts *opts, char *why,
 	}
 	s->skel->rodata->collect_kernel = opts->kernel;
 	s->skel->rodata->collect_native = opts->native;
+	if (!opts->offcpu) {
+		bpf_program__set_autoload(s->skel->progs.ps_switch, false);
+		bpf_program__set_autoload(s->skel->progs.ps_wakeup, false);
+	}
 	/* Stack maps cost 1 KiB per entry: only size them when asked for. */
 	if (!opts->kernel)
 		bpf_map__set_max_entries(s->skel->maps.kernel_stacks, 1);
 	if (!opts->native)
 		bpf_map__set_max_entries(s->skel->maps.user_stacks, 1);
-	err = sampler_bpf__load(s->skel);
+	err = profiler_bpf__load(s->skel);
 	if (err) {
 		snprintf(why, why_len, "cannot load BPF programs: %s%s",
 			 strerror(-err),
@@ -114,16 +121,45 @@ struct sampler *sampler__new(const struct sampler_opts *opts, char *why,
 			goto cleanup;
 		}
 	}
+	if (opts->offcpu) {
+		struct bpf_program *progs[] = {s->skel->progs.ps_switch,
+					       s->skel->progs.ps_wakeup};
+
+		s->links = calloc(2, sizeof(*s->links));
+		if (!s->links) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+		for (int i = 0; i < 2; i++) {
+			struct bpf_link *link = bpf_program__attach(progs[i]);
+
+			if (!link) {
+				err = -errno;
+				snprintf(why, why_len,
+					 "cannot attach to sched_switch: %s",
+					 strerror(-err));
+				goto cleanup;
+			}
+			s->links[s->nr_links++] = link;
+		}
+	}
+	if (!opts->cpu)
+		return s;
 	ncpu = libbpf_num_possible_cpus();
 	if (ncpu < 0) {
 		err = ncpu;
 		snprintf(why, why_len, "cannot count CPUs");
 		goto cleanup;
 	}
-	s->links = calloc(ncpu, sizeof(*s->links));
-	if (!s->links) {
-		err = -ENOMEM;
-		goto cleanup;
+	{
+		struct bpf_link **links = realloc(
+			s->links, (s->nr_links + ncpu) * sizeof(*links));
+
+		if (!links) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+		s->links = links;
 	}
 	for (int cpu = 0; cpu < ncpu; cpu++) {
 		int fd = open_cpu_clock(cpu, opts->freq);
@@ -171,7 +207,7 @@ void sampler__free(struct sampler *s)
 	for (int i = 0; i < s->nr_links; i++)
 		bpf_link__destroy(s->links[i]);
 	free(s->links);
-	sampler_bpf__destroy(s->skel);
+	profiler_bpf__destroy(s->skel);
 	HASH_ITER(hh, s->targets, t, tt)
 	{
 		HASH_DEL(s->targets, t);
@@ -250,6 +286,7 @@ int sampler__set_python(struct sampler *s, const struct pyproc *pp)
 	if (!t->pysym)
 		return -ENOMEM;
 	t->python = true;
+	t->pp = *pp;
 	read_comm(pp->pid, t->comm, sizeof(t->comm));
 	if (s->opts.native && !t->native)
 		t->native = nativesym__new(pp->pid);
@@ -257,6 +294,20 @@ int sampler__set_python(struct sampler *s, const struct pyproc *pp)
 				 &pp->bpf, sizeof(pp->bpf), BPF_ANY))
 		return -errno;
 	return 0;
+}
+
+void sampler__poll_gil(struct sampler *s)
+{
+	struct target *t;
+
+	for (t = s->targets; t; t = t->hh.next) {
+		__u32 key = t->pid;
+
+		if (!t->python || t->pp.bpf.gil_lo || pyproc__find_gil(&t->pp))
+			continue;
+		bpf_map__update_elem(s->skel->maps.procs, &key, sizeof(key),
+				     &t->pp.bpf, sizeof(t->pp.bpf), BPF_EXIST);
+	}
 }
 
 bool sampler__has_python(struct sampler *s, pid_t pid)
@@ -503,8 +554,11 @@ static void prune_threads(struct sampler *s)
 		if (access(path, F_OK) != 0)
 			dead[n++] = key;
 	}
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		bpf_map_delete_elem(fd, &dead[i]);
+		bpf_map_delete_elem(bpf_map__fd(s->skel->maps.offcpu_starts),
+				    &dead[i]);
+	}
 }
 
 /* Snapshot of the count map's keys: deleting while iterating restarts. */
@@ -530,16 +584,91 @@ static struct sample_key *collect_keys(int fd, size_t *nr)
 	return keys;
 }
 
+static const char *const reason_frames[OFFCPU__COUNT] = {
+	[OFFCPU_NONE] = "[off-cpu: other]",
+	[OFFCPU_SLEEP] = "[off-cpu: sleep]",
+	[OFFCPU_LOCK] = "[off-cpu: lock]",
+	[OFFCPU_GIL] = "[off-cpu: gil]",
+	[OFFCPU_IO] = "[off-cpu: io]",
+	[OFFCPU_DISK] = "[off-cpu: disk]",
+	[OFFCPU_RUNQUEUE] = "[off-cpu: runqueue]",
+	[OFFCPU_OTHER] = "[off-cpu: other]",
+};
+
+/*
+ * Adds one aggregated key to p: `amount` is a sample count (CPU) or
+ * nanoseconds (off-CPU, then the reason is the leaf pseudo-frame).
+ */
+static int add_key(struct sampler *s, struct stack_builder *b,
+		   const struct sample_key *key, __u64 amount, bool offcpu)
+{
+	const struct sampler_values *vi = &s->opts.values;
+	int tfd = bpf_map__fd(s->skel->maps.threads);
+	const struct py_stack *st = NULL;
+	int64_t values[PROFILE_MAX_TYPES] = {};
+	struct py_thread th = {};
+	__u32 tid = key->tid;
+	pid_t pid = key->pid;
+	struct target *t;
+	int64_t ns;
+
+	HASH_FIND_INT(s->targets, &pid, t);
+	if (!t)
+		return 0;
+	if (key->py_stack_id) {
+		st = find_py_stack(s, key->py_stack_id);
+		if (!st)
+			s->missing_stacks++;
+	}
+	b->depth = 0;
+	if (offcpu)
+		push_frame(b, FRAME_MARKER,
+			   reason_frames[key->reason < OFFCPU__COUNT
+						 ? key->reason
+						 : OFFCPU_OTHER],
+			   NULL, 0, 0);
+	build_stack(s, b, t, key, st);
+	if (b->err)
+		return b->err;
+	bpf_map_lookup_elem(tfd, &tid, &th);
+	th.comm[sizeof(th.comm) - 1] = 0;
+	ns = offcpu ? (int64_t)amount : (int64_t)amount * b->p->period;
+	if (!offcpu && vi->samples >= 0)
+		values[vi->samples] = amount;
+	if (!offcpu && vi->cpu >= 0)
+		values[vi->cpu] = ns;
+	if (offcpu && vi->offcpu >= 0)
+		values[vi->offcpu] = ns;
+	if (vi->wall >= 0)
+		values[vi->wall] = ns;
+	return profile__add_sample(b->p, b->frames, b->depth, values, key->pid,
+				   key->tid, th.comm, t->comm);
+}
+
+/* Moves one counter map (CPU sample counts or off-CPU ns) into p. */
+static int drain_map(struct sampler *s, struct stack_builder *b, int fd,
+		     bool offcpu)
+{
+	struct sample_key *keys;
+	size_t nr_keys;
+	__u64 amount;
+	int err = 0;
+
+	keys = collect_keys(fd, &nr_keys);
+	for (size_t i = 0; i < nr_keys && !err; i++) {
+		if (bpf_map_lookup_and_delete_elem(fd, &keys[i], &amount))
+			continue;
+		err = add_key(s, b, &keys[i], amount, offcpu);
+	}
+	free(keys);
+	return err;
+}
+
 int sampler__drain(struct sampler *s, struct profile *p)
 {
-	int fd = bpf_map__fd(s->skel->maps.counts);
-	int tfd = bpf_map__fd(s->skel->maps.threads);
-	struct sample_key *keys;
 	struct stack_builder *b;
 	struct target *t;
-	size_t nr_keys;
-	__u64 count;
-	int err = 0;
+	int err;
 
 	b = calloc(1, sizeof(*b));
 	if (!b)
@@ -549,45 +678,64 @@ int sampler__drain(struct sampler *s, struct profile *p)
 		if (t->pysym)
 			pysym__next_gen(t->pysym);
 	move_py_stacks(s);
-	keys = collect_keys(fd, &nr_keys);
-
-	for (size_t i = 0; i < nr_keys; i++) {
-		const struct sample_key *key = &keys[i];
-		const struct py_stack *st = NULL;
-		struct py_thread th = {};
-		__u32 tid = key->tid;
-		int64_t values[2];
-		pid_t pid = key->pid;
-
-		if (bpf_map_lookup_and_delete_elem(fd, key, &count))
-			continue;
-		HASH_FIND_INT(s->targets, &pid, t);
-		if (!t)
-			continue;
-		if (key->py_stack_id) {
-			st = find_py_stack(s, key->py_stack_id);
-			if (!st)
-				s->missing_stacks++;
-		}
-		b->depth = 0;
-		build_stack(s, b, t, key, st);
-		if (b->err) {
-			err = b->err;
-			break;
-		}
-		bpf_map_lookup_elem(tfd, &tid, &th);
-		th.comm[sizeof(th.comm) - 1] = 0;
-		values[0] = count;
-		values[1] = count * p->period;
-		err = profile__add_sample(p, b->frames, b->depth, values,
-					  key->pid, key->tid, th.comm, t->comm);
-		if (err)
-			break;
-	}
-	free(keys);
+	err = drain_map(s, b, bpf_map__fd(s->skel->maps.counts), false);
+	if (!err && s->opts.offcpu)
+		err = drain_map(s, b, bpf_map__fd(s->skel->maps.offcpu_ns),
+				true);
 	free(b);
 	if (!err)
 		prune_threads(s);
+	return err;
+}
+
+static uint64_t ktime_now(void)
+{
+	struct timespec ts;
+
+	/* bpf_ktime_get_ns() is CLOCK_MONOTONIC. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+int sampler__finish_offcpu(struct sampler *s, struct profile *p)
+{
+	int fd = bpf_map__fd(s->skel->maps.offcpu_starts);
+	__u32 key, next, *prev = NULL;
+	struct offcpu_start st;
+	struct stack_builder *b;
+	uint64_t now = ktime_now();
+	int err = 0;
+
+	if (!s->opts.offcpu)
+		return 0;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->p = p;
+	/* Threads still off the CPU: their wait lasted until now. */
+	while (!err && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		uint64_t blocked_end;
+
+		key = next;
+		prev = &key;
+		char path[64];
+
+		if (bpf_map_lookup_elem(fd, &key, &st) || now <= st.ts)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%u/task/%u", st.key.pid,
+			 key);
+		if (access(path, F_OK) != 0)
+			continue; /* exited while off the CPU */
+		blocked_end = st.wake_ts && st.key.reason != OFFCPU_RUNQUEUE
+				      ? st.wake_ts
+				      : now;
+		err = add_key(s, b, &st.key, blocked_end - st.ts, true);
+		if (!err && now > blocked_end) {
+			st.key.reason = OFFCPU_RUNQUEUE;
+			err = add_key(s, b, &st.key, now - blocked_end, true);
+		}
+	}
+	free(b);
 	return err;
 }
 

@@ -12,9 +12,17 @@
 #include "profile.h"
 #include "pyproc.h"
 
+/* Index of each value in the profile's sample types; -1: not recorded. */
+struct sampler_values {
+	int samples, cpu, offcpu, wall;
+};
+
 struct sampler_opts {
-	int freq; /* Hz per CPU */
+	bool cpu;    /* CPU samples from cpu-clock perf events */
+	bool offcpu; /* off-CPU time from sched_switch */
+	int freq;    /* Hz per CPU */
 	bool kernel, native;
+	struct sampler_values values;
 };
 
 struct sampler;
@@ -36,6 +44,15 @@ bool sampler__has_python(struct sampler *s, pid_t pid);
 
 /* Moves what the kernel aggregated so far into p; 0 or negative errno. */
 int sampler__drain(struct sampler *s, struct profile *p);
+
+/*
+ * Accounts the threads still off the CPU (blocked until now), once, at
+ * the end of a run.
+ */
+int sampler__finish_offcpu(struct sampler *s, struct profile *p);
+
+/* Retries locating the GIL of targets whose interpreter was not up yet. */
+void sampler__poll_gil(struct sampler *s);
 
 /* Stores the loss counters (kernel and userspace) in p. */
 void sampler__counters(struct sampler *s, struct profile *p);

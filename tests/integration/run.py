@@ -512,7 +512,8 @@ def read_pprof(path):
             vt = pb_fields(v)
             sample_types.append((strings[pb_int(vt, 1)], strings[pb_int(vt, 2)]))
     return {"strings": strings, "funcs": funcs, "locs": locs,
-            "samples": samples, "sample_types": sample_types}
+            "samples": samples, "sample_types": sample_types,
+            "duration_nanos": pb_int(top, 10), "period": pb_int(top, 12)}
 
 
 # --------------------------------------------------------------------------
@@ -1113,6 +1114,624 @@ def t_badinput(ctx, interps):
 
 
 # --------------------------------------------------------------------------
+# off-CPU and wall-clock profiles (--offcpu, --wall), --cgroup and --all
+
+OFFCPU_FRAME = re.compile(r"^\[off-cpu: (?P<reason>[a-z]+)\]$")
+OFFCPU_REASONS = ("sleep", "lock", "gil", "io", "disk", "runqueue", "other")
+TYPES_CPU = [("samples", "count"), ("cpu", "nanoseconds")]
+TYPES_OFFCPU = [("offcpu", "nanoseconds")]
+TYPES_WALL = TYPES_CPU + [("offcpu", "nanoseconds"), ("wall", "nanoseconds")]
+
+
+class PSample:
+    """One pprof sample: frames [(function, file)] leaf first, v {type: value},
+    labels, reason (of its [off-cpu: REASON] frame, or None), leaf_reason
+    (whether that frame is the leaf)."""
+    __slots__ = ("frames", "names", "v", "labels", "reason", "leaf_reason")
+
+    def has(self, name):
+        return name in self.names
+
+
+def pprof_samples(pp):
+    types = [t for t, _ in pp["sample_types"]]
+    out = []
+    for s in pp["samples"]:
+        ps = PSample()
+        ps.frames = [pp["funcs"].get(fid, ("?", "")) for lid in s["locs"]
+                     for fid, _ in pp["locs"].get(lid, [])]
+        ps.names = [n for n, _ in ps.frames]
+        ps.v = dict(zip(types, s["values"]))
+        ps.labels = s["labels"]
+        ps.reason, ps.leaf_reason = None, False
+        for i, n in enumerate(ps.names):
+            m = OFFCPU_FRAME.match(n)
+            if m:
+                ps.reason, ps.leaf_reason = m.group("reason"), i == 0
+                break
+        out.append(ps)
+    return out
+
+
+def load_pprof(prof, want_types=None):
+    """-> (read_pprof dict, [PSample]); checks the sample types if given."""
+    check(os.path.exists(prof), "no profile written to %s" % prof)
+    try:
+        pp = read_pprof(prof)
+    except (ValueError, OSError, EOFError, IndexError, KeyError) as e:
+        raise Fail("pprof file %s does not decode as profile.proto: %s" % (prof, e))
+    if want_types is not None:
+        check(pp["sample_types"] == want_types, "sample types %s, expected %s" % (
+            pp["sample_types"], want_types))
+    n = len(pp["sample_types"])
+    for s in pp["samples"]:
+        check(len(s["values"]) == n, "sample with %d values for %d sample types"
+              % (len(s["values"]), n))
+    return pp, pprof_samples(pp)
+
+
+def vsum(samples, typ, pred=lambda s: True):
+    return sum(s.v.get(typ, 0) for s in samples if pred(s))
+
+
+def by_reason(samples, typ, pred=lambda s: True):
+    """{reason: sum of typ} over the samples matching pred (None: no reason frame)."""
+    d = {}
+    for s in samples:
+        if pred(s) and s.v.get(typ, 0):
+            d[s.reason] = d.get(s.reason, 0) + s.v[typ]
+    return d
+
+
+def fmt_reasons(d):
+    return "{%s}" % ", ".join("%s %.0fms" % (k, v / 1e6) for k, v in
+                              sorted(d.items(), key=lambda kv: -kv[1]))
+
+
+def check_reason_frames(samples, typ="offcpu"):
+    """Every sample with off-CPU time has a known [off-cpu: REASON] leaf frame."""
+    bad = [s for s in samples if s.v.get(typ, 0) and
+           (s.reason not in OFFCPU_REASONS or not s.leaf_reason)]
+    if bad:
+        raise Fail("%d of %d off-CPU samples (%.0f ms) lack a known [off-cpu: REASON] leaf "
+                   "frame, e.g. %s" % (len(bad), sum(1 for s in samples if s.v.get(typ, 0)),
+                                       sum(s.v[typ] for s in bad) / 1e6, bad[0].names[:6]))
+
+
+def tid_is(tid):
+    return lambda s: s.labels.get("tid") == tid
+
+
+def t_offcpu_phases(ctx, it):
+    rounds = dur(ctx, 8, 4)
+    tout, hout = it.out("offphases.out")
+    prof, _, _, _ = ctx.record_cmd(it, "offphases.py", [tout, rounds], 10,
+                                   extra=["--offcpu"], fmt="pprof")
+    truth = read_result(hout)
+    pp, samples = load_pprof(prof, TYPES_OFFCPU)
+    check(samples, "no samples in the --offcpu profile")
+    check_reason_frames(samples)
+    pids = set(s.labels.get("pid") for s in samples)
+    check(pids == {truth["pid"]}, "pid labels %s, workload pid %s" % (pids, truth["pid"]))
+    main_tid = truth["main_tid"]
+    msgs, errs = [], []
+    for phase, reason in (("phase_sleep", "sleep"), ("phase_pipe", "io"), ("phase_lock", "lock")):
+        want = truth["wall"][phase] * 1e9
+        got = vsum(samples, "offcpu", lambda s: s.has(phase))
+        on_main = vsum(samples, "offcpu", lambda s: s.has(phase) and s.labels.get("tid") == main_tid)
+        reasons = by_reason(samples, "offcpu", lambda s: s.has(phase))
+        share = reasons.get(reason, 0) / got if got else 0.0
+        msgs.append("%s %.0f/%.0fms %s=%s" % (phase[6:], got / 1e6, want / 1e6, reason, fmt_pct(share)))
+        if abs(got - want) > 0.05 * want:
+            errs.append("%s: off-CPU %.1f ms, workload measured %.1f ms (> 5 %%); reasons %s"
+                        % (phase, got / 1e6, want / 1e6, fmt_reasons(reasons)))
+        elif share < 0.9:
+            errs.append("%s: [off-cpu: %s] is %s of its off-CPU time (< 90 %%): %s"
+                        % (phase, reason, fmt_pct(share), fmt_reasons(reasons)))
+        if got and on_main < 0.99 * got:
+            errs.append("%s: only %.0f of %.0f ms labelled with the main thread's tid %d"
+                        % (phase, on_main / 1e6, got / 1e6, main_tid))
+    burn_wall = truth["wall"]["phase_burn"] * 1e9
+    burn_off = vsum(samples, "offcpu", lambda s: s.has("phase_burn"))
+    msgs.append("burn off-cpu %.0fms of %.0fms wall" % (burn_off / 1e6, burn_wall / 1e6))
+    if burn_off > 0.25 * burn_wall:
+        errs.append("phase_burn: off-CPU %.1f ms of its %.1f ms wall time (> 25 %%): %s" % (
+            burn_off / 1e6, burn_wall / 1e6,
+            fmt_reasons(by_reason(samples, "offcpu", lambda s: s.has("phase_burn")))))
+    helpers = vsum(samples, "offcpu", lambda s: s.labels.get("tid") in truth["helper_tids"])
+    msgs.append("helpers %.0fms" % (helpers / 1e6))
+    if errs:
+        raise Fail("; ".join(errs) + " [" + " ".join(msgs) + "]")
+    return " ".join(msgs)
+
+
+def t_offcpu_gil(ctx, it):
+    secs = 2
+    tout, hout = it.out("gil.out")
+    prof, _, _, _ = ctx.record_cmd(it, "gil.py", [tout, secs], 10, extra=["--wall"], fmt="pprof")
+    truth = read_result(hout)
+    pp, samples = load_pprof(prof, TYPES_WALL)
+    check(samples, "no samples in the --wall profile")
+    check_reason_frames(samples)
+    badsum = [s for s in samples if s.v["wall"] != s.v["cpu"] + s.v["offcpu"]]
+    check(not badsum, "%d samples with wall != cpu + offcpu, e.g. %s" % (
+        len(badsum), badsum[0].v if badsum else None))
+    msgs, errs = [], []
+    for k in sorted(truth["threads"]):
+        th = truth["threads"][k]
+        mine = tid_is(th["tid"])
+        cpu = vsum(samples, "cpu", mine)
+        wall = vsum(samples, "wall", mine)
+        reasons = by_reason(samples, "offcpu", mine)
+        gil = reasons.get("gil", 0)
+        gil_in_burn = vsum(samples, "offcpu", lambda s: mine(s) and s.reason == "gil"
+                           and s.has("gil_burn"))
+        wait = (th["wall"] - th["cpu"]) * 1e9
+        msgs.append("gil-%d: gil %.0f/%.0fms wait, wall %.0f/%.0fms, cpu %.0f/%.0fms" % (
+            k, gil / 1e6, wait / 1e6, wall / 1e6, th["wall"] * 1e3, cpu / 1e6, th["cpu"] * 1e3))
+        if gil < 0.5 * wait:
+            errs.append("thread gil-%d (tid %d): [off-cpu: gil] %.0f ms, < 50 %% of its measured "
+                        "wall - cpu %.0f ms; off-CPU reasons %s" % (
+                            k, th["tid"], gil / 1e6, wait / 1e6, fmt_reasons(reasons)))
+        if abs(wall - th["wall"] * 1e9) > 0.1 * th["wall"] * 1e9:
+            errs.append("thread gil-%d (tid %d): wall %.0f ms vs measured %.0f ms (> 10 %%)" % (
+                k, th["tid"], wall / 1e6, th["wall"] * 1e3))
+        if gil and gil_in_burn < 0.9 * gil:
+            errs.append("thread gil-%d: only %.0f of %.0f ms GIL wait under gil_burn" % (
+                k, gil_in_burn / 1e6, gil / 1e6))
+    if errs:
+        raise Fail("; ".join(errs) + " [" + "; ".join(msgs) + "]")
+    return "; ".join(msgs)
+
+
+def folded_by_tid(stacks):
+    """{tid: sum of values} of --threads folded stacks; stacks without a thread frame under None."""
+    d = {}
+    for fr, c in stacks:
+        m = THREADFRAME.match(fr[0].raw) if fr else None
+        tid = int(m.group("tid")) if m else None
+        d[tid] = d.get(tid, 0) + c
+    return d
+
+
+def t_offcpu_idle(ctx, it):
+    secs = 2
+    tout, hout = it.out("idle.out")
+    p = ctx.spawn(it.argv("idle.py", tout, 60))
+    wait_for_file(hout + ".ready", 30, p)
+    time.sleep(0.05)
+    tids = read_result(hout + ".ready")
+    prof = os.path.join(ctx.tmp, "%s-idle.pprof" % it.label)
+    rc, out, err, dt = ctx.record(["--offcpu", "-p", str(p.pid), "-d", str(secs), "-F", str(FREQ),
+                                   "-f", "pprof", "-o", prof], timeout=secs + 60)
+    check(rc == 0, "pystrobe --offcpu -p exited %d: %s" % (rc, tail(err)))
+    # the same thing straight to folded (microseconds), 1 s
+    rc2, out2, err2, _ = ctx.record(["--offcpu", "-p", str(p.pid), "-d", "1", "-F", str(FREQ),
+                                     "-f", "folded", "--threads"], timeout=60)
+    truth = stop_spin(p, hout)
+    check(rc2 == 0, "pystrobe --offcpu -f folded exited %d: %s" % (rc2, tail(err2)))
+    pp, samples = load_pprof(prof, TYPES_OFFCPU)
+    check_reason_frames(samples)
+    want = secs * 1e9
+    msgs, errs = [], []
+    for key, func, reason in (("lock", "idle_lock", "lock"), ("event", "idle_event", "lock"),
+                              ("main", "idle_main", "sleep")):
+        mine = tid_is(tids[key])
+        got = vsum(samples, "offcpu", mine)
+        reasons = by_reason(samples, "offcpu", mine)
+        in_func = vsum(samples, "offcpu", lambda s: mine(s) and s.has(func))
+        share = reasons.get(reason, 0) / got if got else 0.0
+        msgs.append("%s %.0fms %s=%s" % (key, got / 1e6, reason, fmt_pct(share)))
+        if abs(got - want) > 0.1 * want:
+            errs.append("%s thread (tid %d): off-CPU %.0f ms over a %d s run (> 10 %% off); "
+                        "reasons %s" % (key, tids[key], got / 1e6, secs, fmt_reasons(reasons)))
+        elif share < 0.9:
+            errs.append("%s thread: [off-cpu: %s] only %s: %s" % (key, reason, fmt_pct(share),
+                                                                fmt_reasons(reasons)))
+        elif in_func < 0.9 * got:
+            errs.append("%s thread: only %.0f of %.0f ms under %s" % (key, in_func / 1e6,
+                                                                    got / 1e6, func))
+    msgs.append("duration %.2fs" % (pp["duration_nanos"] / 1e9))
+    # folded: microseconds, [thread ...] roots, the reason frame as the leaf
+    stacks = parse_folded(out2.decode())
+    per = folded_by_tid(stacks)
+    lock_us = per.get(tids["lock"], 0)
+    leaf_ok = total(stacks, lambda fr: fr[-1].raw == "[off-cpu: lock]"
+                    and THREADFRAME.match(fr[0].raw)
+                    and int(THREADFRAME.match(fr[0].raw).group("tid")) == tids["lock"])
+    msgs.append("folded 1s: lock thread %.0fus" % lock_us)
+    if abs(lock_us - 1e6) > 0.1e6:
+        errs.append("folded --offcpu -d 1: lock thread %d us, expected about 1000000 (microseconds)"
+                    % lock_us)
+    elif leaf_ok < 0.9 * lock_us:
+        errs.append("folded: only %d of %d us of the lock thread end in [off-cpu: lock]"
+                    % (leaf_ok, lock_us))
+    if per.get(None):
+        errs.append("folded --threads: %d us in stacks without a [thread NAME tid=N] root" % per[None])
+    # report -f folded of the pprof: same numbers in microseconds
+    rc3, out3, err3, _ = ctx.ps(["report", prof, "-f", "folded", "--threads"], timeout=60)
+    if rc3 != 0:
+        errs.append("report -f folded --threads exited %d: %s" % (rc3, tail(err3)))
+    else:
+        per3 = folded_by_tid(parse_folded(out3.decode()))
+        for key in ("lock", "main"):
+            a = per3.get(tids[key], 0)
+            b = vsum(samples, "offcpu", tid_is(tids[key])) / 1e3
+            if abs(a - b) > max(0.01 * b, 10 * len(samples)):
+                errs.append("report -f folded: %s thread %d us, pprof says %.0f us" % (key, a, b))
+    if errs:
+        raise Fail("; ".join(errs) + " [" + " ".join(msgs) + "]")
+    return " ".join(msgs)
+
+
+def pick_interps(ctx, interps, prefs, n):
+    by = dict((i.label, i) for i in interps if i.exists())
+    out = [by[l] for l in prefs if l in by][:n]
+    for i in interps:
+        if len(out) >= n:
+            break
+        if i.label in by and i not in out:
+            out.append(i)
+    if not out:
+        raise Skip("no interpreter available")
+    for i in out:
+        if not i.tdir:
+            i.setup(ctx.run_id)
+    return out
+
+
+def t_offcpu_runqueue(ctx, interps):
+    secs = 2
+    msgs, errs = [], []
+    nspin = (os.cpu_count() or 2) * 2 + 1
+    code = ("import time\n"
+            "def rq_spin(end):\n"
+            "    x = 0\n"
+            "    while time.monotonic() < end:\n"
+            "        x = (x * 31 + 7) %% 1000003\n"
+            "rq_spin(time.monotonic() + %d)\n" % 20)
+    for it in pick_interps(ctx, interps, ["3.12-pyenv", "3.13-trixie"], 2):
+        pre = [] if it.root == "/" else ["chroot", it.root]
+        spinners = [ctx.spawn(pre + [it.python, "-c", code]) for _ in range(nspin)]
+        time.sleep(0.5)
+        target = spinners[0].pid
+        prof = os.path.join(ctx.tmp, "%s-rq.pprof" % it.label)
+        rc, out, err, dt = ctx.record(["--wall", "-p", str(target), "-d", str(secs), "-F", str(FREQ),
+                                       "-f", "pprof", "-o", prof], timeout=secs + 60)
+        alive = spinners[0].p.poll() is None
+        ctx.cleanup()
+        if rc != 0:
+            errs.append("%s: pystrobe --wall -p exited %d: %s" % (it.label, rc, tail(err)))
+            continue
+        check(alive, "%s: the profiled spinner exited during the run" % it.label)
+        pp, samples = load_pprof(prof, TYPES_WALL)
+        check_reason_frames(samples)
+        cpu = vsum(samples, "cpu")
+        off = vsum(samples, "offcpu")
+        wall = vsum(samples, "wall")
+        reasons = by_reason(samples, "offcpu")
+        rq = reasons.get("runqueue", 0)
+        rq_spin = vsum(samples, "offcpu", lambda s: s.reason == "runqueue" and s.has("rq_spin"))
+        m = "%s (%d spinners): cpu %.0fms offcpu %.0fms (%s) wall %.0fms runqueue %s" % (
+            it.label, nspin, cpu / 1e6, off / 1e6, fmt_reasons(reasons), wall / 1e6,
+            fmt_pct(rq / wall if wall else 0))
+        msgs.append(m)
+        if not wall or rq <= 0.2 * wall:
+            errs.append("%s: runqueue time not > 20 %% of wall: %s" % (it.label, m))
+        if abs(cpu + off - secs * 1e9) > 0.1 * secs * 1e9:
+            errs.append("%s: cpu + offcpu = %.0f ms, expected %d s within 10 %%" % (
+                it.label, (cpu + off) / 1e6, secs))
+        if wall != cpu + off:
+            errs.append("%s: wall %d != cpu %d + offcpu %d" % (it.label, wall, cpu, off))
+        if rq and rq_spin < 0.9 * rq:
+            errs.append("%s: only %.0f of %.0f ms runqueue time under rq_spin" % (
+                it.label, rq_spin / 1e6, rq / 1e6))
+    if errs:
+        raise Fail("; ".join(errs) + " [" + "; ".join(msgs) + "]")
+    return "; ".join(msgs)
+
+
+def t_offcpu_modes(ctx, interps):
+    """Sample types per mode, folded units, on one interpreter."""
+    it = pick_interps(ctx, interps, ["3.11-debian", "3.12-pyenv"], 1)[0]
+    errs, msgs = [], []
+    for label, flags, types in (("default", [], TYPES_CPU), ("--cpu", ["--cpu"], TYPES_CPU),
+                                ("--offcpu", ["--offcpu"], TYPES_OFFCPU),
+                                ("--wall", ["--wall"], TYPES_WALL)):
+        tout, hout = it.out("modes.out")
+        try:
+            prof, _, _, _ = ctx.record_cmd(it, "offphases.py", [tout, 2], 10, extra=flags,
+                                           fmt="pprof")
+            pp, samples = load_pprof(prof, types)
+            check(samples, "no samples")
+        except Fail as e:
+            errs.append("%s: %s" % (label, e))
+            continue
+        msgs.append("%s ok" % label)
+    # folded values are microseconds of the last sample type
+    for label, flags, typ in (("--offcpu", ["--offcpu"], "offcpu"), ("--wall", ["--wall"], "wall")):
+        tout, hout = it.out("modes.out")
+        try:
+            text, _, _, _ = ctx.record_cmd(it, "offphases.py", [tout, 2], 10, extra=flags)
+            truth = read_result(hout)
+            stacks = parse_folded(text)
+            want = (truth["wall"]["phase_sleep"] + truth["wall"]["phase_lock"]) * 1e6
+            got = total(stacks, lambda fr: has(fr, "phase_sleep") or has(fr, "phase_lock"))
+            msgs.append("folded %s: sleep+lock %.0f/%.0fus" % (label, got, want))
+            check(abs(got - want) <= 0.05 * want,
+                  "phase_sleep + phase_lock %d in folded, workload measured %.0f us" % (got, want))
+            if typ == "wall":
+                want = sum(truth["wall"].values()) * 1e6
+                got = total(stacks, lambda fr: any(has(fr, ph) for ph in truth["wall"]))
+                msgs.append("all phases %.0f/%.0fus" % (got, want))
+                check(abs(got - want) <= 0.1 * want,
+                      "all phases %d us of wall in folded, workload measured %.0f us" % (got, want))
+        except Fail as e:
+            errs.append("folded %s: %s" % (label, e))
+    if errs:
+        raise Fail("; ".join(errs) + " [" + "; ".join(msgs) + "]")
+    return "%s: %s" % (it.label, "; ".join(msgs))
+
+
+# cgroups
+
+
+def cgroup_mount(fstype, option=None):
+    with open("/proc/mounts") as f:
+        for ln in f:
+            parts = ln.split()
+            if len(parts) >= 4 and parts[2] == fstype and (
+                    option is None or option in parts[3].split(",")):
+                return parts[1]
+    return None
+
+
+class TestCgroup:
+    def __init__(self, mount, name):
+        self.mount = mount
+        self.path = os.path.join(mount, name)
+        os.mkdir(self.path)
+        log("cgroup %s" % self.path)
+
+    def pids(self):
+        try:
+            with open(os.path.join(self.path, "cgroup.procs")) as f:
+                return [int(x) for x in f.read().split()]
+        except OSError:
+            return []
+
+    def wrap(self, argv):
+        """argv, run inside this cgroup (with everything it starts)."""
+        return ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', self.path] + list(argv)
+
+    def remove(self):
+        for _ in range(50):
+            for pid in self.pids():
+                try:
+                    with open(os.path.join(self.mount, "cgroup.procs"), "w") as f:
+                        f.write(str(pid))
+                except OSError:
+                    pass
+            try:
+                os.rmdir(self.path)
+                return None
+            except FileNotFoundError:
+                return None
+            except OSError as e:
+                err = e
+            time.sleep(0.1)
+        return "could not remove %s: %s" % (self.path, err)
+
+
+def ns_argv(it, script, *args):
+    """`unshare` into new PID + mount namespaces, then the workload."""
+    argv = ["unshare", "--pid", "--fork", "--mount", "--mount-proc=" + it.host("/proc")]
+    if it.root != "/":
+        argv += ["chroot", it.root]
+    return argv + [it.python, it.script(script)] + [str(a) for a in args]
+
+
+def samples_of_pid(samples, pid):
+    return [s for s in samples if s.labels.get("pid") == pid]
+
+
+def check_target(it, samples, pid, func, errs, what, want_comm=True, cgname=None):
+    """pid's samples are mostly in func, with in-target file names and labels."""
+    mine = samples_of_pid(samples, pid)
+    n_all = vsum(mine, "samples")
+    n = vsum(mine, "samples", lambda s: s.has(func))
+    files = set(f for s in mine if s.has(func) for nm, f in s.frames if nm == func)
+    comms = set(s.labels.get("comm") for s in mine)
+    cgs = set(s.labels.get("cgroup") for s in mine)
+    msg = "%s pid %d: %s %d of %d, files %s, comm %s, cgroup %s" % (
+        what, pid, func, n, n_all, sorted(files), sorted(comms), sorted(cgs, key=str))
+    if n_all == 0 or n < 0.5 * n_all:
+        errs.append("%s: no or few samples: %s" % (what, msg))
+    elif files != {it.script("spin.py")}:
+        errs.append("%s: %s not symbolized with the in-target file %s: %s" % (
+            what, func, it.script("spin.py"), msg))
+    if want_comm and n_all and comms != {os.path.basename(it.python)[:15]}:
+        errs.append("%s: comm labels %s, expected %s" % (what, sorted(comms),
+                                                         os.path.basename(it.python)[:15]))
+    if cgname and n_all and not all(isinstance(c, str) and cgname in c for c in cgs):
+        errs.append("%s: cgroup labels %s do not name %s" % (what, sorted(cgs, key=str), cgname))
+    return n, msg
+
+
+def t_container(ctx, interps):
+    mount = cgroup_mount("cgroup2")
+    if not mount:
+        raise Skip("no cgroup v2 mount")
+    roots = [i for i in interps if i.root != "/" and i.exists()]
+    early = pick_interps(ctx, roots, ["3.13-trixie"], 1)[0] if roots else None
+    late_c = [i for i in roots if i.root != early.root] if early else []
+    if not early or not late_c:
+        raise Skip("needs interpreters in two different roots")
+    late = pick_interps(ctx, late_c, ["3.14-sid", "3.9-bullseye"], 1)[0]
+    name = "pystrobe-test-%s" % ctx.run_id
+    cg = TestCgroup(mount, name)
+    try:
+        return container_run(ctx, cg, name, early, late)
+    finally:
+        ctx.cleanup()
+        err = cg.remove()
+        if err:
+            raise Fail(err)
+
+
+def container_run(ctx, cg, name, early, late):
+    secs, late_life = 5, 3
+    te, he = early.out("cg-early.out")
+    tl, hl = late.out("cg-late.out")
+    ue = ctx.spawn(cg.wrap(ns_argv(early, "spin.py", te, "spin_a", 60)))
+    wait_for_file(he + ".ready", 30, ue)
+    pe = find_child(ue.pid)
+    OUR_PIDS.add(pe)
+    sl = ctx.spawn(cg.wrap(["sleep", "30"]))
+    prof = os.path.join(ctx.tmp, "container.pprof")
+    time.sleep(0.1)
+    rec = ctx.spawn([ctx.pystrobe, "record", "--cgroup", cg.path, "-d", str(secs), "-F", str(FREQ),
+                     "-f", "pprof", "-o", prof], stderr=subprocess.PIPE)
+    time.sleep(1.5)
+    ul = ctx.spawn(cg.wrap(ns_argv(late, "spin.py", tl, "spin_b", late_life)))
+    wait_for_file(hl + ".ready", 30, ul)
+    pl = find_child(ul.pid)
+    OUR_PIDS.add(pl)
+    in_cg = cg.pids()
+    try:
+        prc = rec.p.wait(timeout=secs + 30)
+    except subprocess.TimeoutExpired:
+        raise Fail("pystrobe record --cgroup -d %d still running after %d s" % (secs, secs + 30))
+    err = rec.p.stderr.read().decode("utf-8", "replace")
+    truth_e = stop_spin(ue, he)
+    rc = ul.wait(30)
+    check(rc == 0, "late workload exited %d" % rc)
+    truth_l = read_result(hl)
+    check(prc == 0, "pystrobe record --cgroup exited %d: %s" % (prc, tail(err)))
+    check(pe in in_cg and pl in in_cg and sl.pid in in_cg,
+          "processes not in the test cgroup: %s vs %s" % (in_cg, [pe, pl, sl.pid]))
+    check(truth_e["pid"] == 1 and truth_l["pid"] == 1, "workloads are not pid 1 of their namespaces")
+    errs = []
+    bad_err = [ln for ln in err.splitlines() if "error" in ln.lower() or "warn" in ln.lower()
+               or str(sl.pid) in ln]
+    if bad_err:
+        errs.append("stderr: %s" % " / ".join(bad_err)[:400])
+    pp, samples = load_pprof(prof)
+    check(pp["sample_types"] == TYPES_CPU, "sample types %s" % pp["sample_types"])
+    ne, me = check_target(early, samples, pe, "spin_a", errs, "early %s" % early.label, cgname=name)
+    nl, ml = check_target(late, samples, pl, "spin_b", errs, "late %s" % late.label, cgname=name)
+    expect = truth_l["cpu"] * FREQ
+    ml += " (%.0f expected from its %.2f s cpu)" % (expect, truth_l["cpu"])
+    if nl < 0.6 * expect:
+        errs.append("late process picked up late: %d samples, < 60 %% of %.0f" % (nl, expect))
+    if samples_of_pid(samples, sl.pid):
+        errs.append("samples labelled with the sleep process's pid %d" % sl.pid)
+    missing = [s for s in samples if "cgroup" not in s.labels]
+    if missing:
+        errs.append("%d samples without a cgroup label" % len(missing))
+    if errs:
+        raise Fail("; ".join(errs) + " [" + "; ".join([me, ml]) + "]")
+    return "; ".join([me, ml])
+
+
+def t_container_v1(ctx, interps):
+    mount = cgroup_mount("cgroup", "pids")
+    if not mount:
+        raise Skip("no cgroup v1 pids hierarchy")
+    it = pick_interps(ctx, interps, ["3.12-pyenv", "3.11-debian"], 1)[0]
+    name = "pystrobe-test-%s" % ctx.run_id
+    cg = TestCgroup(mount, name)
+    try:
+        secs = 2
+        tout, hout = it.out("cgv1.out")
+        p = ctx.spawn(cg.wrap(it.argv("spin.py", tout, "spin_a", 60)))
+        wait_for_file(hout + ".ready", 30, p)
+        prof = os.path.join(ctx.tmp, "cgv1.pprof")
+        rc, out, err, dt = ctx.record(["--cgroup", cg.path, "--wall", "-d", str(secs), "-F", str(FREQ),
+                                       "-f", "pprof", "-o", prof], timeout=secs + 60)
+        truth = stop_spin(p, hout)
+        check(rc == 0, "pystrobe record --cgroup (v1) --wall exited %d: %s" % (rc, tail(err)))
+        pp, samples = load_pprof(prof, TYPES_WALL)
+        errs = []
+        n, msg = check_target(it, samples, p.pid, "spin_a", errs, it.label, cgname=name)
+        wall = vsum(samples_of_pid(samples, p.pid), "wall")
+        msg += ", wall %.0fms" % (wall / 1e6)
+        if abs(wall - secs * 1e9) > 0.1 * secs * 1e9:
+            errs.append("wall %.0f ms for a %d s run of a single-threaded spinner" % (wall / 1e6, secs))
+        if errs:
+            raise Fail("; ".join(errs) + " [" + msg + "]")
+        return "%s: %s" % (cg.path, msg)
+    finally:
+        ctx.cleanup()
+        err = cg.remove()
+        if err:
+            raise Fail(err)
+
+
+def t_all(ctx, interps):
+    a = pick_interps(ctx, interps, ["3.12-pyenv"], 1)[0]
+    others = [i for i in interps if i.exists() and i.label.split("-")[0] != a.label.split("-")[0]]
+    b = pick_interps(ctx, others, ["3.9-bullseye", "3.15-sid"], 1)[0]
+    secs = 3
+    ta, ha = a.out("all-a.out")
+    tb, hb = b.out("all-b.out")
+    pa = ctx.spawn(a.argv("spin.py", ta, "spin_a", 60))
+    pb = ctx.spawn(b.argv("spin.py", tb, "spin_b", 60))
+    wait_for_file(ha + ".ready", 30, pa)
+    wait_for_file(hb + ".ready", 30, pb)
+    prof = os.path.join(ctx.tmp, "all.pprof")
+    rc, out, err, dt = ctx.record(["--all", "-d", str(secs), "-F", str(FREQ), "-f", "pprof",
+                                   "-o", prof], timeout=secs + 60)
+    stop_spin(pa, ha)
+    stop_spin(pb, hb)
+    check(rc == 0, "pystrobe record --all exited %d: %s" % (rc, tail(err)))
+    pp, samples = load_pprof(prof, TYPES_CPU)
+    errs = []
+    na, ma = check_target(a, samples, pa.pid, "spin_a", errs, a.label)
+    nb, mb = check_target(b, samples, pb.pid, "spin_b", errs, b.label)
+    pids = set(s.labels.get("pid") for s in samples)
+    if [s for s in samples if "cgroup" not in s.labels]:
+        errs.append("samples without a cgroup label")
+    msg = "%s; %s; %d pids in the profile; %.1f s" % (ma, mb, len(pids), dt)
+    if errs:
+        raise Fail("; ".join(errs) + " [" + msg + "]")
+    return msg
+
+
+def t_badinput_offcpu(ctx, interps):
+    errs, ok = [], []
+    idle = ctx.spawn([sys.executable, "-c", "import time\nwhile True: time.sleep(0.05)"])
+    mount = cgroup_mount("cgroup2") or "/sys/fs/cgroup"
+    p = str(idle.pid)
+    for label, args in [
+        ("--cgroup nonexistent", ["record", "--cgroup", "/nonexistent/pystrobe-cg", "-d", "1"]),
+        ("--cgroup missing argument", ["record", "-d", "1", "--cgroup"]),
+        ("--cgroup with -p", ["record", "--cgroup", mount, "-p", p, "-d", "1"]),
+        ("--cgroup with --", ["record", "--cgroup", mount, "-d", "1", "--", "/bin/true"]),
+        ("--offcpu --wall", ["record", "--offcpu", "--wall", "-p", p, "-d", "1"]),
+    ]:
+        try:
+            rc, out, err, _ = ctx.ps(args, 30)
+        except Fail as e:
+            errs.append("%s: %s" % (label, e))
+            continue
+        lines = err.decode("utf-8", "replace").rstrip("\n").split("\n")
+        if rc == 0:
+            errs.append("%s: exit status 0 (stderr %r)" % (label, tail(err, 200)))
+        elif rc < 0:
+            errs.append("%s: killed by signal %d" % (label, -rc))
+        elif len(lines) != 1 or not lines[0].startswith("pystrobe: error:"):
+            errs.append("%s: stderr is not one 'pystrobe: error:' line: %r" % (label, tail(err, 300)))
+        else:
+            ok.append(label)
+            log("%s -> rc %d: %s" % (label, rc, lines[0]))
+    if errs:
+        raise Fail("%d of %d cases wrong:\n      - %s" % (
+            len(errs), len(errs) + len(ok), "\n      - ".join(e.replace("\n", " / ") for e in errs)))
+    return "%d cases ok" % len(ok)
+
+
+# --------------------------------------------------------------------------
 
 PER_INTERP = [
     ("shares", t_shares, True),
@@ -1124,8 +1743,17 @@ PER_INTERP = [
     ("namespace", t_namespace, False),
     ("pprof", t_pprof, True),
     ("exit-midrun", t_exit_midrun, True),
+    ("offcpu-phases", t_offcpu_phases, True),
+    ("offcpu-gil", t_offcpu_gil, False),
+    ("offcpu-idle", t_offcpu_idle, False),
 ]
-ONCE = [("badinput", t_badinput, True)]
+ONCE = [("badinput", t_badinput, True),
+        ("offcpu-runqueue", t_offcpu_runqueue, False),
+        ("offcpu-modes", t_offcpu_modes, False),
+        ("container", t_container, False),
+        ("container-v1", t_container_v1, False),
+        ("all", t_all, False),
+        ("badinput-offcpu", t_badinput_offcpu, False)]
 ALL_TESTS = [n for n, _, _ in PER_INTERP + ONCE]
 
 

@@ -1,18 +1,14 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * CPU sampler: runs on a per-CPU software cpu-clock perf event, keeps only
- * samples of target processes, walks the interrupted thread's CPython frame
- * chain and counts (thread, Python stack, kernel stack, native stack) keys.
- * Nothing is sent per sample: userspace drains the maps periodically.
+ * The in-kernel CPython stack walker, shared by every program that captures
+ * a Python stack (CPU samples, off-CPU switches): target lookup, thread
+ * state lookup, the frame walk, and the maps those fill. Included once, by
+ * profiler.bpf.c.
  */
-#include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_tracing.h>
-#include <bpf/bpf_core_read.h>
-#include <asm/errno.h>
-#include "pystrobe.h"
+#ifndef PYWALK_BPF_H
+#define PYWALK_BPF_H
 
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
+#include "pystrobe.h"
 
 const volatile bool collect_kernel = false;
 const volatile bool collect_native = false;
@@ -32,13 +28,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct py_thread);
 } threads SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_STACKS);
-	__type(key, struct sample_key);
-	__type(value, __u64);
-} counts SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -301,55 +290,51 @@ static __always_inline __u64 walk_frames(const struct proc_info *pi,
 	return h ? h : 1;
 }
 
-SEC("perf_event")
-int ps_sample(struct bpf_perf_event_data *ctx)
+/*
+ * Fills key's stack fields for the current thread of target pi: the Python
+ * stack (stored in py_stacks, referenced by hash), and kernel and native
+ * stack ids when asked for. ctx is the program's context.
+ */
+static __always_inline void
+capture_stacks(void *ctx, const struct proc_info *pi, struct sample_key *key)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 pid = id >> 32, tid = (__u32)id, zero = 0;
-	struct sample_key key = {};
-	struct proc_info *pi;
+	__u32 zero = 0;
 	struct scratch *s;
-	__u64 tstate = 0, one = 1, *cnt;
+	__u64 tstate = 0;
 	long ret;
 
-	pi = bpf_map_lookup_elem(&procs, &pid);
-	if (!pi)
-		return 0;
+	key->kernel_stack_id = -1;
+	key->user_stack_id = -1;
 	s = bpf_map_lookup_elem(&scratch_map, &zero);
 	if (!s)
-		return 0;
-
-	key.pid = pid;
-	key.tid = tid;
-	key.kernel_stack_id = -1;
-	key.user_stack_id = -1;
+		return;
 	s->stack.depth = 0;
 	s->stack.flags = 0;
 
 	if (pi->runtime_addr)
-		tstate = find_tstate(pi, pid, tid);
+		tstate = find_tstate(pi, key->pid, key->tid);
 	if (tstate) {
-		key.py_stack_id = walk_frames(pi, tstate, s);
-		key.flags = s->stack.flags;
+		key->py_stack_id = walk_frames(pi, tstate, s);
+		key->flags = s->stack.flags;
 		if (s->stack.depth == 0 && !s->stack.flags) {
-			key.py_stack_id = 0; /* thread idle in C, no frames */
+			key->py_stack_id = 0; /* thread idle in C, no frames */
 		} else {
-			ret = bpf_map_update_elem(&py_stacks, &key.py_stack_id,
+			ret = bpf_map_update_elem(&py_stacks, &key->py_stack_id,
 						  &s->stack, BPF_NOEXIST);
 			if (ret && ret != -EEXIST) {
 				count_lost(LOST_PY_STACK_MAP_FULL);
-				key.py_stack_id = 0;
-				key.flags |= STACK_READ_FAILED;
+				key->py_stack_id = 0;
+				key->flags |= STACK_READ_FAILED;
 			}
 		}
 	} else {
-		key.flags = STACK_NO_TSTATE;
+		key->flags = STACK_NO_TSTATE;
 		count_lost(LOST_NO_TSTATE);
 	}
 
 	if (collect_kernel) {
 		ret = bpf_get_stackid(ctx, &kernel_stacks, 0);
-		key.kernel_stack_id = ret;
+		key->kernel_stack_id = ret;
 		/* -EFAULT: the sample hit user mode, there is no kernel stack.
 		 */
 		if (ret < 0 && ret != -EFAULT)
@@ -357,21 +342,28 @@ int ps_sample(struct bpf_perf_event_data *ctx)
 	}
 	if (collect_native) {
 		ret = bpf_get_stackid(ctx, &user_stacks, BPF_F_USER_STACK);
-		key.user_stack_id = ret;
+		key->user_stack_id = ret;
 		if (ret < 0 && ret != -EFAULT)
 			count_lost(LOST_USER_STACK);
 	}
-
-	cnt = bpf_map_lookup_elem(&counts, &key);
-	if (cnt) {
-		__sync_fetch_and_add(cnt, 1);
-	} else if (bpf_map_update_elem(&counts, &key, &one, BPF_NOEXIST)) {
-		/* Lost a race with another CPU inserting the same key? */
-		cnt = bpf_map_lookup_elem(&counts, &key);
-		if (cnt)
-			__sync_fetch_and_add(cnt, 1);
-		else
-			count_lost(LOST_SAMPLE_MAP_FULL);
-	}
-	return 0;
 }
+
+/* Adds delta to a counter map entry, creating it; counts a full map. */
+static __always_inline void add_to(void *map, const struct sample_key *key,
+				   __u64 delta, enum lost_counter full)
+{
+	__u64 *cnt = bpf_map_lookup_elem(map, key);
+
+	if (cnt) {
+		__sync_fetch_and_add(cnt, delta);
+	} else if (bpf_map_update_elem(map, key, &delta, BPF_NOEXIST)) {
+		/* Lost a race with another CPU inserting the same key? */
+		cnt = bpf_map_lookup_elem(map, key);
+		if (cnt)
+			__sync_fetch_and_add(cnt, delta);
+		else
+			count_lost(full);
+	}
+}
+
+#endif /* PYWALK_BPF_H */
