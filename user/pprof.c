@@ -24,7 +24,8 @@ typedef Perftools__Profiles__Location PbLocation;
 typedef Perftools__Profiles__Line PbLine;
 typedef Perftools__Profiles__Function PbFunction;
 
-#define NR_LABELS 4 /* pid, tid, thread_name, comm */
+#define NR_LABELS	 4 /* pid, tid, thread_name, comm */
+#define MAX_EXTRA_LABELS 8 /* per-process string labels read back */
 
 /* ---- writer ---- */
 
@@ -135,8 +136,10 @@ int pprof__write(const struct profile *p, const char *path)
 	samples = calloc(nr_samples + 1, sizeof(*samples));
 	sample_ptrs = calloc(nr_samples + 1, sizeof(*sample_ptrs));
 	values = calloc(nr_samples * PROFILE_MAX_TYPES + 1, sizeof(*values));
-	labels = calloc(nr_samples * NR_LABELS + 1, sizeof(*labels));
-	label_ptrs = calloc(nr_samples * NR_LABELS + 1, sizeof(*label_ptrs));
+	labels = calloc(nr_samples * (NR_LABELS + p->nr_proc_labels) + 1,
+			sizeof(*labels));
+	label_ptrs = calloc(nr_samples * (NR_LABELS + p->nr_proc_labels) + 1,
+			    sizeof(*label_ptrs));
 	comments = calloc(p->nr_counters + 1, sizeof(*comments));
 	for (i = 0; i < nr_samples; i++)
 		nr_ids += p->samples[i].depth;
@@ -281,6 +284,13 @@ int pprof__write(const struct profile *p, const char *path)
 			ADD_LABEL(k_tid, num, s->tid);
 			ADD_LABEL(k_thread, str, s->thread_name);
 			ADD_LABEL(k_comm, str, s->comm);
+			for (size_t x = 0; x < p->nr_proc_labels; x++) {
+				const struct profile_process_label *pl =
+					&p->proc_labels[x];
+
+				if (pl->pid == s->pid)
+					ADD_LABEL(pl->key, str, pl->value);
+			}
 #undef ADD_LABEL
 			sample_ptrs[i] = ps;
 		}
@@ -676,6 +686,8 @@ static int convert(const PbProfile *pb, struct profile *p)
 	for (i = 0; i < pb->n_sample; i++) {
 		const PbSample *s = pb->sample[i];
 		const char *thread_name = NULL, *comm = NULL;
+		const PbLabel *extra[MAX_EXTRA_LABELS];
+		size_t nr_extra = 0;
 		int64_t pid = 0, tid = 0;
 		size_t depth = 0;
 
@@ -712,12 +724,19 @@ static int convert(const PbProfile *pb, struct profile *p)
 				thread_name = pb->string_table[l->str];
 			else if (!strcmp(key, "comm"))
 				comm = pb->string_table[l->str];
+			else if (l->str && nr_extra < MAX_EXTRA_LABELS)
+				extra[nr_extra++] = l;
 		}
 		memset(values, 0, sizeof(values));
 		if (s->n_value)
 			memcpy(values, s->value, s->n_value * sizeof(*values));
 		err = profile__add_sample(p, frames, depth, values, pid, tid,
 					  thread_name, comm);
+		/* Other string labels are per process (cgroup, ...). */
+		for (j = 0; !err && j < nr_extra; j++)
+			err = profile__set_process_label(
+				p, pid, pb->string_table[extra[j]->key],
+				pb->string_table[extra[j]->str]);
 		if (err)
 			goto cleanup;
 		err = -EINVAL;

@@ -112,6 +112,7 @@ void profile__free(struct profile *p)
 		free(p->samples[i].frames);
 	free(p->samples);
 	free(p->counters);
+	free(p->proc_labels);
 	free(p);
 }
 
@@ -308,6 +309,32 @@ int profile__set_counter(struct profile *p, const char *name, int64_t value)
 	p->counters[p->nr_counters].name = n;
 	p->counters[p->nr_counters].value = value;
 	p->nr_counters++;
+	return 0;
+}
+
+int profile__set_process_label(struct profile *p, int64_t pid, const char *key,
+			       const char *value)
+{
+	uint32_t k = profile__intern(p, key), v = profile__intern(p, value);
+	struct profile_process_label *l;
+	size_t i;
+
+	if (k == (uint32_t)-1 || v == (uint32_t)-1)
+		return -ENOMEM;
+	for (i = 0; i < p->nr_proc_labels; i++) {
+		l = &p->proc_labels[i];
+		if (l->pid == pid && l->key == k) {
+			l->value = v;
+			return 0;
+		}
+	}
+	if (grow((void **)&p->proc_labels, &p->cap_proc_labels,
+		 p->nr_proc_labels + 1, sizeof(*p->proc_labels)))
+		return -ENOMEM;
+	l = &p->proc_labels[p->nr_proc_labels++];
+	l->pid = pid;
+	l->key = k;
+	l->value = v;
 	return 0;
 }
 

@@ -47,6 +47,11 @@ struct profile_counter {
 	int64_t value;
 };
 
+struct profile_process_label {
+	int64_t pid;
+	uint32_t key, value; /* string indices */
+};
+
 struct profile {
 	char **strings; /* strings[0] == "" */
 	size_t nr_strings, cap_strings;
@@ -70,6 +75,10 @@ struct profile {
 	/* What was lost while recording, shown with every rendering. */
 	struct profile_counter *counters;
 	size_t nr_counters, cap_counters;
+
+	/* Labels every sample of one process carries (e.g. its cgroup). */
+	struct profile_process_label *proc_labels;
+	size_t nr_proc_labels, cap_proc_labels;
 };
 
 struct profile *profile__new(void);
@@ -106,6 +115,10 @@ int profile__add_sample(struct profile *p, const uint32_t *frames,
 
 /* Sets counter name to value, adding it (in call order) if new. 0 or -errno. */
 int profile__set_counter(struct profile *p, const char *name, int64_t value);
+
+/* Sets a string label of every sample of pid (replacing one of that key). */
+int profile__set_process_label(struct profile *p, int64_t pid, const char *key,
+			       const char *value);
 
 /* Value of counter name, or def when absent. */
 int64_t profile__counter(const struct profile *p, const char *name,

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "cli.h"
+#include "discovery.h"
 #include "profile.h"
 #include "pyproc.h"
 #include "record.h"
@@ -22,6 +23,7 @@
 
 #define MAX_TARGETS	  64
 #define DRAIN_INTERVAL_NS 250000000LL
+#define SCAN_INTERVAL_NS  200000000LL /* new processes within 0.2 s */
 #define POLL_NS		  2000000L
 
 static struct env {
@@ -32,7 +34,9 @@ static struct env {
 	struct render_opts render;
 	bool native, kernel;
 	enum { MODE_CPU, MODE_OFFCPU, MODE_WALL } mode;
-	int nr_modes; /* --cpu/--offcpu/--wall given */
+	const char *cgroup; /* --cgroup PATH */
+	bool all;	    /* --all */
+	int nr_modes;	    /* --cpu/--offcpu/--wall given */
 	char **cmd;
 } env = {
 	.freq = 99,
@@ -44,6 +48,8 @@ enum {
 	OPT_OFFCPU,
 	OPT_WALL,
 	OPT_NATIVE,
+	OPT_CGROUP,
+	OPT_ALL,
 	OPT_KERNEL,
 	OPT_THREADS,
 	OPT_TOP,
@@ -63,6 +69,12 @@ static const char doc[] =
 
 static const struct argp_option options[] = {
 	{"pid", 'p', "PID[,PID...]", 0, "Processes to profile", 0},
+	{"cgroup", OPT_CGROUP, "PATH", 0,
+	 "Every Python process in this cgroup directory and below, including "
+	 "ones started later",
+	 0},
+	{"all", OPT_ALL, NULL, 0,
+	 "Every Python process on the host, including ones started later", 0},
 	{"frequency", 'F', "HZ", 0, "Samples per second per CPU (default 99)",
 	 0},
 	{"duration", 'd', "SECONDS", 0,
@@ -153,6 +165,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_NATIVE:
 		env.native = true;
+		break;
+	case OPT_CGROUP:
+		env.cgroup = arg;
+		break;
+	case OPT_ALL:
+		env.all = true;
 		break;
 	case OPT_KERNEL:
 		env.kernel = true;
@@ -256,7 +274,26 @@ struct run {
 	int nr_targets;
 	struct sampler *sampler;
 	struct profile *profile;
+	struct discovery *discovery; /* --cgroup / --all */
+	int err;
 };
+
+/* A process came into scope: profile it if it runs Python. */
+static void on_discovered(pid_t pid, void *ctx)
+{
+	struct run *r = ctx;
+	char cgroup[512];
+	struct pyproc pp;
+
+	/* Non-Python processes in scope are skipped without a word. */
+	if (r->err || pyproc__inspect(pid, &pp, NULL, 0) != PYPROC_OK)
+		return;
+	r->err = sampler__set_python(r->sampler, &pp);
+	discovery__cgroup_of(pid, cgroup, sizeof(cgroup));
+	if (!r->err && cgroup[0])
+		r->err = profile__set_process_label(r->profile, pid, "cgroup",
+						    cgroup);
+}
 
 /* Drains, then lets targets stopped at exit go. */
 static int drain(struct run *r)
@@ -272,13 +309,14 @@ static int drain(struct run *r)
 static int sample_loop(struct run *r)
 {
 	int64_t start = now_ns(), last_drain = start, now;
+	int64_t last_scan = start - SCAN_INTERVAL_NS; /* scan at once */
 	int64_t deadline = env.duration > 0 ? start + env.duration * 1e9 : 0;
 	struct timespec pause = {.tv_nsec = POLL_NS};
 	char why[256];
 	int err = 0;
 
 	while (!stop_signal) {
-		bool all_gone = true, want_drain = false;
+		bool all_gone = !r->discovery, want_drain = false;
 
 		now = now_ns();
 		if (deadline && now >= deadline)
@@ -312,6 +350,14 @@ static int sample_loop(struct run *r)
 			}
 		}
 		sampler__poll_gil(r->sampler);
+		if (r->discovery && now - last_scan >= SCAN_INTERVAL_NS) {
+			err = discovery__scan(r->discovery, on_discovered, r);
+			if (!err)
+				err = r->err;
+			if (err)
+				return err;
+			last_scan = now;
+		}
 		if (want_drain || now - last_drain >= DRAIN_INTERVAL_NS) {
 			err = drain(r);
 			if (err)
@@ -362,12 +408,14 @@ int record_main(int argc, char **argv)
 		cli__error("no command after --");
 		return 1;
 	}
-	if (env.cmd && env.nr_pids) {
-		cli__error("give either -p PID or -- COMMAND, not both");
+	if (!!env.cmd + !!env.nr_pids + !!env.cgroup + env.all > 1) {
+		cli__error("give one of -p PID, --cgroup PATH, --all or "
+			   "-- COMMAND");
 		return 1;
 	}
-	if (!env.cmd && !env.nr_pids) {
-		cli__error("nothing to profile: give -p PID or -- COMMAND");
+	if (!env.cmd && !env.nr_pids && !env.cgroup && !env.all) {
+		cli__error("nothing to profile: give -p PID, --cgroup PATH, "
+			   "--all or -- COMMAND");
 		return 1;
 	}
 	if (env.render.format == FORMAT_PPROF && !env.render.path) {
@@ -434,7 +482,14 @@ int record_main(int argc, char **argv)
 		goto cleanup;
 	}
 
-	if (env.cmd) {
+	if (env.cgroup || env.all) {
+		r->discovery = discovery__new(env.cgroup, why, sizeof(why));
+		if (!r->discovery) {
+			cli__error("%s", why);
+			err = -EINVAL;
+			goto cleanup;
+		}
+	} else if (env.cmd) {
 		struct target_proc *t = &r->targets[r->nr_targets++];
 
 		err = target__spawn(t, env.cmd, why, sizeof(why));
@@ -496,6 +551,7 @@ cleanup:
 	if (env.cmd && exit_code == 0 && r->nr_targets && !r->targets[0].gone)
 		exit_code = target__wait_child(&r->targets[0]);
 	profile__free(r->profile);
+	discovery__free(r->discovery);
 	free(procs);
 	free(r);
 	if (env.cmd && err == 0)

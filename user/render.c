@@ -7,6 +7,7 @@
 #include "pprof.h"
 #include "render.h"
 #include "table.h"
+#include "wall_table.h"
 
 int render__write(const struct profile *p, const struct render_opts *o)
 {
@@ -36,6 +37,8 @@ int render__write(const struct profile *p, const struct render_opts *o)
 	if (o->format == FORMAT_FOLDED)
 		/* The last sample type: samples, off-CPU time or wall time. */
 		err = folded__write(p, out, p->nr_types - 1, o->threads);
+	else if (wall_table__applies(p))
+		err = wall_table__write(p, out, o->max_rows);
 	else
 		err = table__write(p, out, 0, o->max_rows);
 	if (fflush(out) && !err)

@@ -1202,6 +1202,19 @@ def tid_is(tid):
     return lambda s: s.labels.get("tid") == tid
 
 
+def outside_phases(samples, tid):
+    """Diagnostics: the main thread's biggest off-CPU stacks outside phase_*."""
+    d = {}
+    for s in samples:
+        if s.labels.get("tid") == tid and s.v.get("offcpu") and \
+                not any(n.startswith("phase_") for n in s.names):
+            k = ";".join(reversed(s.names[:5]))
+            d[k] = d.get(k, 0) + s.v["offcpu"]
+    top = sorted(d.items(), key=lambda kv: -kv[1])[:3]
+    return "%.0fms total, top %s" % (sum(d.values()) / 1e6,
+                                     ", ".join("%s %.0fms" % (k, v / 1e6) for k, v in top))
+
+
 def t_offcpu_phases(ctx, it):
     rounds = dur(ctx, 8, 4)
     tout, hout = it.out("offphases.out")
@@ -1223,8 +1236,10 @@ def t_offcpu_phases(ctx, it):
         share = reasons.get(reason, 0) / got if got else 0.0
         msgs.append("%s %.0f/%.0fms %s=%s" % (phase[6:], got / 1e6, want / 1e6, reason, fmt_pct(share)))
         if abs(got - want) > 0.05 * want:
-            errs.append("%s: off-CPU %.1f ms, workload measured %.1f ms (> 5 %%); reasons %s"
-                        % (phase, got / 1e6, want / 1e6, fmt_reasons(reasons)))
+            errs.append("%s: off-CPU %.1f ms, workload measured %.1f ms (> 5 %%); reasons %s; "
+                        "main thread's off-CPU outside the phases: %s"
+                        % (phase, got / 1e6, want / 1e6, fmt_reasons(reasons),
+                           outside_phases(samples, main_tid)))
         elif share < 0.9:
             errs.append("%s: [off-cpu: %s] is %s of its off-CPU time (< 90 %%): %s"
                         % (phase, reason, fmt_pct(share), fmt_reasons(reasons)))
@@ -1240,6 +1255,19 @@ def t_offcpu_phases(ctx, it):
             fmt_reasons(by_reason(samples, "offcpu", lambda s: s.has("phase_burn")))))
     helpers = vsum(samples, "offcpu", lambda s: s.labels.get("tid") in truth["helper_tids"])
     msgs.append("helpers %.0fms" % (helpers / 1e6))
+    # no thread is off-CPU for longer than it lived: each helper lives ~0.1 s
+    # (a thread that exited must not be accounted as blocked up to the end)
+    per_tid = {}
+    for s in samples:
+        per_tid[s.labels.get("tid")] = per_tid.get(s.labels.get("tid"), 0) + s.v["offcpu"]
+    over = sorted((v, t) for t, v in per_tid.items()
+                  if (t in truth["helper_tids"] and v > 0.3e9)
+                  or v > 1.1e9 * truth["total_wall"] + 0.3e9)
+    if over:
+        errs.append("%d threads off-CPU longer than they lived (helpers live ~0.1 s, the "
+                    "workload %.2f s): %s" % (len(over), truth["total_wall"], ", ".join(
+                        "tid %s %.0fms%s" % (t, v / 1e6, " (helper)" if t in truth["helper_tids"]
+                                            else "") for v, t in over[-4:])))
     if errs:
         raise Fail("; ".join(errs) + " [" + " ".join(msgs) + "]")
     return " ".join(msgs)
@@ -1308,7 +1336,8 @@ def t_offcpu_idle(ctx, it):
     # the same thing straight to folded (microseconds), 1 s
     rc2, out2, err2, _ = ctx.record(["--offcpu", "-p", str(p.pid), "-d", "1", "-F", str(FREQ),
                                      "-f", "folded", "--threads"], timeout=60)
-    truth = stop_spin(p, hout)
+    check(p.p.poll() is None, "idle workload exited (rc=%s) during the runs" % p.p.returncode)
+    p.kill()
     check(rc2 == 0, "pystrobe --offcpu -f folded exited %d: %s" % (rc2, tail(err2)))
     pp, samples = load_pprof(prof, TYPES_OFFCPU)
     check_reason_frames(samples)
@@ -1335,17 +1364,20 @@ def t_offcpu_idle(ctx, it):
     # folded: microseconds, [thread ...] roots, the reason frame as the leaf
     stacks = parse_folded(out2.decode())
     per = folded_by_tid(stacks)
-    lock_us = per.get(tids["lock"], 0)
-    leaf_ok = total(stacks, lambda fr: fr[-1].raw == "[off-cpu: lock]"
-                    and THREADFRAME.match(fr[0].raw)
-                    and int(THREADFRAME.match(fr[0].raw).group("tid")) == tids["lock"])
-    msgs.append("folded 1s: lock thread %.0fus" % lock_us)
-    if abs(lock_us - 1e6) > 0.1e6:
-        errs.append("folded --offcpu -d 1: lock thread %d us, expected about 1000000 (microseconds)"
-                    % lock_us)
-    elif leaf_ok < 0.9 * lock_us:
-        errs.append("folded: only %d of %d us of the lock thread end in [off-cpu: lock]"
-                    % (leaf_ok, lock_us))
+    fmsg = []
+    for key, reason in (("lock", "lock"), ("main", "sleep")):
+        us = per.get(tids[key], 0)
+        leaf_ok = total(stacks, lambda fr: fr[-1].raw == "[off-cpu: %s]" % reason
+                        and THREADFRAME.match(fr[0].raw)
+                        and int(THREADFRAME.match(fr[0].raw).group("tid")) == tids[key])
+        fmsg.append("%s %.0fus" % (key, us))
+        if abs(us - 1e6) > 0.1e6:
+            errs.append("folded --offcpu -d 1: %s thread %d us, expected about 1000000 "
+                        "(microseconds)" % (key, us))
+        elif leaf_ok < 0.9 * us:
+            errs.append("folded: only %d of %d us of the %s thread end in [off-cpu: %s]"
+                        % (leaf_ok, us, key, reason))
+    msgs.append("folded 1s: " + " ".join(fmsg))
     if per.get(None):
         errs.append("folded --threads: %d us in stacks without a [thread NAME tid=N] root" % per[None])
     # report -f folded of the pprof: same numbers in microseconds

@@ -53,7 +53,7 @@ static struct profile *fixture(void)
 
 	assert_non_null(p);
 	profile__add_type(p, "samples", "count");
-	profile__add_type(p, "cpu", "nanoseconds");
+	profile__add_type(p, "cpu", "microseconds");
 	main_ = frame(p, FRAME_PYTHON, "main", "/app/main.py", 10, 1);
 	work = frame(p, FRAME_PYTHON, "work", "/app/main.py", 20, 15);
 	uni = frame(p, FRAME_PYTHON, "naïve_函数", "/app/ünï.py", 3, 1);
@@ -153,6 +153,35 @@ static void test_cpu_skips_zero(void **state)
 	profile__free(p);
 }
 
+/* Nanoseconds are written as rounded microseconds; zero lines are left out. */
+static void test_nanoseconds_in_us(void **state)
+{
+	struct profile *p = profile__new();
+	struct profile_frame f = {.kind = FRAME_MARKER};
+	int64_t v[1];
+	uint32_t fr[1];
+	char *out;
+	int err;
+
+	assert_non_null(p);
+	assert_int_equal(profile__add_type(p, "offcpu", "nanoseconds"), 0);
+	const char *names[] = {"a", "b", "c"};
+	const int64_t ns[] = {1499, 2500, 400};
+
+	for (int i = 0; i < 3; i++) {
+		f.name = profile__intern(p, names[i]);
+		fr[0] = profile__add_frame(p, &f);
+		v[0] = ns[i];
+		assert_int_equal(
+			profile__add_sample(p, fr, 1, v, 1, 1, NULL, NULL), 0);
+	}
+	out = render(p, 0, &err);
+	assert_int_equal(err, 0);
+	assert_string_equal(out, "a 1\nb 3\n");
+	free(out);
+	profile__free(p);
+}
+
 static void test_threads(void **state)
 {
 	struct profile *p = fixture();
@@ -216,6 +245,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_samples),
 		cmocka_unit_test(test_cpu_skips_zero),
+		cmocka_unit_test(test_nanoseconds_in_us),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_empty_and_errors),
 	};

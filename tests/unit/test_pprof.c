@@ -717,7 +717,7 @@ static void test_foreign(void **state)
 	PbSample s = PERFTOOLS__PROFILES__SAMPLE__INIT, *samplep[] = {&s};
 	PbProfile pb = PERFTOOLS__PROFILES__PROFILE__INIT;
 	uint64_t ids[] = {20, 10};
-	int64_t value = 5, comment = 8;
+	int64_t value = 5000, comment = 8; /* 5 µs in folded */
 	struct profile *q = NULL;
 	char *out;
 
