@@ -21,6 +21,7 @@
 #include <asm/errno.h>
 #include "pystrobe.h"
 #include "pywalk.bpf.h"
+#include "offcpu_reason.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -64,36 +65,6 @@ int ps_sample(struct bpf_perf_event_data *ctx)
 	return 0;
 }
 
-/* x86-64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl). */
-enum {
-	NR_read = 0,
-	NR_write = 1,
-	NR_poll = 7,
-	NR_pread64 = 17,
-	NR_pwrite64 = 18,
-	NR_readv = 19,
-	NR_writev = 20,
-	NR_select = 23,
-	NR_nanosleep = 35,
-	NR_connect = 42,
-	NR_accept = 43,
-	NR_sendto = 44,
-	NR_recvfrom = 45,
-	NR_sendmsg = 46,
-	NR_recvmsg = 47,
-	NR_futex = 202,
-	NR_clock_nanosleep = 230,
-	NR_epoll_wait = 232,
-	NR_pselect6 = 270,
-	NR_ppoll = 271,
-	NR_epoll_pwait = 281,
-	NR_accept4 = 288,
-	NR_recvmmsg = 299,
-	NR_sendmmsg = 307,
-	NR_epoll_pwait2 = 441,
-	NR_futex_waitv = 449,
-};
-
 /*
  * Why the current thread (switching out in state `state`) leaves the CPU,
  * from its state and the system call it is in.
@@ -103,56 +74,14 @@ static __always_inline __u32 offcpu_reason(const struct proc_info *pi,
 {
 	struct task_struct *task;
 	struct pt_regs *regs;
-	long nr;
-	__u64 arg0, arg1;
 
 	if (state == TASK_RUNNING_STATE)
 		return OFFCPU_RUNQUEUE; /* preempted */
 	task = bpf_get_current_task_btf();
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	nr = BPF_CORE_READ(regs, orig_ax);
-	arg0 = BPF_CORE_READ(regs, di);
-	arg1 = BPF_CORE_READ(regs, si);
-
-	switch (nr) {
-	case NR_futex:
-	case NR_futex_waitv:
-		return arg0 >= pi->gil_lo && arg0 < pi->gil_hi ? OFFCPU_GIL
-							       : OFFCPU_LOCK;
-	case NR_nanosleep:
-	case NR_clock_nanosleep:
-		return OFFCPU_SLEEP;
-	case NR_select:
-	case NR_pselect6:
-		return arg0 == 0 ? OFFCPU_SLEEP : OFFCPU_IO; /* nfds */
-	case NR_poll:
-	case NR_ppoll:
-		return arg1 == 0 ? OFFCPU_SLEEP : OFFCPU_IO; /* nfds */
-	}
-	if (state & TASK_UNINTERRUPTIBLE_STATE)
-		return OFFCPU_DISK;
-	switch (nr) {
-	case NR_read:
-	case NR_write:
-	case NR_pread64:
-	case NR_pwrite64:
-	case NR_readv:
-	case NR_writev:
-	case NR_connect:
-	case NR_accept:
-	case NR_accept4:
-	case NR_sendto:
-	case NR_recvfrom:
-	case NR_sendmsg:
-	case NR_recvmsg:
-	case NR_recvmmsg:
-	case NR_sendmmsg:
-	case NR_epoll_wait:
-	case NR_epoll_pwait:
-	case NR_epoll_pwait2:
-		return OFFCPU_IO;
-	}
-	return OFFCPU_OTHER;
+	return offcpu_reason_of(
+		state, BPF_CORE_READ(regs, orig_ax), BPF_CORE_READ(regs, di),
+		BPF_CORE_READ(regs, si), pi->gil_lo, pi->gil_hi);
 }
 
 static __always_inline void switch_out(void *ctx, unsigned int state)

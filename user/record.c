@@ -289,6 +289,8 @@ static void on_discovered(pid_t pid, void *ctx)
 	if (r->err || pyproc__inspect(pid, &pp, NULL, 0) != PYPROC_OK)
 		return;
 	r->err = sampler__set_python(r->sampler, &pp);
+	if (!r->err)
+		r->err = sampler__seed_blocked(r->sampler, pid);
 	discovery__cgroup_of(pid, cgroup, sizeof(cgroup));
 	if (!r->err && cgroup[0])
 		r->err = profile__set_process_label(r->profile, pid, "cgroup",
@@ -508,6 +510,8 @@ int record_main(int argc, char **argv)
 
 			t->pid = env.pids[i];
 			err = sampler__set_python(r->sampler, &procs[i]);
+			if (!err)
+				err = sampler__seed_blocked(r->sampler, t->pid);
 			if (err) {
 				cli__error("cannot watch process %d: %s",
 					   t->pid, strerror(-err));

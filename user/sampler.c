@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
+#include <dirent.h>
 #include <errno.h>
 #include <linux/perf_event.h>
 #include <stdio.h>
@@ -13,6 +14,8 @@
 #include "ksyms.h"
 #include "nativesym.h"
 #include "pysym.h"
+#include "pyunwind.h"
+#include "offcpu_reason.h"
 #include "sampler.h"
 #include "profiler.skel.h"
 
@@ -45,6 +48,7 @@ struct sampler {
 	struct ksyms *ksyms;
 	/* Userspace losses. */
 	int64_t unresolved_frames, missing_stacks, missing_native;
+	uint64_t seeded_stacks;
 };
 
 static const char *const lost_names[LOST__COUNT] = {
@@ -58,6 +62,15 @@ static const char *const lost_names[LOST__COUNT] = {
 	[LOST_USER_STACK] = "native_stack_failed",
 	[LOST_OFFCPU_MAP_FULL] = "offcpu_map_full",
 };
+
+static uint64_t ktime_now(void)
+{
+	struct timespec ts;
+
+	/* bpf_ktime_get_ns() is CLOCK_MONOTONIC. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
 
 static int open_cpu_clock(int cpu, int freq)
 {
@@ -308,6 +321,99 @@ void sampler__poll_gil(struct sampler *s)
 		bpf_map__update_elem(s->skel->maps.procs, &key, sizeof(key),
 				     &t->pp.bpf, sizeof(t->pp.bpf), BPF_EXIST);
 	}
+}
+
+/* State letter of a thread, from /proc/PID/task/TID/stat; 0 if gone. */
+static char thread_state(pid_t pid, pid_t tid)
+{
+	char path[64], buf[512], *p, state = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1])
+		state = p[2];
+	fclose(f);
+	return state;
+}
+
+/* System call number and first two arguments a thread is blocked in. */
+static long thread_syscall(pid_t pid, pid_t tid, __u64 *arg0, __u64 *arg1)
+{
+	char path[64], buf[256];
+	long nr = -1;
+	FILE *f;
+
+	*arg0 = *arg1 = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", pid, tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (fgets(buf, sizeof(buf), f) &&
+	    sscanf(buf, "%ld %llx %llx", &nr, (unsigned long long *)arg0,
+		   (unsigned long long *)arg1) < 1)
+		nr = -1;
+	fclose(f);
+	return nr;
+}
+
+int sampler__seed_blocked(struct sampler *s, pid_t pid)
+{
+	int fd = bpf_map__fd(s->skel->maps.offcpu_starts);
+	uint64_t now = ktime_now();
+	struct cached_stack *c;
+	struct dirent *e;
+	struct target *t;
+	char path[64];
+	DIR *dh;
+
+	HASH_FIND_INT(s->targets, &pid, t);
+	if (!s->opts.offcpu || !t || !t->python)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dh = opendir(path);
+	if (!dh)
+		return -errno;
+	while ((e = readdir(dh))) {
+		struct offcpu_start st = {};
+		pid_t tid = atoi(e->d_name);
+		char state = tid > 0 ? thread_state(pid, tid) : 0;
+		__u64 arg0, arg1;
+		__u32 key = tid;
+		long nr;
+
+		if (state != 'S' && state != 'D')
+			continue;
+		nr = thread_syscall(pid, tid, &arg0, &arg1);
+		st.key.pid = pid;
+		st.key.tid = tid;
+		st.key.kernel_stack_id = -1;
+		st.key.user_stack_id = -1;
+		st.key.reason = offcpu_reason_of(
+			state == 'D' ? TASK_UNINTERRUPTIBLE_STATE : 1, nr, arg0,
+			arg1, t->pp.bpf.gil_lo, t->pp.bpf.gil_hi);
+		st.ts = now;
+		c = malloc(sizeof(*c));
+		if (!c)
+			break;
+		if (pyunwind__stack(&t->pp, tid, &c->stack) == 0 &&
+		    (c->stack.depth || c->stack.flags)) {
+			/* Ids with the top bit are userspace's own. */
+			c->id = (1ULL << 63) | ++s->seeded_stacks;
+			HASH_ADD(hh, s->stacks, id, sizeof(c->id), c);
+			st.key.py_stack_id = c->id;
+			st.key.flags = c->stack.flags;
+		} else {
+			free(c);
+			st.key.flags = STACK_NO_TSTATE;
+		}
+		/* A thread that ran since then has its own entry: keep it. */
+		bpf_map_update_elem(fd, &key, &st, BPF_NOEXIST);
+	}
+	closedir(dh);
+	return 0;
 }
 
 bool sampler__has_python(struct sampler *s, pid_t pid)
@@ -686,15 +792,6 @@ int sampler__drain(struct sampler *s, struct profile *p)
 	if (!err)
 		prune_threads(s);
 	return err;
-}
-
-static uint64_t ktime_now(void)
-{
-	struct timespec ts;
-
-	/* bpf_ktime_get_ns() is CLOCK_MONOTONIC. */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 int sampler__finish_offcpu(struct sampler *s, struct profile *p)

@@ -51,6 +51,13 @@ int sampler__drain(struct sampler *s, struct profile *p);
  */
 int sampler__finish_offcpu(struct sampler *s, struct profile *p);
 
+/*
+ * Off-CPU: starts the clock for pid's threads that are blocked right now
+ * (they were before the attach, so sched_switch has not seen them leave):
+ * their stacks are read from userspace and their reason from /proc.
+ */
+int sampler__seed_blocked(struct sampler *s, pid_t pid);
+
 /* Retries locating the GIL of targets whose interpreter was not up yet. */
 void sampler__poll_gil(struct sampler *s);
 

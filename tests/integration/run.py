@@ -1603,7 +1603,7 @@ def t_container(ctx, interps):
     name = "pystrobe-test-%s" % ctx.run_id
     cg = TestCgroup(mount, name)
     try:
-        return container_run(ctx, cg, name, early, late)
+        return container_run(ctx, cg, name, early, late, interps)
     finally:
         ctx.cleanup()
         err = cg.remove()
@@ -1611,7 +1611,7 @@ def t_container(ctx, interps):
             raise Fail(err)
 
 
-def container_run(ctx, cg, name, early, late):
+def container_run(ctx, cg, name, early, late, interps):
     secs, late_life = 5, 3
     te, he = early.out("cg-early.out")
     tl, hl = late.out("cg-late.out")
@@ -1620,6 +1620,13 @@ def container_run(ctx, cg, name, early, late):
     pe = find_child(ue.pid)
     OUR_PIDS.add(pe)
     sl = ctx.spawn(cg.wrap(["sleep", "30"]))
+    # a Python process outside the cgroup must stay out of the profile
+    outside = [i for i in interps if i.root == "/" and i.exists()]
+    po = None
+    if outside:
+        to, ho = outside[0].out("cg-outside.out")
+        po = ctx.spawn(outside[0].argv("spin.py", to, "spin_a", 60))
+        wait_for_file(ho + ".ready", 30, po)
     prof = os.path.join(ctx.tmp, "container.pprof")
     time.sleep(0.1)
     rec = ctx.spawn([ctx.pystrobe, "record", "--cgroup", cg.path, "-d", str(secs), "-F", str(FREQ),
@@ -1658,6 +1665,12 @@ def container_run(ctx, cg, name, early, late):
         errs.append("late process picked up late: %d samples, < 60 %% of %.0f" % (nl, expect))
     if samples_of_pid(samples, sl.pid):
         errs.append("samples labelled with the sleep process's pid %d" % sl.pid)
+    if po is not None and samples_of_pid(samples, po.pid):
+        errs.append("%d samples of pid %d, a Python process outside the cgroup" % (
+            len(samples_of_pid(samples, po.pid)), po.pid))
+    others = sorted(set(s.labels.get("pid") for s in samples) - {pe, pl})
+    if others:
+        errs.append("samples of pids other than the two in the cgroup: %s" % others[:10])
     missing = [s for s in samples if "cgroup" not in s.labels]
     if missing:
         errs.append("%d samples without a cgroup label" % len(missing))
@@ -1685,7 +1698,10 @@ def t_container_v1(ctx, interps):
         check(rc == 0, "pystrobe record --cgroup (v1) --wall exited %d: %s" % (rc, tail(err)))
         pp, samples = load_pprof(prof, TYPES_WALL)
         errs = []
-        n, msg = check_target(it, samples, p.pid, "spin_a", errs, it.label, cgname=name)
+        # the cgroup label may name the process's v2 cgroup: only require one
+        n, msg = check_target(it, samples, p.pid, "spin_a", errs, it.label)
+        if [s for s in samples if not s.labels.get("cgroup")]:
+            errs.append("samples without a cgroup label")
         wall = vsum(samples_of_pid(samples, p.pid), "wall")
         msg += ", wall %.0fms" % (wall / 1e6)
         if abs(wall - secs * 1e9) > 0.1 * secs * 1e9:
@@ -1754,6 +1770,10 @@ def t_badinput_offcpu(ctx, interps):
             errs.append("%s: killed by signal %d" % (label, -rc))
         elif len(lines) != 1 or not lines[0].startswith("pystrobe: error:"):
             errs.append("%s: stderr is not one 'pystrobe: error:' line: %r" % (label, tail(err, 300)))
+        elif re.search(r"unrecognized|unknown option|invalid option", lines[0]) and \
+                "missing" not in label:
+            errs.append("%s: refused as an unknown option, not for what it means: %r" % (
+                label, lines[0]))
         else:
             ok.append(label)
             log("%s -> rc %d: %s" % (label, rc, lines[0]))
