@@ -40,6 +40,10 @@
 #define TSTATE_RETRY_NS 10000000ULL /* re-walk thread list of a miss */
 #endif
 
+#ifndef COMM_REFRESH_NS
+#define COMM_REFRESH_NS 1000000000ULL /* thread names re-read every 1 s */
+#endif
+
 #define OFF_NONE 0xffff /* field absent in this Python version */
 
 /*

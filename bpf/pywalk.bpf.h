@@ -157,9 +157,15 @@ static __always_inline __u64 find_tstate(const struct proc_info *pi, __u32 pid,
 	}
 	ti = bpf_map_lookup_elem(&threads, &tid);
 	if (ti && ti->pid == pid) {
-		bpf_get_current_comm(ti->comm, sizeof(ti->comm));
-		if (ti->tstate && read_ptr(ti->tstate + w.id_off) == w.id)
+		if (ti->tstate && read_ptr(ti->tstate + w.id_off) == w.id) {
+			/* Thread names change rarely: refresh now and then. */
+			if (now - ti->last_walk_ns > COMM_REFRESH_NS) {
+				ti->last_walk_ns = now;
+				bpf_get_current_comm(ti->comm,
+						     sizeof(ti->comm));
+			}
 			return ti->tstate;
+		}
 		if (!ti->tstate && now - ti->last_walk_ns < TSTATE_RETRY_NS)
 			return 0;
 	}

@@ -97,6 +97,42 @@ def per_sample_cost(pystrobe, py, depth, freq=999, seconds=6):
     return per_run, per_target, runs, int(target)
 
 
+PINGPONG = os.path.join(HERE, "bench_pingpong.py")
+
+
+def offcpu_overhead(pystrobe, py, runs, messages):
+    """Switch-heavy workload with and without --offcpu, and BPF cost per
+    context switch (ps_switch runs on every switch of every CPU)."""
+    base, prof = [], []
+    cmd = [py, PINGPONG, str(messages)]
+    for _ in range(runs):
+        base.append(run_work(cmd))
+        prof.append(run_work([pystrobe, "record", "--offcpu", "-f", "folded",
+                              "-o", os.devnull, "--"] + cmd))
+    with open("/proc/sys/kernel/bpf_stats_enabled") as f:
+        old = f.read().strip()
+    with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+        f.write("1")
+    try:
+        rec = subprocess.Popen([pystrobe, "record", "--offcpu", "-f",
+                                "folded", "-o", os.devnull, "--"] +
+                               [py, PINGPONG, str(messages * 4)],
+                               stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+        time.sleep(1.5)
+        ns0, cnt0 = bpf_stats("ps_switch")
+        time.sleep(1.0)
+        ns1, cnt1 = bpf_stats("ps_switch")
+        rec.wait(timeout=300)
+    finally:
+        with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+            f.write(old)
+    per_switch = (ns1 - ns0) / (cnt1 - cnt0) / 1000.0 if cnt1 > cnt0 \
+        else float("nan")
+    return (statistics.median(base), statistics.median(prof), base, prof,
+            per_switch, cnt1 - cnt0)
+
+
 def austin_overhead(root, py, runs, freq, depth, rounds):
     """Austin on the same workload at the same rate (bullseye's 3.9)."""
     austin = shutil.which("austin")
@@ -151,6 +187,19 @@ def main():
             pystrobe, a.python, depth)
         print("| %d | %.2f | %.2f | %d | %d |" %
               (depth, per_run, per_target, runs, target))
+
+    print("\n## Off-CPU: two threads ping-ponging over pipes (--offcpu)")
+    b, p, bs, ps, per_switch, switches = offcpu_overhead(
+        pystrobe, a.python, a.runs, 50000)
+    print("| run | median s | ratio | runs |")
+    print("|---|---|---|---|")
+    print("| unprofiled | %.3f | 1.0000 | %s |" %
+          (b, " ".join("%.3f" % x for x in bs)))
+    print("| pystrobe --offcpu | %.3f | %.4f | %s |" %
+          (p, p / b, " ".join("%.3f" % x for x in ps)))
+    print("\nBPF time per context switch (ps_switch run_time_ns/run_cnt, all "
+          "switches on the host): %.2f µs over %d switches" %
+          (per_switch, switches))
 
     print("\n## Austin vs pystrobe, same workload and rates "
           "(bullseye python3.9, ratios to unprofiled)")

@@ -9,6 +9,19 @@
 #include "table.h"
 #include "wall_table.h"
 
+/*
+ * What folded lines count: samples for a CPU profile; for off-CPU and wall
+ * profiles their last type (offcpu or wall time, written in microseconds).
+ */
+static int folded_value(const struct profile *p)
+{
+	int samples = profile__type_index(p, "samples");
+
+	if (samples >= 0 && profile__type_index(p, "offcpu") < 0)
+		return samples;
+	return p->nr_types - 1;
+}
+
 int render__write(const struct profile *p, const struct render_opts *o)
 {
 	FILE *out = stdout;
@@ -35,8 +48,7 @@ int render__write(const struct profile *p, const struct render_opts *o)
 		}
 	}
 	if (o->format == FORMAT_FOLDED)
-		/* The last sample type: samples, off-CPU time or wall time. */
-		err = folded__write(p, out, p->nr_types - 1, o->threads);
+		err = folded__write(p, out, folded_value(p), o->threads);
 	else if (wall_table__applies(p))
 		err = wall_table__write(p, out, o->max_rows);
 	else
