@@ -106,7 +106,7 @@ test-integration: $(BIN)
 	$(Q)python3 tests/integration/run.py --pystrobe ./$(BIN)
 
 test: deps provision
-	$(Q)$(MAKE) --no-print-directory test-unit test-integration
+	$(Q)$(MAKE) --no-print-directory check-format test-unit test-integration
 	$(Q)$(MAKE) --no-print-directory SAN=1 test-unit test-integration
 
 test-san:

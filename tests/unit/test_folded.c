@@ -9,25 +9,11 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "profile_fixture.h"
+
 #include "folded.h"
 
 #define DEEP 200
-
-static uint32_t frame(struct profile *p, enum frame_kind kind, const char *name,
-		      const char *file, int64_t line, int64_t start_line)
-{
-	struct profile_frame f = {
-		.kind = kind,
-		.name = profile__intern(p, name),
-		.file = profile__intern(p, file),
-		.line = line,
-		.start_line = start_line,
-	};
-	int64_t idx = profile__add_frame(p, &f);
-
-	assert_true(idx >= 0);
-	return idx;
-}
 
 static void add(struct profile *p, const uint32_t *frames, uint32_t depth,
 		int64_t samples, int64_t cpu, int64_t pid, int64_t tid,

@@ -9,23 +9,9 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "profile_fixture.h"
+
 #include "table.h"
-
-static uint32_t frame(struct profile *p, enum frame_kind kind, const char *name,
-		      const char *file, int64_t line, int64_t start_line)
-{
-	struct profile_frame f = {
-		.kind = kind,
-		.name = profile__intern(p, name),
-		.file = profile__intern(p, file),
-		.line = line,
-		.start_line = start_line,
-	};
-	int64_t idx = profile__add_frame(p, &f);
-
-	assert_true(idx >= 0);
-	return idx;
-}
 
 static char *render(const struct profile *p, int value_index, int max_rows,
 		    int *err)
