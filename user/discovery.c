@@ -69,6 +69,34 @@ void discovery__free(struct discovery *d)
 	free(d);
 }
 
+/* The cgroup of pid as /proc/PID/cgroup names it. */
+static void cgroup_of(pid_t pid, char *buf, size_t len)
+{
+	char path[64], line[1024];
+	FILE *f;
+
+	buf[0] = 0;
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strchr(line, ':');
+
+		line[strcspn(line, "\n")] = 0;
+		if (!p || !(p = strchr(p + 1, ':')))
+			continue;
+		/* The v2 line ("0::/path") unless it is the root; else the
+		 * first v1 hierarchy that places pid below its root. */
+		if (strcmp(p + 1, "/") == 0 && buf[0])
+			continue;
+		snprintf(buf, len, "%s", p + 1);
+		if (strncmp(line, "0::", 3) == 0 && strcmp(p + 1, "/") != 0)
+			break;
+	}
+	fclose(f);
+}
+
 static unsigned long long start_time(pid_t pid)
 {
 	char path[64], buf[1024], *p;
@@ -90,9 +118,11 @@ static unsigned long long start_time(pid_t pid)
 	return start;
 }
 
-static void consider(struct discovery *d, pid_t pid,
-		     void (*found)(pid_t pid, void *ctx), void *ctx)
+static void consider(struct discovery *d, pid_t pid, const char *cgroup,
+		     discovery_found_fn found, void *ctx)
 {
+	char own[512];
+
 	char path[64], exe[256] = "";
 	unsigned long long start;
 	struct seen *s;
@@ -121,11 +151,15 @@ static void consider(struct discovery *d, pid_t pid,
 	s->start = start;
 	s->gen = d->gen;
 	snprintf(s->exe, sizeof(s->exe), "%s", exe);
-	found(pid, ctx);
+	if (!cgroup) {
+		cgroup_of(pid, own, sizeof(own));
+		cgroup = own;
+	}
+	found(pid, cgroup, ctx);
 }
 
 static void scan_cgroup(struct discovery *d, const char *dir, int depth,
-			void (*found)(pid_t pid, void *ctx), void *ctx)
+			discovery_found_fn found, void *ctx)
 {
 	char path[4096];
 	struct dirent *e;
@@ -137,7 +171,7 @@ static void scan_cgroup(struct discovery *d, const char *dir, int depth,
 	f = fopen(path, "re");
 	if (f) {
 		while (fscanf(f, "%d", &pid) == 1)
-			consider(d, pid, found, ctx);
+			consider(d, pid, dir, found, ctx);
 		fclose(f);
 	}
 	if (depth >= MAX_CGROUP_DEPTH)
@@ -154,8 +188,7 @@ static void scan_cgroup(struct discovery *d, const char *dir, int depth,
 	closedir(dh);
 }
 
-int discovery__scan(struct discovery *d, void (*found)(pid_t pid, void *ctx),
-		    void *ctx)
+int discovery__scan(struct discovery *d, discovery_found_fn found, void *ctx)
 {
 	struct seen *s, *tmp;
 	struct dirent *e;
@@ -170,7 +203,7 @@ int discovery__scan(struct discovery *d, void (*found)(pid_t pid, void *ctx),
 			return -errno;
 		while ((e = readdir(dh)))
 			if (e->d_name[0] >= '1' && e->d_name[0] <= '9')
-				consider(d, atoi(e->d_name), found, ctx);
+				consider(d, atoi(e->d_name), NULL, found, ctx);
 		closedir(dh);
 	}
 	/* Forget processes that left the scope, so a reused pid is new. */
@@ -182,31 +215,4 @@ int discovery__scan(struct discovery *d, void (*found)(pid_t pid, void *ctx),
 		}
 	}
 	return 0;
-}
-
-void discovery__cgroup_of(pid_t pid, char *buf, size_t len)
-{
-	char path[64], line[1024];
-	FILE *f;
-
-	buf[0] = 0;
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		char *p = strchr(line, ':');
-
-		line[strcspn(line, "\n")] = 0;
-		if (!p || !(p = strchr(p + 1, ':')))
-			continue;
-		/* The v2 line ("0::/path") unless it is the root; else the
-		 * first v1 hierarchy that places pid below its root. */
-		if (strcmp(p + 1, "/") == 0 && buf[0])
-			continue;
-		snprintf(buf, len, "%s", p + 1);
-		if (strncmp(line, "0::", 3) == 0 && strcmp(p + 1, "/") != 0)
-			break;
-	}
-	fclose(f);
 }

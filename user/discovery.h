@@ -18,12 +18,11 @@ void discovery__free(struct discovery *d); /* accepts NULL */
 
 /*
  * Scans the scope and calls found() for every process not reported before
- * (or whose executable changed since). Returns 0 or a negative errno.
+ * (or whose executable changed since), with the cgroup it is in: for
+ * --cgroup the directory that lists it, else as /proc/PID/cgroup names it.
+ * Returns 0 or a negative errno.
  */
-int discovery__scan(struct discovery *d, void (*found)(pid_t pid, void *ctx),
-		    void *ctx);
-
-/* The cgroup of pid as /proc/PID/cgroup names it (v2 line if any). */
-void discovery__cgroup_of(pid_t pid, char *buf, size_t len);
+typedef void (*discovery_found_fn)(pid_t pid, const char *cgroup, void *ctx);
+int discovery__scan(struct discovery *d, discovery_found_fn found, void *ctx);
 
 #endif

@@ -279,10 +279,9 @@ struct run {
 };
 
 /* A process came into scope: profile it if it runs Python. */
-static void on_discovered(pid_t pid, void *ctx)
+static void on_discovered(pid_t pid, const char *cgroup, void *ctx)
 {
 	struct run *r = ctx;
-	char cgroup[512];
 	struct pyproc pp;
 
 	/* Non-Python processes in scope are skipped without a word. */
@@ -291,7 +290,6 @@ static void on_discovered(pid_t pid, void *ctx)
 	r->err = sampler__set_python(r->sampler, &pp);
 	if (!r->err)
 		r->err = sampler__seed_blocked(r->sampler, pid);
-	discovery__cgroup_of(pid, cgroup, sizeof(cgroup));
 	if (!r->err && cgroup[0])
 		r->err = profile__set_process_label(r->profile, pid, "cgroup",
 						    cgroup);

@@ -237,12 +237,13 @@ void sampler__free(struct sampler *s)
 	free(s);
 }
 
-static void read_comm(pid_t pid, char *buf, size_t len)
+/* Reads DIR/comm (a process's or a thread's name) into buf. */
+static void read_comm_at(const char *dir, char *buf, size_t len)
 {
-	char path[64];
+	char path[80];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	snprintf(path, sizeof(path), "%s/comm", dir);
 	buf[0] = 0;
 	f = fopen(path, "re");
 	if (!f)
@@ -250,6 +251,14 @@ static void read_comm(pid_t pid, char *buf, size_t len)
 	if (fgets(buf, len, f))
 		buf[strcspn(buf, "\n")] = 0;
 	fclose(f);
+}
+
+static void read_comm(pid_t pid, char *buf, size_t len)
+{
+	char dir[32];
+
+	snprintf(dir, sizeof(dir), "/proc/%d", pid);
+	read_comm_at(dir, buf, len);
 }
 
 static struct target *get_target(struct sampler *s, pid_t pid)
@@ -277,6 +286,7 @@ int sampler__add_pid(struct sampler *s, pid_t pid)
 		return -ENOMEM;
 	/* (Re)starts without a runtime: a new program may have been exec'd. */
 	t->python = false;
+	read_comm(pid, t->comm, sizeof(t->comm));
 	pysym__free(t->pysym);
 	t->pysym = NULL;
 	nativesym__free(t->native);
@@ -736,7 +746,13 @@ static int add_key(struct sampler *s, struct stack_builder *b,
 	build_stack(s, b, t, key, st);
 	if (b->err)
 		return b->err;
-	bpf_map_lookup_elem(tfd, &tid, &th);
+	if (bpf_map_lookup_elem(tfd, &tid, &th) || !th.comm[0]) {
+		/* Not seen by the walker (no runtime yet): ask /proc. */
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/%d/task/%u", pid, tid);
+		read_comm_at(path, th.comm, sizeof(th.comm));
+	}
 	th.comm[sizeof(th.comm) - 1] = 0;
 	ns = offcpu ? (int64_t)amount : (int64_t)amount * b->p->period;
 	if (!offcpu && vi->samples >= 0)

@@ -1170,6 +1170,22 @@ def load_pprof(prof, want_types=None):
     return pp, pprof_samples(pp)
 
 
+def check_labels(samples, extra=()):
+    """Every sample carries pid, tid (numbers), thread_name and comm (strings)."""
+    for s in samples:
+        lb = s.labels
+        missing = [k for k in ("pid", "tid", "thread_name", "comm") + tuple(extra) if k not in lb]
+        check(not missing, "sample lacks labels %s (has %s)" % (missing, sorted(lb)))
+        check(isinstance(lb["pid"], int) and isinstance(lb["tid"], int),
+              "pid/tid labels are not numbers: %r" % lb)
+        # (read_pprof turns an empty string label into 0; tolerated on samples
+        # without Python frames, e.g. before the interpreter is up)
+        if any(not n.startswith("[") for n in s.names):
+            check(isinstance(lb["comm"], str) and isinstance(lb["thread_name"], str),
+                  "comm/thread_name labels empty or not strings: %r on %s" % (
+                      lb, s.names[:4]))
+
+
 def vsum(samples, typ, pred=lambda s: True):
     return sum(s.v.get(typ, 0) for s in samples if pred(s))
 
@@ -1224,6 +1240,7 @@ def t_offcpu_phases(ctx, it):
     pp, samples = load_pprof(prof, TYPES_OFFCPU)
     check(samples, "no samples in the --offcpu profile")
     check_reason_frames(samples)
+    check_labels(samples)
     pids = set(s.labels.get("pid") for s in samples)
     check(pids == {truth["pid"]}, "pid labels %s, workload pid %s" % (pids, truth["pid"]))
     main_tid = truth["main_tid"]
@@ -1233,7 +1250,10 @@ def t_offcpu_phases(ctx, it):
         got = vsum(samples, "offcpu", lambda s: s.has(phase))
         on_main = vsum(samples, "offcpu", lambda s: s.has(phase) and s.labels.get("tid") == main_tid)
         reasons = by_reason(samples, "offcpu", lambda s: s.has(phase))
-        share = reasons.get(reason, 0) / got if got else 0.0
+        # waiting for a CPU after the wake-up depends on the machine's load,
+        # not on the phase: the reason's share is of the rest
+        blocked = got - reasons.get("runqueue", 0)
+        share = reasons.get(reason, 0) / blocked if blocked > 0 else 0.0
         msgs.append("%s %.0f/%.0fms %s=%s" % (phase[6:], got / 1e6, want / 1e6, reason, fmt_pct(share)))
         if abs(got - want) > 0.05 * want:
             errs.append("%s: off-CPU %.1f ms, workload measured %.1f ms (> 5 %%); reasons %s; "
@@ -1241,18 +1261,23 @@ def t_offcpu_phases(ctx, it):
                         % (phase, got / 1e6, want / 1e6, fmt_reasons(reasons),
                            outside_phases(samples, main_tid)))
         elif share < 0.9:
-            errs.append("%s: [off-cpu: %s] is %s of its off-CPU time (< 90 %%): %s"
+            errs.append("%s: [off-cpu: %s] is %s of its off-CPU time less runqueue (< 90 %%): %s"
                         % (phase, reason, fmt_pct(share), fmt_reasons(reasons)))
         if got and on_main < 0.99 * got:
             errs.append("%s: only %.0f of %.0f ms labelled with the main thread's tid %d"
                         % (phase, on_main / 1e6, got / 1e6, main_tid))
+    # burn: preemption (runqueue) depends on the machine's load; any other
+    # off-CPU time there is a misattribution
     burn_wall = truth["wall"]["phase_burn"] * 1e9
-    burn_off = vsum(samples, "offcpu", lambda s: s.has("phase_burn"))
-    msgs.append("burn off-cpu %.0fms of %.0fms wall" % (burn_off / 1e6, burn_wall / 1e6))
-    if burn_off > 0.25 * burn_wall:
-        errs.append("phase_burn: off-CPU %.1f ms of its %.1f ms wall time (> 25 %%): %s" % (
-            burn_off / 1e6, burn_wall / 1e6,
-            fmt_reasons(by_reason(samples, "offcpu", lambda s: s.has("phase_burn")))))
+    burn_reasons = by_reason(samples, "offcpu", lambda s: s.has("phase_burn"))
+    burn_off = sum(burn_reasons.values())
+    burn_blocked = burn_off - burn_reasons.get("runqueue", 0)
+    msgs.append("burn off-cpu %.0fms (runqueue %.0fms) of %.0fms wall" % (
+        burn_off / 1e6, burn_reasons.get("runqueue", 0) / 1e6, burn_wall / 1e6))
+    if burn_blocked > 0.05 * burn_wall or burn_off > 0.6 * burn_wall:
+        errs.append("phase_burn: off-CPU %.1f ms of its %.1f ms wall time (> 5 %% besides "
+                    "runqueue, or > 60 %% in all): %s" % (
+                        burn_off / 1e6, burn_wall / 1e6, fmt_reasons(burn_reasons)))
     helpers = vsum(samples, "offcpu", lambda s: s.labels.get("tid") in truth["helper_tids"])
     msgs.append("helpers %.0fms" % (helpers / 1e6))
     # no thread is off-CPU for longer than it lived: each helper lives ~0.1 s
@@ -1281,6 +1306,7 @@ def t_offcpu_gil(ctx, it):
     pp, samples = load_pprof(prof, TYPES_WALL)
     check(samples, "no samples in the --wall profile")
     check_reason_frames(samples)
+    check_labels(samples)
     badsum = [s for s in samples if s.v["wall"] != s.v["cpu"] + s.v["offcpu"]]
     check(not badsum, "%d samples with wall != cpu + offcpu, e.g. %s" % (
         len(badsum), badsum[0].v if badsum else None))
@@ -1293,7 +1319,7 @@ def t_offcpu_gil(ctx, it):
         reasons = by_reason(samples, "offcpu", mine)
         gil = reasons.get("gil", 0)
         gil_in_burn = vsum(samples, "offcpu", lambda s: mine(s) and s.reason == "gil"
-                           and s.has("gil_burn"))
+                           and s.has("worker"))
         wait = (th["wall"] - th["cpu"]) * 1e9
         msgs.append("gil-%d: gil %.0f/%.0fms wait, wall %.0f/%.0fms, cpu %.0f/%.0fms" % (
             k, gil / 1e6, wait / 1e6, wall / 1e6, th["wall"] * 1e3, cpu / 1e6, th["cpu"] * 1e3))
@@ -1305,7 +1331,7 @@ def t_offcpu_gil(ctx, it):
             errs.append("thread gil-%d (tid %d): wall %.0f ms vs measured %.0f ms (> 10 %%)" % (
                 k, th["tid"], wall / 1e6, th["wall"] * 1e3))
         if gil and gil_in_burn < 0.9 * gil:
-            errs.append("thread gil-%d: only %.0f of %.0f ms GIL wait under gil_burn" % (
+            errs.append("thread gil-%d: only %.0f of %.0f ms GIL wait under worker" % (
                 k, gil_in_burn / 1e6, gil / 1e6))
     if errs:
         raise Fail("; ".join(errs) + " [" + "; ".join(msgs) + "]")
@@ -1657,6 +1683,7 @@ def container_run(ctx, cg, name, early, late, interps):
         errs.append("stderr: %s" % " / ".join(bad_err)[:400])
     pp, samples = load_pprof(prof)
     check(pp["sample_types"] == TYPES_CPU, "sample types %s" % pp["sample_types"])
+    check_labels(samples, extra=("cgroup",))
     ne, me = check_target(early, samples, pe, "spin_a", errs, "early %s" % early.label, cgname=name)
     nl, ml = check_target(late, samples, pl, "spin_b", errs, "late %s" % late.label, cgname=name)
     expect = truth_l["cpu"] * FREQ
