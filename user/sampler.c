@@ -17,6 +17,7 @@
 #include "pyunwind.h"
 #include "offcpu_reason.h"
 #include "sampler.h"
+#include "stack_build.h"
 #include "profiler.skel.h"
 
 #define STACK_DEPTH_NATIVE 127
@@ -482,173 +483,6 @@ static const struct py_stack *find_py_stack(struct sampler *s, __u64 id)
 	return &c->stack;
 }
 
-struct stack_builder {
-	struct profile *p;
-	uint32_t frames[MAX_OUT_FRAMES];
-	uint32_t depth;
-	int err;
-};
-
-static void push_frame(struct stack_builder *b, enum frame_kind kind,
-		       const char *name, const char *file, int64_t line,
-		       int64_t start_line)
-{
-	struct profile_frame f = {
-		.kind = kind, .line = line, .start_line = start_line};
-	int64_t idx;
-
-	if (b->err || b->depth >= MAX_OUT_FRAMES)
-		return;
-	f.name = profile__intern(b->p, name);
-	f.file = file ? profile__intern(b->p, file) : 0;
-	if (f.name == (uint32_t)-1 || f.file == (uint32_t)-1) {
-		b->err = -ENOMEM;
-		return;
-	}
-	idx = profile__add_frame(b->p, &f);
-	if (idx < 0) {
-		b->err = -ENOMEM;
-		return;
-	}
-	b->frames[b->depth++] = idx;
-}
-
-static void push_py_frame(struct sampler *s, struct stack_builder *b,
-			  struct target *t, const struct py_frame *pf)
-{
-	struct pysym_frame sym;
-	char name[64];
-
-	uint64_t code = pf->code & ~PYFRAME_ENTRY;
-
-	if (t->pysym && pysym__resolve(t->pysym, code, pf->instr, &sym) == 0) {
-		push_frame(b, FRAME_PYTHON, sym.name, sym.file,
-			   sym.line > 0 ? sym.line : 0, sym.firstlineno);
-		return;
-	}
-	s->unresolved_frames++;
-	snprintf(name, sizeof(name), "[unknown code %#llx]",
-		 (unsigned long long)code);
-	push_frame(b, FRAME_MARKER, name, NULL, 0, 0);
-}
-
-static bool is_entry(const struct py_stack *st, uint32_t i)
-{
-	return st->frames[i].code & PYFRAME_ENTRY;
-}
-
-static bool is_eval_symbol(const char *sym)
-{
-	return sym && strncmp(sym, "_PyEval_EvalFrame", 17) == 0;
-}
-
-/* Appends the Python frames from *pi up to and including the next entry. */
-static void push_py_run(struct sampler *s, struct stack_builder *b,
-			struct target *t, const struct py_stack *st,
-			uint32_t *pi)
-{
-	while (*pi < st->depth && *pi < MAX_PY_FRAMES) {
-		uint32_t i = (*pi)++;
-
-		push_py_frame(s, b, t, &st->frames[i]);
-		if (is_entry(st, i))
-			break;
-	}
-}
-
-static void build_stack(struct sampler *s, struct stack_builder *b,
-			struct target *t, const struct sample_key *k,
-			const struct py_stack *st)
-{
-	__u64 ips[STACK_DEPTH_NATIVE];
-	uint32_t pi = 0, depth = st ? st->depth : 0;
-
-	if (depth > MAX_PY_FRAMES)
-		depth = MAX_PY_FRAMES;
-	if (k->kernel_stack_id >= 0) {
-		memset(ips, 0, sizeof(ips));
-		if (bpf_map_lookup_elem(
-			    bpf_map__fd(s->skel->maps.kernel_stacks),
-			    &k->kernel_stack_id, ips) == 0) {
-			for (int i = 0; i < STACK_DEPTH_NATIVE && ips[i]; i++) {
-				const char *sym =
-					s->ksyms ? ksyms__lookup(s->ksyms,
-								 ips[i])
-						 : NULL;
-				char buf[64];
-
-				if (!sym) {
-					snprintf(buf, sizeof(buf), "%#llx",
-						 (unsigned long long)ips[i]);
-					sym = buf;
-				}
-				push_frame(b, FRAME_KERNEL, sym, NULL, 0, 0);
-			}
-		} else {
-			s->missing_native++;
-		}
-	}
-	if (k->user_stack_id >= 0 && t->native) {
-		int n = 0;
-
-		memset(ips, 0, sizeof(ips));
-		if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.user_stacks),
-					&k->user_stack_id, ips)) {
-			s->missing_native++;
-		}
-		while (n < STACK_DEPTH_NATIVE && ips[n])
-			n++;
-		for (int i = 0; i < n; i++) {
-			const char *sym, *mod;
-			uint64_t off;
-
-			nativesym__lookup(t->native, ips[i], &sym, &mod, &off);
-			if (!mod) {
-				/* A library loaded after the last refresh? */
-				nativesym__refresh(t->native);
-				nativesym__lookup(t->native, ips[i], &sym, &mod,
-						  &off);
-			}
-			if (st && is_eval_symbol(sym) && pi < depth) {
-				/* The eval loop runs the Python frames. */
-				push_py_run(s, b, t, st, &pi);
-				continue;
-			}
-			if (!sym) {
-				/* Unsymbolized: module+offset, or the address.
-				 */
-				const char *base =
-					mod ? strrchr(mod, '/') : NULL;
-				char buf[300];
-
-				if (mod)
-					snprintf(buf, sizeof(buf), "%s+%#llx",
-						 base ? base + 1 : mod,
-						 (unsigned long long)off);
-				else
-					snprintf(buf, sizeof(buf), "%#llx",
-						 (unsigned long long)ips[i]);
-				push_frame(b, FRAME_NATIVE, buf, mod, 0, 0);
-			} else {
-				push_frame(b, FRAME_NATIVE, sym, mod, 0, 0);
-			}
-		}
-	}
-	/* Python frames not placed by an eval-loop frame go root-side. */
-	while (st && pi < depth)
-		push_py_frame(s, b, t, &st->frames[pi++]);
-	if (k->flags & STACK_TRUNCATED)
-		push_frame(b, FRAME_MARKER, "[truncated]", NULL, 0, 0);
-	if (k->flags & STACK_READ_FAILED)
-		push_frame(b, FRAME_MARKER, "[partial stack]", NULL, 0, 0);
-	if (b->depth == 0 ||
-	    (!st && (k->flags & STACK_NO_TSTATE) && k->user_stack_id < 0))
-		push_frame(b, FRAME_MARKER,
-			   t->python ? "[no Python frames]"
-				     : "[not Python yet]",
-			   NULL, 0, 0);
-}
-
 /*
  * Forgets threads that have exited, so thread churn does not fill the
  * thread map. Runs after a drain: their samples are already named.
@@ -725,12 +559,21 @@ static int add_key(struct sampler *s, struct stack_builder *b,
 	struct py_thread th = {};
 	__u32 tid = key->tid;
 	pid_t pid = key->pid;
+	struct stack_sources src;
 	struct target *t;
 	int64_t ns;
 
 	HASH_FIND_INT(s->targets, &pid, t);
 	if (!t)
 		return 0;
+	src = (struct stack_sources){
+		.pysym = t->pysym,
+		.native = t->native,
+		.ksyms = s->ksyms,
+		.kernel_stacks_fd = bpf_map__fd(s->skel->maps.kernel_stacks),
+		.user_stacks_fd = bpf_map__fd(s->skel->maps.user_stacks),
+		.python = t->python,
+	};
 	if (key->py_stack_id) {
 		st = find_py_stack(s, key->py_stack_id);
 		if (!st)
@@ -738,12 +581,12 @@ static int add_key(struct sampler *s, struct stack_builder *b,
 	}
 	b->depth = 0;
 	if (offcpu)
-		push_frame(b, FRAME_MARKER,
-			   reason_frames[key->reason < OFFCPU__COUNT
-						 ? key->reason
-						 : OFFCPU_OTHER],
-			   NULL, 0, 0);
-	build_stack(s, b, t, key, st);
+		stack_build__push(b, FRAME_MARKER,
+				  reason_frames[key->reason < OFFCPU__COUNT
+							? key->reason
+							: OFFCPU_OTHER],
+				  NULL, 0, 0);
+	stack_build__stack(b, &src, key, st);
 	if (b->err)
 		return b->err;
 	if (bpf_map_lookup_elem(tfd, &tid, &th) || !th.comm[0]) {
@@ -804,6 +647,8 @@ int sampler__drain(struct sampler *s, struct profile *p)
 	if (!err && s->opts.offcpu)
 		err = drain_map(s, b, bpf_map__fd(s->skel->maps.offcpu_ns),
 				true);
+	s->unresolved_frames += b->unresolved_frames;
+	s->missing_native += b->missing_native;
 	free(b);
 	if (!err)
 		prune_threads(s);
@@ -848,6 +693,8 @@ int sampler__finish_offcpu(struct sampler *s, struct profile *p)
 			err = add_key(s, b, &st.key, now - blocked_end, true);
 		}
 	}
+	s->unresolved_frames += b->unresolved_frames;
+	s->missing_native += b->missing_native;
 	free(b);
 	return err;
 }
