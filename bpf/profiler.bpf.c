@@ -101,6 +101,13 @@ static __always_inline void switch_out(void *ctx, unsigned int state)
 	capture_stacks(ctx, pi, &start.key);
 	start.key.reason = offcpu_reason(pi, state);
 	start.ts = bpf_ktime_get_ns();
+	/*
+	 * An entry left over means its switch-in was never seen: the kernel
+	 * can skip a tracepoint's programs while another program attaches to
+	 * or detaches from it. That wait is lost: count it.
+	 */
+	if (bpf_map_lookup_elem(&offcpu_starts, &tid))
+		count_lost(LOST_OFFCPU_MISSED);
 	if (bpf_map_update_elem(&offcpu_starts, &tid, &start, BPF_ANY))
 		count_lost(LOST_OFFCPU_MAP_FULL);
 }

@@ -155,6 +155,7 @@ enum lost_counter {
 	LOST_KERNEL_STACK,
 	LOST_USER_STACK,
 	LOST_OFFCPU_MAP_FULL,
+	LOST_OFFCPU_MISSED, /* a switch-in not seen: that wait is lost */
 	LOST__COUNT,
 };
 

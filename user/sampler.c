@@ -62,6 +62,7 @@ static const char *const lost_names[LOST__COUNT] = {
 	[LOST_KERNEL_STACK] = "kernel_stack_failed",
 	[LOST_USER_STACK] = "native_stack_failed",
 	[LOST_OFFCPU_MAP_FULL] = "offcpu_map_full",
+	[LOST_OFFCPU_MISSED] = "offcpu_switch_missed",
 };
 
 static uint64_t ktime_now(void)
