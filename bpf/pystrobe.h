@@ -36,6 +36,9 @@
 #ifndef FRAME_READ_MAX
 #define FRAME_READ_MAX 128 /* one read per frame covers all its fields */
 #endif
+#ifndef FRAME_WINDOW
+#define FRAME_WINDOW 2048 /* bytes of a 3.11+ data stack read at once */
+#endif
 #ifndef TSTATE_RETRY_NS
 #define TSTATE_RETRY_NS 10000000ULL /* re-walk thread list of a miss */
 #endif
@@ -79,7 +82,8 @@ struct proc_info {
 	__u64 gil_lo, gil_hi;
 	struct py_walk_offsets off;
 	__u16 frame_read_size; /* bytes covering every frame field read */
-	__u16 pad[2];
+	__u16 frame_window;    /* 1: frames are contiguous (3.11+ data stack) */
+	__u16 pad;
 };
 
 /*

@@ -53,7 +53,8 @@ struct {
 
 struct scratch {
 	struct py_stack stack;
-	__u8 frame[FRAME_READ_MAX];
+	/* Frame memory read so far; room past FRAME_WINDOW for field reads. */
+	__u8 window[FRAME_WINDOW + FRAME_READ_MAX];
 };
 
 struct {
@@ -196,10 +197,40 @@ struct frame_walk {
 	struct scratch *s;
 	__u64 frame;
 	__u64 hash;
+	__u64 win_lo, win_hi; /* user addresses now in s->window */
 	__u32 depth;
 	__u32 read_size;
 	bool every_frame_entry;
 };
+
+/*
+ * Makes the read_size bytes at w->frame available in s->window; returns
+ * their offset there, or -1. Frames of 3.11+ sit next to each other in the
+ * thread's data stack, callers below callees, so one read of the
+ * FRAME_WINDOW bytes below a frame usually serves the next several frames.
+ */
+static __always_inline long frame_bytes(struct frame_walk *w, struct scratch *s,
+					__u32 n)
+{
+	__u64 f = w->frame, lo;
+
+	if (f >= w->win_lo && f + n <= w->win_hi)
+		return (f - w->win_lo) & (FRAME_WINDOW - 1);
+	if (w->pi->frame_window && f + n > FRAME_WINDOW) {
+		lo = f + n - FRAME_WINDOW;
+		if (!bpf_probe_read_user(s->window, FRAME_WINDOW, (void *)lo)) {
+			w->win_lo = lo;
+			w->win_hi = lo + FRAME_WINDOW;
+			return (f - lo) & (FRAME_WINDOW - 1);
+		}
+	}
+	/* Heap frames (<= 3.10), or the window crossed into unmapped pages. */
+	if (bpf_probe_read_user(s->window, n, (void *)f))
+		return -1;
+	w->win_lo = f;
+	w->win_hi = f + n;
+	return 0;
+}
 
 /* Entry frames carry PYFRAME_ENTRY in the (8-aligned) code address. */
 static __always_inline void mark_entry(struct py_stack *st, __u32 i)
@@ -217,6 +248,8 @@ static long frame_walk_step(__u32 i, struct frame_walk *w)
 	struct scratch *s;
 	__u32 depth = w->depth, n;
 	__u64 code, instr;
+	const __u8 *buf;
+	long at;
 
 	if (!w->frame || !w->pi || !w->s)
 		return 1;
@@ -226,14 +259,16 @@ static long frame_walk_step(__u32 i, struct frame_walk *w)
 	n = w->read_size;
 	if (n == 0 || n > FRAME_READ_MAX)
 		return 1;
-	if (bpf_probe_read_user(s->frame, n, (void *)w->frame)) {
+	at = frame_bytes(w, s, n);
+	if (at < 0) {
 		st->flags |= STACK_READ_FAILED;
 		count_lost(LOST_READ_FAILED);
 		return 1;
 	}
-	w->frame = buf_field(s->frame, off->frame_previous, 8);
+	buf = s->window + (at & (FRAME_WINDOW - 1));
+	w->frame = buf_field(buf, off->frame_previous, 8);
 	if (off->frame_owner != OFF_NONE &&
-	    buf_field(s->frame, off->frame_owner, 1) >= off->owner_shim_min) {
+	    buf_field(buf, off->frame_owner, 1) >= off->owner_shim_min) {
 		/* A shim: the frame below it (leafwards) was entered from C. */
 		if (depth > 0)
 			mark_entry(st, depth - 1);
@@ -245,11 +280,10 @@ static long frame_walk_step(__u32 i, struct frame_walk *w)
 		return 1;
 	}
 	/* Clear stack-ref tag bits (3.14+); objects are 8-aligned. */
-	code = buf_field(s->frame, off->frame_code, 8) & ~7ULL;
-	instr = buf_field(s->frame, off->frame_instr, off->instr_size);
-	if (w->every_frame_entry ||
-	    (off->frame_is_entry != OFF_NONE &&
-	     buf_field(s->frame, off->frame_is_entry, 1)))
+	code = buf_field(buf, off->frame_code, 8) & ~7ULL;
+	instr = buf_field(buf, off->frame_instr, off->instr_size);
+	if (w->every_frame_entry || (off->frame_is_entry != OFF_NONE &&
+				     buf_field(buf, off->frame_is_entry, 1)))
 		code |= PYFRAME_ENTRY;
 	st->frames[depth].code = code;
 	st->frames[depth].instr = instr;

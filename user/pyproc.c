@@ -276,6 +276,10 @@ enum pyproc_error pyproc__inspect(pid_t pid, struct pyproc *pp, char *why,
 	pp->bpf.runtime_addr = runtime;
 	pp->bpf.off = pp->info.walk;
 	pp->bpf.frame_read_size = frame_read_size(&pp->info.walk);
+	/* _PyInterpreterFrame versions (those with is_entry or owner) keep
+	 * frames side by side in a data stack: read them a window at once. */
+	pp->bpf.frame_window = pp->info.walk.frame_is_entry != OFF_NONE ||
+			       pp->info.walk.frame_owner != OFF_NONE;
 	if (pp->bpf.frame_read_size > FRAME_READ_MAX) {
 		snprintf(why, why_len,
 			 "process %d: frame fields beyond %d bytes", pid,
