@@ -284,9 +284,18 @@ static void on_discovered(pid_t pid, const char *cgroup, void *ctx)
 	struct run *r = ctx;
 	struct pyproc pp;
 
-	/* Non-Python processes in scope are skipped without a word. */
-	if (r->err || pyproc__inspect(pid, &pp, NULL, 0) != PYPROC_OK)
+	if (r->err)
 		return;
+	if (pyproc__inspect(pid, &pp, NULL, 0) != PYPROC_OK) {
+		/* Other processes in scope: skipped without a word, or
+		 * profiled natively when native or kernel frames are asked. */
+		if (env.native || env.kernel)
+			r->err = sampler__add_pid(r->sampler, pid);
+		if (!r->err && (env.native || env.kernel) && cgroup[0])
+			r->err = profile__set_process_label(
+				r->profile, pid, "cgroup", cgroup);
+		return;
+	}
 	r->err = sampler__set_python(r->sampler, &pp);
 	if (!r->err)
 		r->err = sampler__seed_blocked(r->sampler, pid);

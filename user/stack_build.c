@@ -176,6 +176,6 @@ void stack_build__stack(struct stack_builder *b,
 	    (!st && (k->flags & STACK_NO_TSTATE) && k->user_stack_id < 0))
 		stack_build__push(b, FRAME_MARKER,
 				  src->python ? "[no Python frames]"
-					      : "[not Python yet]",
+					      : "[no Python runtime]",
 				  NULL, 0, 0);
 }

@@ -841,6 +841,53 @@ def t_cmd(ctx, it):
     return msg
 
 
+def t_native_kernel(ctx, it):
+    """--native and --kernel: frames of the right kinds, in the right order."""
+    tout, hout = it.out("native.out")
+    prof = os.path.join(ctx.tmp, "%s-native.folded" % it.label)
+    rc, out, err, dt = ctx.record(["-F", str(FREQ), "--native", "--kernel", "-f",
+                                   "folded", "-o", prof, "--"]
+                                  + it.argv("native.py", tout, 1.0), timeout=60)
+    check(rc == 0, "exit status %d; stderr: %s" % (rc, tail(err)))
+    with open(prof) as f:
+        stacks = parse_folded(f.read())
+
+    def leaf_side(fr):
+        """Frames after the leaf-most Python frame (root-first list)."""
+        idx = [i for i, x in enumerate(fr) if x.py]
+        return fr[idx[-1] + 1:] if idx else fr
+
+    def ordered(fr):
+        """Python frames, then native, then kernel frames at the leaf."""
+        kinds = ["k" if x.raw.endswith("_[k]") else "p" if x.py else "n"
+                 for x in leaf_side(fr)]
+        return "p" not in kinds and "".join(kinds) == "".join(sorted(kinds, key="nk".index))
+
+    sysn = total(stacks, lambda fr: has(fr, "sys_heavy"))
+    sys_k = total(stacks, lambda fr: has(fr, "sys_heavy") and
+                  any(x.raw.endswith("_[k]") for x in leaf_side(fr)) and
+                  [x for x in fr if x.py][-1].name == "sys_heavy")
+    cn = total(stacks, lambda fr: has(fr, "c_heavy"))
+    c_nat = total(stacks, lambda fr: has(fr, "c_heavy") and
+                  any(not x.py and not x.raw.endswith("_[k]") and
+                      not x.raw.startswith("[") for x in leaf_side(fr)))
+    chain = total(stacks, lambda fr: (has(fr, "sys_heavy") or has(fr, "c_heavy"))
+                  and names(pyframes(fr))[:2] == ["<module>", "main"])
+    order = total(stacks, lambda fr: (has(fr, "sys_heavy") or has(fr, "c_heavy"))
+                  and ordered(fr))
+    msg = ("sys_heavy %d samples, %s with kernel frames at the leaf; c_heavy %d, "
+           "%s with native leaf frames; chain ok %s" %
+           (sysn, fmt_pct(sys_k / sysn if sysn else 0), cn,
+            fmt_pct(c_nat / cn if cn else 0),
+            fmt_pct(chain / (sysn + cn) if sysn + cn else 0)))
+    check(sysn > 0.5 * FREQ and cn > 0.5 * FREQ, "too few samples: " + msg)
+    check(sys_k >= 0.5 * sysn, "kernel frames missing under sys_heavy: " + msg)
+    check(c_nat >= 0.5 * cn, "native frames missing under c_heavy: " + msg)
+    check(chain >= 0.95 * (sysn + cn), "Python callers out of order: " + msg)
+    check(order >= 0.95 * (sysn + cn), "frame kinds out of order: " + msg)
+    return msg
+
+
 def find_child(ppid, timeout=10):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -1825,6 +1872,7 @@ PER_INTERP = [
     ("offcpu-phases", t_offcpu_phases, True),
     ("offcpu-gil", t_offcpu_gil, False),
     ("offcpu-idle", t_offcpu_idle, False),
+    ("native-kernel", t_native_kernel, False),
 ]
 ONCE = [("badinput", t_badinput, True),
         ("offcpu-runqueue", t_offcpu_runqueue, False),
