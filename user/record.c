@@ -292,8 +292,8 @@ static void on_discovered(pid_t pid, const char *cgroup, void *ctx)
 		if (env.native || env.kernel)
 			r->err = sampler__add_pid(r->sampler, pid);
 		if (!r->err && (env.native || env.kernel) && cgroup[0])
-			r->err = profile__set_process_label(
-				r->profile, pid, "cgroup", cgroup);
+			r->err = profile__set_process_label(r->profile, pid,
+							    "cgroup", cgroup);
 		return;
 	}
 	r->err = sampler__set_python(r->sampler, &pp);
