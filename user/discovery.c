@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <uthash.h>
 #include "discovery.h"
+#include "procfs.h"
 
 #define MAX_CGROUP_DEPTH 16
 
@@ -97,27 +98,6 @@ static void cgroup_of(pid_t pid, char *buf, size_t len)
 	fclose(f);
 }
 
-static unsigned long long start_time(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long start = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')'))) {
-		/* Field 22 (starttime) is the 20th after the comm. */
-		for (int i = 0; i < 19 && p; i++)
-			p = strchr(p + 1, ' ');
-		if (p)
-			start = strtoull(p + 1, NULL, 10);
-	}
-	fclose(f);
-	return start;
-}
-
 static void consider(struct discovery *d, pid_t pid, const char *cgroup,
 		     discovery_found_fn found, void *ctx)
 {
@@ -135,7 +115,7 @@ static void consider(struct discovery *d, pid_t pid, const char *cgroup,
 	if (n <= 0)
 		return; /* kernel thread, zombie, or gone */
 	exe[n] = 0;
-	start = start_time(pid);
+	procfs__stat(pid, 0, &start);
 	HASH_FIND_INT(d->seen, &pid, s);
 	if (s && s->start == start && strcmp(s->exe, exe) == 0) {
 		s->gen = d->gen;

@@ -4,30 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include "elf_syms.h"
+#include "procfs.h"
 #include "procmaps.h"
 #include "pyproc.h"
 #include "remote_mem.h"
 
 #define DEBUG_COOKIE	  "xdebugpy"
 #define DEBUG_OFFSETS_MAX 4096
-
-static int is_zombie(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	FILE *f;
-	int zombie = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	if (fgets(buf, sizeof(buf), f)) {
-		p = strrchr(buf, ')');
-		zombie = p && (p[2] == 'Z' || p[2] == 'X');
-	}
-	fclose(f);
-	return zombie;
-}
 
 /* "python3.11", "libpython3.9.so.1.0", "python3.13-pie" -> 3, 11 */
 static int version_from_name(const char *path, int *major, int *minor)
@@ -183,6 +166,7 @@ enum pyproc_error pyproc__inspect(pid_t pid, struct pyproc *pp, char *why,
 	enum pyproc_error ret = PYPROC_NOT_PYTHON;
 	const char *last = NULL;
 	uint64_t runtime = 0, pyver = 0;
+	char state;
 	int64_t bias = 0;
 	int err;
 
@@ -192,9 +176,10 @@ enum pyproc_error pyproc__inspect(pid_t pid, struct pyproc *pp, char *why,
 	}
 	memset(pp, 0, sizeof(*pp));
 	pp->pid = pid;
-	if (is_zombie(pid) != 0) {
+	state = procfs__stat(pid, 0, NULL);
+	if (!state || state == 'Z' || state == 'X') {
 		snprintf(why, why_len, "process %d %s", pid,
-			 is_zombie(pid) > 0 ? "is a zombie" : "does not exist");
+			 state ? "is a zombie" : "does not exist");
 		return PYPROC_NO_PROCESS;
 	}
 	err = procmaps__read(pid, &maps);

@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 #include "ksyms.h"
 #include "nativesym.h"
+#include "procfs.h"
 #include "pysym.h"
 #include "pyunwind.h"
 #include "offcpu_reason.h"
@@ -239,30 +240,6 @@ void sampler__free(struct sampler *s)
 	free(s);
 }
 
-/* Reads DIR/comm (a process's or a thread's name) into buf. */
-static void read_comm_at(const char *dir, char *buf, size_t len)
-{
-	char path[80];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/comm", dir);
-	buf[0] = 0;
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	if (fgets(buf, len, f))
-		buf[strcspn(buf, "\n")] = 0;
-	fclose(f);
-}
-
-static void read_comm(pid_t pid, char *buf, size_t len)
-{
-	char dir[32];
-
-	snprintf(dir, sizeof(dir), "/proc/%d", pid);
-	read_comm_at(dir, buf, len);
-}
-
 static struct target *get_target(struct sampler *s, pid_t pid)
 {
 	struct target *t;
@@ -288,7 +265,7 @@ int sampler__add_pid(struct sampler *s, pid_t pid)
 		return -ENOMEM;
 	/* (Re)starts without a runtime: a new program may have been exec'd. */
 	t->python = false;
-	read_comm(pid, t->comm, sizeof(t->comm));
+	procfs__comm(pid, 0, t->comm, sizeof(t->comm));
 	pysym__free(t->pysym);
 	t->pysym = NULL;
 	nativesym__free(t->native);
@@ -312,7 +289,7 @@ int sampler__set_python(struct sampler *s, const struct pyproc *pp)
 		return -ENOMEM;
 	t->python = true;
 	t->pp = *pp;
-	read_comm(pp->pid, t->comm, sizeof(t->comm));
+	procfs__comm(pp->pid, 0, t->comm, sizeof(t->comm));
 	if (s->opts.native && !t->native)
 		t->native = nativesym__new(pp->pid);
 	if (bpf_map__update_elem(s->skel->maps.procs, &key, sizeof(key),
@@ -333,22 +310,6 @@ void sampler__poll_gil(struct sampler *s)
 		bpf_map__update_elem(s->skel->maps.procs, &key, sizeof(key),
 				     &t->pp.bpf, sizeof(t->pp.bpf), BPF_EXIST);
 	}
-}
-
-/* State letter of a thread, from /proc/PID/task/TID/stat; 0 if gone. */
-static char thread_state(pid_t pid, pid_t tid)
-{
-	char path[64], buf[512], *p, state = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1])
-		state = p[2];
-	fclose(f);
-	return state;
 }
 
 /* System call number and first two arguments a thread is blocked in. */
@@ -391,7 +352,7 @@ int sampler__seed_blocked(struct sampler *s, pid_t pid)
 	while ((e = readdir(dh))) {
 		struct offcpu_start st = {};
 		pid_t tid = atoi(e->d_name);
-		char state = tid > 0 ? thread_state(pid, tid) : 0;
+		char state = tid > 0 ? procfs__stat(pid, tid, NULL) : 0;
 		__u64 arg0, arg1;
 		__u32 key = tid;
 		long nr;
@@ -592,10 +553,7 @@ static int add_key(struct sampler *s, struct stack_builder *b,
 		return b->err;
 	if (bpf_map_lookup_elem(tfd, &tid, &th) || !th.comm[0]) {
 		/* Not seen by the walker (no runtime yet): ask /proc. */
-		char path[64];
-
-		snprintf(path, sizeof(path), "/proc/%d/task/%u", pid, tid);
-		read_comm_at(path, th.comm, sizeof(th.comm));
+		procfs__comm(pid, tid, th.comm, sizeof(th.comm));
 	}
 	th.comm[sizeof(th.comm) - 1] = 0;
 	ns = offcpu ? (int64_t)amount : (int64_t)amount * b->p->period;

@@ -8,6 +8,7 @@
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "procfs.h"
 #include "target.h"
 
 int target__spawn(struct target_proc *t, char **argv, char *why, size_t why_len)
@@ -96,20 +97,9 @@ void target__seize(struct target_proc *t)
 
 static bool process_gone(pid_t pid)
 {
-	char path[64], buf[512], *p;
-	bool gone = true;
-	FILE *f;
+	char state = procfs__stat(pid, 0, NULL);
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return true;
-	if (fgets(buf, sizeof(buf), f)) {
-		p = strrchr(buf, ')');
-		gone = p && (p[2] == 'Z' || p[2] == 'X');
-	}
-	fclose(f);
-	return gone;
+	return !state || state == 'Z' || state == 'X';
 }
 
 bool target__poll(struct target_proc *t)
