@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 #include "ksyms.h"
 #include "nativesym.h"
+#include "offcpu_frames.h"
 #include "procfs.h"
 #include "pysym.h"
 #include "pyunwind.h"
@@ -496,17 +497,6 @@ static struct sample_key *collect_keys(int fd, size_t *nr)
 	return keys;
 }
 
-static const char *const reason_frames[OFFCPU__COUNT] = {
-	[OFFCPU_NONE] = "[off-cpu: other]",
-	[OFFCPU_SLEEP] = "[off-cpu: sleep]",
-	[OFFCPU_LOCK] = "[off-cpu: lock]",
-	[OFFCPU_GIL] = "[off-cpu: gil]",
-	[OFFCPU_IO] = "[off-cpu: io]",
-	[OFFCPU_DISK] = "[off-cpu: disk]",
-	[OFFCPU_RUNQUEUE] = "[off-cpu: runqueue]",
-	[OFFCPU_OTHER] = "[off-cpu: other]",
-};
-
 /*
  * Adds one aggregated key to p: `amount` is a sample count (CPU) or
  * nanoseconds (off-CPU, then the reason is the leaf pseudo-frame).
@@ -542,12 +532,15 @@ static int add_key(struct sampler *s, struct stack_builder *b,
 			s->missing_stacks++;
 	}
 	b->depth = 0;
-	if (offcpu)
-		stack_build__push(b, FRAME_MARKER,
-				  reason_frames[key->reason < OFFCPU__COUNT
-							? key->reason
-							: OFFCPU_OTHER],
-				  NULL, 0, 0);
+	if (offcpu) {
+		char reason[32];
+
+		snprintf(reason, sizeof(reason), OFFCPU_FRAME_PREFIX "%s]",
+			 offcpu_reason_names[key->reason < OFFCPU__COUNT
+						     ? key->reason
+						     : OFFCPU_OTHER]);
+		stack_build__push(b, FRAME_MARKER, reason, NULL, 0, 0);
+	}
 	stack_build__stack(b, &src, key, st);
 	if (b->err)
 		return b->err;

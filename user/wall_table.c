@@ -5,13 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <uthash.h>
+#include "offcpu_frames.h"
 #include "wall_table.h"
 
-#define REASON_PREFIX "[off-cpu: "
-
-static const char *const reasons[] = {"sleep", "lock",	   "gil",  "io",
-				      "disk",  "runqueue", "other"};
-#define NR_REASONS (sizeof(reasons) / sizeof(reasons[0]))
+/* Table columns: the reasons from OFFCPU_SLEEP to OFFCPU_OTHER. */
+#define FIRST_REASON   OFFCPU_SLEEP
+#define NR_REASONS     (OFFCPU__COUNT - FIRST_REASON)
+#define reason_name(i) offcpu_reason_names[FIRST_REASON + (i)]
 
 struct wall_func {
 	char *text; /* key */
@@ -25,18 +25,22 @@ bool wall_table__applies(const struct profile *p)
 	return profile__type_index(p, "offcpu") >= 0;
 }
 
-/* Index in reasons[] of a "[off-cpu: REASON]" frame, or -1. */
+/* Column of a "[off-cpu: REASON]" frame (unknown names: other), or -1. */
 static int reason_of(const struct profile *p, const struct profile_frame *f)
 {
 	const char *name = profile__str(p, f->name);
-	size_t n = strlen(REASON_PREFIX);
+	size_t n = strlen(OFFCPU_FRAME_PREFIX);
 
-	if (f->kind != FRAME_MARKER || strncmp(name, REASON_PREFIX, n) != 0)
+	if (f->kind != FRAME_MARKER ||
+	    strncmp(name, OFFCPU_FRAME_PREFIX, n) != 0)
 		return -1;
-	for (size_t i = 0; i < NR_REASONS; i++)
-		if (strncmp(name + n, reasons[i], strlen(reasons[i])) == 0 &&
-		    name[n + strlen(reasons[i])] == ']')
+	for (size_t i = 0; i < NR_REASONS; i++) {
+		size_t len = strlen(reason_name(i));
+
+		if (strncmp(name + n, reason_name(i), len) == 0 &&
+		    name[n + len] == ']')
 			return i;
+	}
 	return NR_REASONS - 1;
 }
 
@@ -137,10 +141,10 @@ int wall_table__write(const struct profile *p, FILE *out, int max_rows)
 	fprintf(out, "wall %.3f s = cpu %.3f s + off-cpu", sum_wall / 1e9,
 		sum_cpu / 1e9);
 	for (i = 0; i < NR_REASONS; i++)
-		fprintf(out, " %s %.3f s", reasons[i], sum_off[i] / 1e9);
+		fprintf(out, " %s %.3f s", reason_name(i), sum_off[i] / 1e9);
 	fprintf(out, "\n%9s %9s %9s", "TOTAL ms", "SELF ms", "CPU");
 	for (i = 0; i < NR_REASONS; i++)
-		fprintf(out, " %9.9s", reasons[i]);
+		fprintf(out, " %9.9s", reason_name(i));
 	fprintf(out, "  FUNCTION\n");
 	for (i = 0; i < n && (max_rows <= 0 || (int)i < max_rows); i++) {
 		fn = sorted[i];
