@@ -33,14 +33,18 @@ CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
 ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -fno-omit-frame-pointer $(SANFLAGS) \
 	-I$(OUTPUT) -Iuser -Ibpf
-LDLIBS := -lbpf -lelf -lz -lprotobuf-c -lcap -lm
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf \
+LDLIBS := -lbpf -lelf -lz -lprotobuf-c -ljson-c -lcap -lm
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf \
 	-I/usr/include/$(shell uname -m)-linux-gnu -Wall -Werror
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 PROTO_C := $(OUTPUT)/profile.pb-c.c
 USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+# The USDT provider for `calls -- CMD`: one extension per Python minor
+# version found (scripts/pythons.sh), plus its sitecustomize.py.
+PROVIDER_DIR := $(abspath $(OUTPUT)/provider)
+PROVIDER_STAMP := $(OUTPUT)/provider/.built
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS)) $(OUTPUT)/profile.pb-c.o
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
@@ -53,10 +57,20 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-.PHONY: all deps demo test test-unit test-integration test-san provision offsets bench \
+.PHONY: all provider deps demo test test-unit test-integration test-san provision offsets bench \
 	format check-format fuzz clean
 
-all: $(BIN)
+all: $(BIN) provider
+
+provider: $(PROVIDER_STAMP)
+
+$(PROVIDER_STAMP): provider/pystrobe_provider.c provider/sitecustomize.py scripts/build-provider.sh \
+		scripts/pythons.sh | $(OUTPUT)
+	$(call msg,PROVIDER,$(OUTPUT)/provider)
+	$(Q)bash scripts/build-provider.sh $(OUTPUT)/provider
+	$(Q)touch $@
+
+$(OUTPUT)/user/provider.o: ALL_CFLAGS += -DPYSTROBE_PROVIDER_DIR='"$(PROVIDER_DIR)"'
 
 deps:
 	$(Q)bash scripts/install-deps.sh
@@ -93,7 +107,7 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(USER_OBJS) | $(OUTPUT)/tests
 	$(call msg,TEST-CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 
-demo: deps $(BIN)
+demo: deps $(BIN) provider
 	$(Q)bash scripts/demo.sh ./$(BIN)
 
 test-unit: $(UNIT_BINS)
@@ -102,7 +116,7 @@ test-unit: $(UNIT_BINS)
 provision:
 	$(Q)bash scripts/provision-pythons.sh
 
-test-integration: $(BIN)
+test-integration: $(BIN) provider
 	$(Q)python3 tests/integration/run.py --pystrobe ./$(BIN)
 
 test: deps provision
@@ -116,10 +130,10 @@ offsets:
 	$(Q)bash scripts/gen-offsets.sh > $(OUTPUT)/py_offsets_table.c.tmp
 	$(Q)mv $(OUTPUT)/py_offsets_table.c.tmp user/py_offsets_table.c
 
-bench: $(BIN)
+bench: $(BIN) provider
 	$(Q)python3 scripts/bench.py --pystrobe ./$(BIN)
 
-FORMAT_SRCS = $(wildcard bpf/*.c bpf/*.h user/*.c user/*.h tests/unit/*.c tests/fuzz/*.c)
+FORMAT_SRCS = $(wildcard bpf/*.c bpf/*.h user/*.c user/*.h tests/unit/*.c tests/fuzz/*.c provider/*.c)
 format:
 	$(Q)clang-format -i $(FORMAT_SRCS)
 

@@ -120,8 +120,19 @@ static __always_inline void switch_in(struct task_struct *next)
 	__u64 now, blocked_end;
 
 	start = bpf_map_lookup_elem(&offcpu_starts, &tid);
-	if (!start)
+	if (!start) {
+		__u32 pid = BPF_CORE_READ(next, tgid);
+
+		/*
+		 * A target thread coming back that was never seen leaving: its
+		 * switch-out run was skipped (or it was waiting for a CPU when
+		 * we attached). A new thread's first run is not one of these.
+		 */
+		if (bpf_map_lookup_elem(&procs, &pid) &&
+		    BPF_CORE_READ(next, se.sum_exec_runtime))
+			count_lost(LOST_OFFCPU_OUT_MISSED);
 		return;
+	}
 	now = bpf_ktime_get_ns();
 	key = start->key;
 	blocked_end = start->wake_ts && key.reason != OFFCPU_RUNQUEUE

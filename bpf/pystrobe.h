@@ -159,7 +159,8 @@ enum lost_counter {
 	LOST_KERNEL_STACK,
 	LOST_USER_STACK,
 	LOST_OFFCPU_MAP_FULL,
-	LOST_OFFCPU_MISSED, /* a switch-in not seen: that wait is lost */
+	LOST_OFFCPU_MISSED,	/* a switch-in not seen: that wait is lost */
+	LOST_OFFCPU_OUT_MISSED, /* a switch-out not seen: that wait is lost */
 	LOST__COUNT,
 };
 

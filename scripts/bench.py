@@ -155,6 +155,51 @@ def austin_overhead(root, py, runs, freq, depth, rounds):
             statistics.median(ours))
 
 
+CALLS_WORKLOAD = os.path.join(HERE, "bench_calls_workload.py")
+
+
+def calls_overhead(pystrobe, argv_of, runs, n, provider_dir,
+                   bpftrace_usdt=None):
+    """Cost per call (entry + return), as seconds added per call over the
+    unprofiled median, for: the provider loaded but untraced, cProfile,
+    pystrobe calls and, where it can attach, a bpftrace USDT one-liner that
+    only counts entries. Untraced variants run 10x more calls, so that their
+    few-percent differences rise above the noise."""
+    penv = dict(os.environ, PYTHONPATH=provider_dir)
+    variants = [
+        ("none", 10 * n, lambda k: argv_of([str(k)]), None),
+        ("provider loaded, untraced", 10 * n, lambda k: argv_of([str(k)]), penv),
+        ("cProfile", 10 * n, lambda k: argv_of([str(k), "cprofile"]), None),
+        ("none", n, lambda k: argv_of([str(k)]), None),
+        ("pystrobe calls", n, lambda k: [pystrobe, "calls", "-f", "json", "-o",
+                                         os.devnull, "--"] + argv_of([str(k)]),
+         None),
+    ]
+    if bpftrace_usdt:
+        variants.append((
+            "bpftrace USDT count (entries only)", n,
+            lambda k: ["bpftrace", "-e",
+                       "usdt:%s:python:function__entry { @c = count(); }"
+                       % bpftrace_usdt, "-c", " ".join(argv_of([str(k)]))],
+            None))
+    res = [[] for _ in variants]
+    for _ in range(runs):
+        for i, (name, k, cmd, env) in enumerate(variants):
+            out = subprocess.run(cmd(k), capture_output=True, text=True,
+                                 env=env, timeout=600).stdout.split()
+            nums = [float(x) for x in out if x.count(".") == 1
+                    and x.replace(".", "").isdigit()]
+            res[i].append(nums[0] if nums else float("nan"))
+    rows = []
+    base = {}
+    for (name, k, _, _), xs in zip(variants, res):
+        m = statistics.median(xs)
+        if name == "none":
+            base[k] = m
+        rows.append((name, k, m, m / base[k], (m - base[k]) / k * 1e6, xs))
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--pystrobe", default="./pystrobe")
@@ -200,6 +245,55 @@ def main():
     print("\nBPF time per context switch (ps_switch run_time_ns/run_cnt, all "
           "switches on the host): %.2f µs over %d switches" %
           (per_switch, switches))
+
+    print("\n## Call tracing: cost per call (entry + return), 1 000 000 calls")
+    provider_dir = os.path.join(os.path.dirname(pystrobe), ".output", "provider")
+    pyenv = "/root/.pyenv/versions"
+    setups = []
+    for ver in ("3.12.1", "3.11.7"):
+        py = "%s/%s/bin/python%s" % (pyenv, ver, ver.rsplit(".", 1)[0])
+        if os.path.exists(py):
+            setups.append(("%s pyenv" % ver, (lambda py: lambda args: [py, CALLS_WORKLOAD] + args)(py),
+                           provider_dir, None))
+    bullseye_py = os.path.join(a.root, "usr/bin/python3.9")
+    if os.path.exists(bullseye_py):
+        # run on the host (PYTHONHOME into the root, set below) so that
+        # bpftrace -c can find the probes by path; chroot hides them from it
+        setups.append(("3.9.2 bullseye (dtrace build)",
+                       lambda args: [bullseye_py, CALLS_WORKLOAD] + args,
+                       provider_dir, bullseye_py if shutil.which("bpftrace") else None))
+    for label, argv_of, pdir, usdt in setups:
+        if "bullseye" in label:
+            os.environ["PYTHONHOME"] = os.path.join(a.root, "usr")
+        rows = calls_overhead(pystrobe, argv_of, a.runs, 1000000, pdir, usdt)
+        os.environ.pop("PYTHONHOME", None)
+        print("\n%s:\n" % label)
+        print("| run | calls | median s | ratio | µs per call added | runs |")
+        print("|---|---|---|---|---|---|")
+        for name, k, m, ratio, per_call, xs in rows:
+            print("| %s | %d | %.3f | %.3f | %.3f | %s |" % (
+                name, k, m, ratio, per_call, " ".join("%.3f" % x for x in xs)))
+    with open("/proc/sys/kernel/bpf_stats_enabled") as f:
+        old = f.read().strip()
+    with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+        f.write("1")
+    try:
+        rec = subprocess.Popen([pystrobe, "calls", "-f", "json", "-o", os.devnull,
+                                "--", setups[0][1](["20000000"])[0], CALLS_WORKLOAD,
+                                "20000000"], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+        time.sleep(2)
+        s0 = {p: bpf_stats(p) for p in ("pc_entry", "pc_return")}
+        time.sleep(2)
+        s1 = {p: bpf_stats(p) for p in ("pc_entry", "pc_return")}
+        rec.kill()
+        rec.wait()
+    finally:
+        with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+            f.write(old)
+    print("\nBPF time per event (%s, run_time_ns/run_cnt): %s" % (setups[0][0], ", ".join(
+        "%s %.0f ns" % (p, (s1[p][0] - s0[p][0]) / max(1, s1[p][1] - s0[p][1]))
+        for p in ("pc_entry", "pc_return"))))
 
     print("\n## Austin vs pystrobe, same workload and rates "
           "(bullseye python3.9, ratios to unprofiled)")

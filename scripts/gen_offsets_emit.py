@@ -71,6 +71,12 @@ DBG = [
     "unicode_asciiobject_size",
     "bytes_ob_size",
     "bytes_ob_sval",
+    "debugger_eval_breaker",
+    "debugger_support",
+    "debugger_enabled",
+    "debugger_pending_call",
+    "debugger_script_path",
+    "debugger_script_path_size",
 ]
 # Fields whose value is not an offset (no OFF_NONE, may be any byte).
 NOT_OFFSETS = {"walk.instr_size", "walk.owner_shim_min"}

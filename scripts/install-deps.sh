@@ -6,7 +6,8 @@ pkgs=(
 	make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
 	libprotobuf-c-dev protobuf-c-compiler libcmocka-dev
 	golang-go debootstrap austin clang-format linux-perf util-linux
-	libclang-rt-14-dev uthash-dev python3 libcap-dev
+	libclang-rt-14-dev uthash-dev python3 libcap-dev libjson-c-dev systemtap-sdt-dev
+	bpftrace
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -181,6 +181,23 @@ int main(void)
 	D("unicode_asciiobject_size", unicode_object.asciiobject_size);
 	D("bytes_ob_size", bytes_object.ob_size);
 	D("bytes_ob_sval", bytes_object.ob_sval);
+#if PY_VERSION_HEX >= 0x030E0000
+	/* PEP 768 remote execution (3.14+) */
+	D("debugger_eval_breaker", debugger_support.eval_breaker);
+	D("debugger_support", debugger_support.remote_debugger_support);
+	D("debugger_enabled", debugger_support.remote_debugging_enabled);
+	D("debugger_pending_call", debugger_support.debugger_pending_call);
+	D("debugger_script_path", debugger_support.debugger_script_path);
+	D("debugger_script_path_size",
+	  debugger_support.debugger_script_path_size);
+#else
+	printf("dbg.debugger_eval_breaker none\n");
+	printf("dbg.debugger_support none\n");
+	printf("dbg.debugger_enabled none\n");
+	printf("dbg.debugger_pending_call none\n");
+	printf("dbg.debugger_script_path none\n");
+	printf("dbg.debugger_script_path_size none\n");
+#endif
 	/* Values the running build stores there, to compare with the live
 	 * process (scripts/check-debug-offsets.py). */
 	P("expect.runtime_interpreters_head",

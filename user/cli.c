@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/capability.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include "cli.h"
@@ -121,4 +122,25 @@ int cli__parse_format(const char *s, enum output_format *out)
 	else
 		return -EINVAL;
 	return 0;
+}
+
+/* Root, or the capabilities BPF sampling and reading targets need. */
+bool cli__has_privileges(void)
+{
+	cap_value_t need[] = {CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE};
+	cap_flag_value_t v;
+	bool ok = true;
+	cap_t caps;
+
+	if (geteuid() == 0)
+		return true;
+	caps = cap_get_proc();
+	if (!caps)
+		return false;
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+		if (cap_get_flag(caps, need[i], CAP_EFFECTIVE, &v) ||
+		    v != CAP_SET)
+			ok = false;
+	cap_free(caps);
+	return ok;
 }

@@ -23,6 +23,9 @@ error_t cli__arg_error(struct argp_state *state, const char *fmt, ...)
 int cli__parse_long(const char *s, long min, long max, long *out);
 int cli__parse_double(const char *s, double min, double max, double *out);
 
+/* Root, or the capabilities BPF tracing and reading targets need. */
+bool cli__has_privileges(void);
+
 enum output_format {
 	FORMAT_TABLE,
 	FORMAT_FOLDED,

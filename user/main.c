@@ -15,6 +15,7 @@ static const char usage[] =
 	"\n"
 	"  record   sample Python processes (-p PID, or -- COMMAND)\n"
 	"  report   render a saved profile\n"
+	"  calls    trace every Python call: counts, time, CPU vs off-CPU\n"
 	"\n"
 	"See 'pystrobe COMMAND --help'.\n";
 
@@ -43,6 +44,10 @@ int main(int argc, char **argv)
 		argv[1] = "pystrobe report";
 		return report_main(argc - 1, argv + 1);
 	}
+	if (strcmp(argv[1], "calls") == 0) {
+		argv[1] = "pystrobe calls";
+		return calls_main(argc - 1, argv + 1);
+	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		fputs(usage, stdout);
 		return 0;
@@ -51,6 +56,6 @@ int main(int argc, char **argv)
 		puts(argp_program_version);
 		return 0;
 	}
-	cli__error("unknown command '%s' (record, report)", argv[1]);
+	cli__error("unknown command '%s' (record, report, calls)", argv[1]);
 	return 1;
 }

@@ -74,6 +74,13 @@ struct py_debug_offsets_layout {
 	uint16_t unicode_asciiobject_size;
 	uint16_t bytes_ob_size;
 	uint16_t bytes_ob_sval;
+	/* PEP 768 remote execution (3.14+; OFF_NONE before) */
+	uint16_t debugger_eval_breaker; /* tstate->eval_breaker */
+	uint16_t debugger_support;	/* tstate->remote_debugger_support */
+	uint16_t debugger_enabled;	/* interp->config.remote_debug */
+	uint16_t debugger_pending_call; /* within the support struct */
+	uint16_t debugger_script_path;	/* within the support struct */
+	uint16_t debugger_script_path_size; /* value: bytes of the path */
 };
 
 struct py_version_info {

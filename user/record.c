@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/capability.h>
 #include <time.h>
 #include <unistd.h>
 #include "cli.h"
@@ -219,27 +218,6 @@ static int64_t wall_ns(void)
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* Root, or the capabilities BPF sampling and reading targets need. */
-static bool has_privileges(void)
-{
-	cap_value_t need[] = {CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE};
-	cap_flag_value_t v;
-	bool ok = true;
-	cap_t caps;
-
-	if (geteuid() == 0)
-		return true;
-	caps = cap_get_proc();
-	if (!caps)
-		return false;
-	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
-		if (cap_get_flag(caps, need[i], CAP_EFFECTIVE, &v) ||
-		    v != CAP_SET)
-			ok = false;
-	cap_free(caps);
-	return ok;
-}
-
 /*
  * Sample types by mode: CPU samples as a count and as time; off-CPU time;
  * wall = both, per stack. The last type is what folded output shows.
@@ -443,7 +421,7 @@ int record_main(int argc, char **argv)
 		}
 		close(fd);
 	}
-	if (!has_privileges()) {
+	if (!cli__has_privileges()) {
 		cli__error("pystrobe needs root (or CAP_BPF, CAP_PERFMON and "
 			   "CAP_SYS_PTRACE)");
 		return 1;

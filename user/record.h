@@ -5,5 +5,6 @@
 /* Entry points of the subcommands; they return the process exit status. */
 int record_main(int argc, char **argv);
 int report_main(int argc, char **argv);
+int calls_main(int argc, char **argv);
 
 #endif

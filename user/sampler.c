@@ -65,6 +65,7 @@ static const char *const lost_names[LOST__COUNT] = {
 	[LOST_USER_STACK] = "native_stack_failed",
 	[LOST_OFFCPU_MAP_FULL] = "offcpu_map_full",
 	[LOST_OFFCPU_MISSED] = "offcpu_switch_missed",
+	[LOST_OFFCPU_OUT_MISSED] = "offcpu_switch_out_missed",
 };
 
 static uint64_t ktime_now(void)
@@ -651,10 +652,27 @@ int sampler__finish_offcpu(struct sampler *s, struct profile *p)
 	return err;
 }
 
+/* Runs of prog the kernel skipped (it was already running on that CPU). */
+static int64_t prog_misses(const struct bpf_program *prog)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int fd = bpf_program__fd(prog);
+
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	return (int64_t)info.recursion_misses;
+}
+
 void sampler__counters(struct sampler *s, struct profile *p)
 {
 	for (int i = 0; i < LOST__COUNT; i++)
 		profile__set_counter(p, lost_names[i], s->skel->bss->lost[i]);
+	if (s->opts.offcpu)
+		profile__set_counter(
+			p, "offcpu_runs_skipped",
+			prog_misses(s->skel->progs.ps_switch) +
+				prog_misses(s->skel->progs.ps_wakeup));
 	profile__set_counter(p, "unresolved_frames", s->unresolved_frames);
 	profile__set_counter(p, "missing_stacks",
 			     s->missing_stacks + s->missing_native);

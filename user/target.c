@@ -135,6 +135,10 @@ bool target__poll(struct target_proc *t)
 		if (status >> 8 == (SIGTRAP | (PTRACE_EVENT_EXEC << 8))) {
 			/* A new program (chroot -> python): look again. */
 			t->execed = true;
+			if (t->hold_exec) {
+				t->held = true;
+				return true;
+			}
 			ptrace(PTRACE_CONT, t->pid, NULL, NULL);
 			continue;
 		}
@@ -147,8 +151,16 @@ bool target__poll(struct target_proc *t)
 	}
 }
 
+void target__resume(struct target_proc *t)
+{
+	if (t->held && !t->gone)
+		ptrace(PTRACE_CONT, t->pid, NULL, NULL);
+	t->held = false;
+}
+
 void target__let_go(struct target_proc *t)
 {
+	target__resume(t);
 	if (!t->traced || t->gone)
 		return;
 	if (t->exiting)

@@ -19,6 +19,8 @@ struct target_proc {
 	bool exiting;	 /* stopped at exit, memory still readable */
 	bool gone;	 /* exited */
 	bool execed;	 /* ran a new program since last looked at */
+	bool hold_exec;	 /* keep it stopped after an exec (target__resume) */
+	bool held;	 /* stopped after an exec, for hold_exec */
 	int exit_status; /* waitpid status, for a child */
 };
 
@@ -40,6 +42,9 @@ void target__seize(struct target_proc *t);
  * when the target's state changed (it stopped at exit, or it is gone).
  */
 bool target__poll(struct target_proc *t);
+
+/* Resumes a target held after an exec (hold_exec). */
+void target__resume(struct target_proc *t);
 
 /* Lets a target stopped at exit finish, and stops tracing it. */
 void target__let_go(struct target_proc *t);
