@@ -20,6 +20,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/usdt.bpf.h>
 #include "calls.h"
+#include "mix64.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -105,18 +106,9 @@ static __always_inline void count_lost(enum call_lost c)
 	__sync_fetch_and_add(&lost[c], 1);
 }
 
-static __always_inline __u64 mix(__u64 h, __u64 v)
-{
-	h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	return h;
-}
-
 static __always_inline __u64 fn_hash(const struct call_fn_key *k)
 {
-	return mix(mix(mix(k->pid, k->file), k->name), k->line);
+	return mix64(mix64(mix64(k->pid, k->file), k->name), k->line);
 }
 
 static __always_inline struct call_zero *zero(void)
@@ -177,7 +169,7 @@ static __always_inline __u64 path_of(__u64 parent, __u64 fn,
 				     const struct call_fn_key *k, __u32 *slot,
 				     bool *fresh)
 {
-	__u64 path = mix(parent, fn) | 1;
+	__u64 path = mix64(parent, fn) | 1;
 	struct call_node node = {.parent = parent, .fn = *k}, *known;
 
 	known = bpf_map_lookup_elem(&call_nodes, &path);

@@ -8,6 +8,8 @@
 #ifndef PYWALK_BPF_H
 #define PYWALK_BPF_H
 
+#include "mix64.bpf.h"
+
 #include "pystrobe.h"
 
 const volatile bool collect_kernel = false;
@@ -181,15 +183,6 @@ static __always_inline __u64 find_tstate(const struct proc_info *pi, __u32 pid,
 	if (bpf_map_update_elem(&threads, &tid, &fresh, BPF_ANY))
 		count_lost(LOST_THREAD_MAP_FULL);
 	return fresh.tstate;
-}
-
-static __always_inline __u64 mix64(__u64 h, __u64 v)
-{
-	h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	return h;
 }
 
 struct frame_walk {

@@ -7,6 +7,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "call_tracer.h"
+#include "prog_misses.h"
 #include "calls.skel.h"
 
 #define MAX_LINKS 256
@@ -252,17 +253,6 @@ int call_tracer__collect(struct call_tracer *t, struct call_input *in)
 	if (err)
 		call_input__free(in);
 	return err;
-}
-
-static int64_t prog_misses(const struct bpf_program *prog)
-{
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
-	int fd = bpf_program__fd(prog);
-
-	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
-		return 0;
-	return (int64_t)info.recursion_misses;
 }
 
 size_t call_tracer__counters(struct call_tracer *t, const char **names,

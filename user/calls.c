@@ -110,40 +110,14 @@ static const struct argp_option options[] = {
 	{},
 };
 
-static int parse_pids(const char *arg, struct argp_state *state)
-{
-	char *copy = strdup(arg), *tok, *save = NULL;
-	error_t err = 0;
-	long v;
-
-	if (!copy)
-		return ENOMEM;
-	for (tok = strtok_r(copy, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
-		if (cli__parse_long(tok, 1, 0x3fffffff, &v)) {
-			err = cli__arg_error(state, "invalid PID '%s'", tok);
-			break;
-		}
-		if (env.nr_pids == MAX_TARGETS) {
-			err = cli__arg_error(state, "at most %d PIDs",
-					     MAX_TARGETS);
-			break;
-		}
-		env.pids[env.nr_pids++] = v;
-	}
-	free(copy);
-	if (!err && !env.nr_pids)
-		err = cli__arg_error(state, "invalid PID list '%s'", arg);
-	return err;
-}
-
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	size_t i;
 
 	switch (key) {
 	case 'p':
-		return parse_pids(arg, state);
+		return cli__parse_pids(arg, state, env.pids, &env.nr_pids,
+				       MAX_TARGETS);
 	case 'd':
 		if (cli__parse_double(arg, 0.001, 31536000, &env.duration))
 			return cli__arg_error(
@@ -189,29 +163,11 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 					      arg);
 		break;
 	case ARGP_KEY_ARG:
-		return cli__arg_error(
-			state,
-			"unexpected argument '%s' (a command goes after --)",
-			arg);
+		return cli__unexpected_arg(state, arg);
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
-}
-
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 struct calls_run {
@@ -404,15 +360,15 @@ static int on_exec(struct calls_run *r, struct target_proc *t, char *why,
 
 static int trace_loop(struct calls_run *r, char *why, size_t why_len)
 {
-	int64_t start = now_ns();
+	int64_t start = cli__now_ns();
 	int64_t deadline = env.duration > 0 ? start + env.duration * 1e9 : 0;
 	struct timespec pause = {.tv_nsec = POLL_NS};
 	int err;
 
-	while (!stop_signal) {
+	while (!cli__stop_signal) {
 		bool all_gone = true;
 
-		if (deadline && now_ns() >= deadline)
+		if (deadline && cli__now_ns() >= deadline)
 			break;
 		for (int i = 0; i < r->nr_targets; i++) {
 			struct target_proc *t = &r->targets[i];
@@ -523,16 +479,8 @@ static int check_args(void)
 		cli__error("-f pprof needs -o FILE");
 		return -1;
 	}
-	if (env.output) {
-		int fd = open(env.output, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-
-		if (fd < 0) {
-			cli__error("cannot write %s: %s", env.output,
-				   strerror(errno));
-			return -1;
-		}
-		close(fd);
-	}
+	if (cli__check_output(env.output))
+		return -1;
 	if (!cli__has_privileges()) {
 		cli__error("pystrobe needs root (or CAP_BPF, CAP_PERFMON and "
 			   "CAP_SYS_PTRACE)");
@@ -591,7 +539,6 @@ static int start_command(struct calls_run *r, char *why, size_t why_len)
 int calls_main(int argc, char **argv)
 {
 	static const struct argp argp = {options, parse_arg, NULL, doc};
-	struct sigaction sa = {.sa_handler = on_signal};
 	const char *lost_names[CALL_LOST__COUNT];
 	int64_t lost_values[CALL_LOST__COUNT], start;
 	struct call_counters lost = {lost_names, lost_values, 0};
@@ -601,12 +548,7 @@ int calls_main(int argc, char **argv)
 	char why[512];
 	int err = 0, exit_code = 0, opt_argc = argc;
 
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--") == 0) {
-			opt_argc = i;
-			env.cmd = &argv[i + 1];
-			break;
-		}
+	opt_argc = cli__split_command(argc, argv, &env.cmd);
 	if (cli__parse(&argp, opt_argc, argv, NULL) || check_args())
 		return 1;
 	r = calloc(1, sizeof(*r));
@@ -660,9 +602,8 @@ int calls_main(int argc, char **argv)
 		}
 	}
 
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	start = now_ns();
+	cli__catch_stop_signals();
+	start = cli__now_ns();
 	err = trace_loop(r, why, sizeof(why));
 	if (err) {
 		cli__error("%s", why);
@@ -687,8 +628,8 @@ int calls_main(int argc, char **argv)
 		cli__error("cannot write the output: %s", strerror(-err));
 		goto cleanup;
 	}
-	print_summary(&g, now_ns() - start);
-	if (env.cmd && stop_signal == SIGTERM && !r->targets[0].gone)
+	print_summary(&g, cli__now_ns() - start);
+	if (env.cmd && cli__stop_signal == SIGTERM && !r->targets[0].gone)
 		kill(r->targets[0].pid, SIGTERM);
 
 cleanup:

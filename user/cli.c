@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 #include "cli.h"
 
@@ -143,4 +146,86 @@ bool cli__has_privileges(void)
 			ok = false;
 	cap_free(caps);
 	return ok;
+}
+
+error_t cli__parse_pids(const char *arg, struct argp_state *state, pid_t *pids,
+			int *nr, int max)
+{
+	char *copy = strdup(arg), *tok, *save = NULL;
+	error_t err = 0;
+	long v;
+
+	if (!copy)
+		return ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (cli__parse_long(tok, 1, 0x3fffffff, &v)) {
+			err = cli__arg_error(state, "invalid PID '%s'", tok);
+			break;
+		}
+		if (*nr == max) {
+			err = cli__arg_error(state, "at most %d PIDs", max);
+			break;
+		}
+		pids[(*nr)++] = v;
+	}
+	free(copy);
+	if (!err && !*nr)
+		err = cli__arg_error(state, "invalid PID list '%s'", arg);
+	return err;
+}
+
+volatile sig_atomic_t cli__stop_signal;
+
+static void on_stop_signal(int sig)
+{
+	cli__stop_signal = sig;
+}
+
+void cli__catch_stop_signals(void)
+{
+	struct sigaction sa = {.sa_handler = on_stop_signal};
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+int64_t cli__now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+error_t cli__unexpected_arg(struct argp_state *state, const char *arg)
+{
+	return cli__arg_error(
+		state, "unexpected argument '%s' (a command goes after --)",
+		arg);
+}
+
+int cli__split_command(int argc, char **argv, char ***cmd)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0) {
+			*cmd = &argv[i + 1];
+			return i;
+		}
+	return argc;
+}
+
+int cli__check_output(const char *path)
+{
+	int fd;
+
+	if (!path)
+		return 0;
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		cli__error("cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	return 0;
 }

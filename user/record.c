@@ -96,40 +96,14 @@ static const struct argp_option options[] = {
 	{},
 };
 
-static int parse_pids(const char *arg, struct argp_state *state)
-{
-	char *copy = strdup(arg), *tok, *save = NULL;
-	error_t err = 0;
-	long v;
-
-	if (!copy)
-		return ENOMEM;
-	for (tok = strtok_r(copy, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
-		if (cli__parse_long(tok, 1, 0x3fffffff, &v)) {
-			err = cli__arg_error(state, "invalid PID '%s'", tok);
-			break;
-		}
-		if (env.nr_pids == MAX_TARGETS) {
-			err = cli__arg_error(state, "at most %d PIDs",
-					     MAX_TARGETS);
-			break;
-		}
-		env.pids[env.nr_pids++] = v;
-	}
-	free(copy);
-	if (!err && !env.nr_pids)
-		err = cli__arg_error(state, "invalid PID list '%s'", arg);
-	return err;
-}
-
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	long v;
 
 	switch (key) {
 	case 'p':
-		return parse_pids(arg, state);
+		return cli__parse_pids(arg, state, env.pids, &env.nr_pids,
+				       MAX_TARGETS);
 	case 'F':
 		if (cli__parse_long(arg, 1, 100000, &env.freq))
 			return cli__arg_error(
@@ -184,30 +158,11 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.render.max_rows = v;
 		break;
 	case ARGP_KEY_ARG:
-		return cli__arg_error(
-			state,
-			"unexpected argument '%s' (a command goes after --)",
-			arg);
-		break;
+		return cli__unexpected_arg(state, arg);
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
-}
-
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 static int64_t wall_ns(void)
@@ -295,17 +250,17 @@ static int drain(struct run *r)
 
 static int sample_loop(struct run *r)
 {
-	int64_t start = now_ns(), last_drain = start, now;
+	int64_t start = cli__now_ns(), last_drain = start, now;
 	int64_t last_scan = start - SCAN_INTERVAL_NS; /* scan at once */
 	int64_t deadline = env.duration > 0 ? start + env.duration * 1e9 : 0;
 	struct timespec pause = {.tv_nsec = POLL_NS};
 	char why[256];
 	int err = 0;
 
-	while (!stop_signal) {
+	while (!cli__stop_signal) {
 		bool all_gone = !r->discovery, want_drain = false;
 
-		now = now_ns();
+		now = cli__now_ns();
 		if (deadline && now >= deadline)
 			break;
 		for (int i = 0; i < r->nr_targets; i++) {
@@ -376,19 +331,12 @@ int record_main(int argc, char **argv)
 {
 	static const struct argp argp = {options, parse_arg, NULL, doc};
 	struct sampler_opts sopts = {};
-	struct sigaction sa = {.sa_handler = on_signal};
 	struct run *r = NULL;
 	char why[512];
 	int err = 0, exit_code = 0, opt_argc = argc;
 	int64_t start;
 
-	/* Everything after "--" is the command, never our options. */
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--") == 0) {
-			opt_argc = i;
-			env.cmd = &argv[i + 1];
-			break;
-		}
+	opt_argc = cli__split_command(argc, argv, &env.cmd);
 	if (cli__parse(&argp, opt_argc, argv, NULL))
 		return 1;
 	if (env.cmd && !env.cmd[0]) {
@@ -409,18 +357,8 @@ int record_main(int argc, char **argv)
 		cli__error("-f pprof needs -o FILE");
 		return 1;
 	}
-	/* Fail before sampling, not after, when the output can't be written. */
-	if (env.render.path) {
-		int fd = open(env.render.path, O_WRONLY | O_CREAT | O_CLOEXEC,
-			      0644);
-
-		if (fd < 0) {
-			cli__error("cannot write %s: %s", env.render.path,
-				   strerror(errno));
-			return 1;
-		}
-		close(fd);
-	}
+	if (cli__check_output(env.render.path))
+		return 1;
 	if (!cli__has_privileges()) {
 		cli__error("pystrobe needs root (or CAP_BPF, CAP_PERFMON and "
 			   "CAP_SYS_PTRACE)");
@@ -506,9 +444,8 @@ int record_main(int argc, char **argv)
 		}
 	}
 
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	start = now_ns();
+	cli__catch_stop_signals();
+	start = cli__now_ns();
 	err = sample_loop(r);
 	if (!err)
 		err = drain(r);
@@ -519,7 +456,7 @@ int record_main(int argc, char **argv)
 		goto cleanup;
 	}
 	sampler__counters(r->sampler, r->profile);
-	r->profile->duration_nanos = now_ns() - start;
+	r->profile->duration_nanos = cli__now_ns() - start;
 	/* Detach before writing: nothing stays attached past this point. */
 	sampler__free(r->sampler);
 	r->sampler = NULL;
@@ -528,7 +465,7 @@ int record_main(int argc, char **argv)
 	err = render__write(r->profile, &env.render);
 	if (!err)
 		print_summary(r->profile, r->profile->duration_nanos);
-	if (env.cmd && stop_signal == SIGTERM && !r->targets[0].gone)
+	if (env.cmd && cli__stop_signal == SIGTERM && !r->targets[0].gone)
 		kill(r->targets[0].pid, SIGTERM);
 	if (env.cmd)
 		exit_code = target__wait_child(&r->targets[0]);

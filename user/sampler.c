@@ -19,6 +19,7 @@
 #include "pyunwind.h"
 #include "offcpu_reason.h"
 #include "sampler.h"
+#include "prog_misses.h"
 #include "stack_build.h"
 #include "profiler.skel.h"
 
@@ -650,18 +651,6 @@ int sampler__finish_offcpu(struct sampler *s, struct profile *p)
 	s->missing_native += b->missing_native;
 	free(b);
 	return err;
-}
-
-/* Runs of prog the kernel skipped (it was already running on that CPU). */
-static int64_t prog_misses(const struct bpf_program *prog)
-{
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
-	int fd = bpf_program__fd(prog);
-
-	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
-		return 0;
-	return (int64_t)info.recursion_misses;
 }
 
 void sampler__counters(struct sampler *s, struct profile *p)
