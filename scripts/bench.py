@@ -209,105 +209,111 @@ def main():
     ap.add_argument("--rounds", type=int, default=300)
     ap.add_argument("--root", default=os.environ.get(
         "PYSTROBE_CACHE", "/var/cache/pystrobe") + "/roots/bullseye")
+    ap.add_argument("--only", default="sampling,offcpu,calls,austin",
+                    help="comma-separated sections (default: all)")
     a = ap.parse_args()
     global PYSTROBE
     pystrobe = PYSTROBE = os.path.abspath(a.pystrobe)
 
     print("# pystrobe benchmark: %s, %d runs each, median" %
           (a.python, a.runs))
-    print("\n## Overhead, CPU-bound workload (depth 10)")
-    print("| run | median s | ratio | runs |")
-    print("|---|---|---|---|")
-    for name, med, ratio, xs in overhead(pystrobe, a.python, a.runs,
-                                         [99, 999], 10, a.rounds):
-        print("| %s | %.3f | %.4f | %s |" %
-              (name, med, ratio, " ".join("%.3f" % x for x in xs)))
+    if "sampling" in a.only:
+        print("\n## Overhead, CPU-bound workload (depth 10)")
+        print("| run | median s | ratio | runs |")
+        print("|---|---|---|---|")
+        for name, med, ratio, xs in overhead(pystrobe, a.python, a.runs,
+                                             [99, 999], 10, a.rounds):
+            print("| %s | %.3f | %.4f | %s |" %
+                  (name, med, ratio, " ".join("%.3f" % x for x in xs)))
 
-    print("\n## BPF time per sample (kernel.bpf_stats_enabled, 999 Hz)")
-    print("| Python stack depth | µs per run (run_time_ns/run_cnt) | "
-          "µs per target sample (upper bound) | runs | target samples |")
-    print("|---|---|---|---|---|")
-    for depth in (10, 128):
-        per_run, per_target, runs, target = per_sample_cost(
-            pystrobe, a.python, depth)
-        print("| %d | %.2f | %.2f | %d | %d |" %
-              (depth, per_run, per_target, runs, target))
+        print("\n## BPF time per sample (kernel.bpf_stats_enabled, 999 Hz)")
+        print("| Python stack depth | µs per run (run_time_ns/run_cnt) | "
+              "µs per target sample (upper bound) | runs | target samples |")
+        print("|---|---|---|---|---|")
+        for depth in (10, 128):
+            per_run, per_target, runs, target = per_sample_cost(
+                pystrobe, a.python, depth)
+            print("| %d | %.2f | %.2f | %d | %d |" %
+                  (depth, per_run, per_target, runs, target))
 
-    print("\n## Off-CPU: two threads ping-ponging over pipes (--offcpu)")
-    b, p, bs, ps, per_switch, switches = offcpu_overhead(
-        pystrobe, a.python, a.runs, 50000)
-    print("| run | median s | ratio | runs |")
-    print("|---|---|---|---|")
-    print("| unprofiled | %.3f | 1.0000 | %s |" %
-          (b, " ".join("%.3f" % x for x in bs)))
-    print("| pystrobe --offcpu | %.3f | %.4f | %s |" %
-          (p, p / b, " ".join("%.3f" % x for x in ps)))
-    print("\nBPF time per context switch (ps_switch run_time_ns/run_cnt, all "
-          "switches on the host): %.2f µs over %d switches" %
-          (per_switch, switches))
+    if "offcpu" in a.only:
+        print("\n## Off-CPU: two threads ping-ponging over pipes (--offcpu)")
+        b, p, bs, ps, per_switch, switches = offcpu_overhead(
+            pystrobe, a.python, a.runs, 50000)
+        print("| run | median s | ratio | runs |")
+        print("|---|---|---|---|")
+        print("| unprofiled | %.3f | 1.0000 | %s |" %
+              (b, " ".join("%.3f" % x for x in bs)))
+        print("| pystrobe --offcpu | %.3f | %.4f | %s |" %
+              (p, p / b, " ".join("%.3f" % x for x in ps)))
+        print("\nBPF time per context switch (ps_switch run_time_ns/run_cnt, all "
+              "switches on the host): %.2f µs over %d switches" %
+              (per_switch, switches))
 
-    print("\n## Call tracing: cost per call (entry + return), 1 000 000 calls")
-    provider_dir = os.path.join(os.path.dirname(pystrobe), ".output", "provider")
-    pyenv = "/root/.pyenv/versions"
-    setups = []
-    for ver in ("3.12.1", "3.11.7"):
-        py = "%s/%s/bin/python%s" % (pyenv, ver, ver.rsplit(".", 1)[0])
-        if os.path.exists(py):
-            setups.append(("%s pyenv" % ver, (lambda py: lambda args: [py, CALLS_WORKLOAD] + args)(py),
-                           provider_dir, None))
-    bullseye_py = os.path.join(a.root, "usr/bin/python3.9")
-    if os.path.exists(bullseye_py):
-        # run on the host (PYTHONHOME into the root, set below) so that
-        # bpftrace -c can find the probes by path; chroot hides them from it
-        setups.append(("3.9.2 bullseye (dtrace build)",
-                       lambda args: [bullseye_py, CALLS_WORKLOAD] + args,
-                       provider_dir, bullseye_py if shutil.which("bpftrace") else None))
-    for label, argv_of, pdir, usdt in setups:
-        if "bullseye" in label:
-            os.environ["PYTHONHOME"] = os.path.join(a.root, "usr")
-        rows = calls_overhead(pystrobe, argv_of, a.runs, 1000000, pdir, usdt)
-        os.environ.pop("PYTHONHOME", None)
-        print("\n%s:\n" % label)
-        print("| run | calls | median s | ratio | µs per call added | runs |")
-        print("|---|---|---|---|---|---|")
-        for name, k, m, ratio, per_call, xs in rows:
-            print("| %s | %d | %.3f | %.3f | %.3f | %s |" % (
-                name, k, m, ratio, per_call, " ".join("%.3f" % x for x in xs)))
-    with open("/proc/sys/kernel/bpf_stats_enabled") as f:
-        old = f.read().strip()
-    with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
-        f.write("1")
-    try:
-        rec = subprocess.Popen([pystrobe, "calls", "-f", "json", "-o", os.devnull,
-                                "--", setups[0][1](["20000000"])[0], CALLS_WORKLOAD,
-                                "20000000"], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-        time.sleep(2)
-        s0 = {p: bpf_stats(p) for p in ("pc_entry", "pc_return")}
-        time.sleep(2)
-        s1 = {p: bpf_stats(p) for p in ("pc_entry", "pc_return")}
-        rec.kill()
-        rec.wait()
-    finally:
+    if "calls" in a.only:
+        print("\n## Call tracing: cost per call (entry + return), 1 000 000 calls")
+        provider_dir = os.path.join(os.path.dirname(pystrobe), ".output", "provider")
+        pyenv = "/root/.pyenv/versions"
+        setups = []
+        for ver in ("3.12.1", "3.11.7"):
+            py = "%s/%s/bin/python%s" % (pyenv, ver, ver.rsplit(".", 1)[0])
+            if os.path.exists(py):
+                setups.append(("%s pyenv" % ver, (lambda py: lambda args: [py, CALLS_WORKLOAD] + args)(py),
+                               provider_dir, None))
+        bullseye_py = os.path.join(a.root, "usr/bin/python3.9")
+        if os.path.exists(bullseye_py):
+            # run on the host (PYTHONHOME into the root, set below) so that
+            # bpftrace -c can find the probes by path; chroot hides them from it
+            setups.append(("3.9.2 bullseye (dtrace build)",
+                           lambda args: [bullseye_py, CALLS_WORKLOAD] + args,
+                           provider_dir, bullseye_py if shutil.which("bpftrace") else None))
+        for label, argv_of, pdir, usdt in setups:
+            if "bullseye" in label:
+                os.environ["PYTHONHOME"] = os.path.join(a.root, "usr")
+            rows = calls_overhead(pystrobe, argv_of, a.runs, 1000000, pdir, usdt)
+            os.environ.pop("PYTHONHOME", None)
+            print("\n%s:\n" % label)
+            print("| run | calls | median s | ratio | µs per call added | runs |")
+            print("|---|---|---|---|---|---|")
+            for name, k, m, ratio, per_call, xs in rows:
+                print("| %s | %d | %.3f | %.3f | %.3f | %s |" % (
+                    name, k, m, ratio, per_call, " ".join("%.3f" % x for x in xs)))
+        with open("/proc/sys/kernel/bpf_stats_enabled") as f:
+            old = f.read().strip()
         with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
-            f.write(old)
-    print("\nBPF time per event (%s, run_time_ns/run_cnt): %s" % (setups[0][0], ", ".join(
-        "%s %.0f ns" % (p, (s1[p][0] - s0[p][0]) / max(1, s1[p][1] - s0[p][1]))
-        for p in ("pc_entry", "pc_return"))))
+            f.write("1")
+        try:
+            rec = subprocess.Popen([pystrobe, "calls", "-f", "json", "-o", os.devnull,
+                                    "--", setups[0][1](["20000000"])[0], CALLS_WORKLOAD,
+                                    "20000000"], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+            time.sleep(2)
+            s0 = {p: bpf_stats(p) for p in ("pc_entry", "pc_return")}
+            time.sleep(2)
+            s1 = {p: bpf_stats(p) for p in ("pc_entry", "pc_return")}
+            rec.kill()
+            rec.wait()
+        finally:
+            with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+                f.write(old)
+        print("\nBPF time per event (%s, run_time_ns/run_cnt): %s" % (setups[0][0], ", ".join(
+            "%s %.0f ns" % (p, (s1[p][0] - s0[p][0]) / max(1, s1[p][1] - s0[p][1]))
+            for p in ("pc_entry", "pc_return"))))
 
-    print("\n## Austin vs pystrobe, same workload and rates "
-          "(bullseye python3.9, ratios to unprofiled)")
-    print("| rate | unprofiled | austin | pystrobe |")
-    print("|---|---|---|---|")
-    for freq in (99, 999):
-        res = austin_overhead(a.root, "/usr/bin/python3.9", a.runs, freq, 10,
-                              a.rounds)
-        if res is None:
-            print("austin or the bullseye root is missing: skipped")
-            break
-        base, aus, ours = res
-        print("| %d Hz | %.3f s | %.4f | %.4f |" %
-              (freq, base, aus / base, ours / base))
+    if "austin" in a.only:
+        print("\n## Austin vs pystrobe, same workload and rates "
+              "(bullseye python3.9, ratios to unprofiled)")
+        print("| rate | unprofiled | austin | pystrobe |")
+        print("|---|---|---|---|")
+        for freq in (99, 999):
+            res = austin_overhead(a.root, "/usr/bin/python3.9", a.runs, freq, 10,
+                                  a.rounds)
+            if res is None:
+                print("austin or the bullseye root is missing: skipped")
+                break
+            base, aus, ours = res
+            print("| %d Hz | %.3f s | %.4f | %.4f |" %
+                  (freq, base, aus / base, ours / base))
 
 
 if __name__ == "__main__":

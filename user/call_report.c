@@ -257,9 +257,12 @@ int call_report__chrome(const struct call_graph *g,
 		pf->func = g->paths[i].funcs[0];
 		HASH_ADD(hh, paths, id, sizeof(pf->id), pf);
 	}
-	for (size_t i = 0; i < nr_events; i++)
-		if (events[i].start_ns < t0)
-			t0 = events[i].start_ns;
+	for (size_t i = 0; i < nr_events; i++) {
+		HASH_FIND(hh, paths, &events[i].path, sizeof(events[i].path),
+			  pf);
+		if (pf && events[i].start_ns < t0)
+			t0 = events[i].start_ns; /* of the events written */
+	}
 	fputs("{\"displayTimeUnit\":\"ms\",\"traceEvents\":[", out);
 	for (size_t i = 0; i < nr_events && !err; i++) {
 		const struct call_event *e = &events[i];

@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Unit tests for user/call_report.c: the JSON and Chrome-trace writers give
+ * valid JSON whatever the target's names contain, with the documented
+ * fields, order and values; the table sorts by each key.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "call_report.h"
+
+/* Names as hostile as a target can make them (all valid UTF-8 or not). */
+static const char *const names[] = {
+	"plain",
+	"quote\"back\\slash",
+	"new\nline\ttab\x01ctl",
+	"\xff\xfe not utf-8",
+};
+
+static void make_graph(struct call_graph *g)
+{
+	memset(g, 0, sizeof(*g));
+	g->nr_funcs = 4;
+	g->funcs = calloc(g->nr_funcs, sizeof(*g->funcs));
+	assert_non_null(g->funcs);
+	for (size_t i = 0; i < g->nr_funcs; i++) {
+		struct call_func *f = &g->funcs[i];
+
+		f->name = strdup(names[i]);
+		f->file = strdup(names[(i + 1) % g->nr_funcs]);
+		f->line = 10 + i;
+		f->calls = 100 * (i + 1);     /* calls: 3 > 2 > 1 > 0 */
+		f->total_ns = 1000 * (4 - i); /* total: 0 > 1 > 2 > 3 */
+		f->self_ns = 500;
+		f->total_offcpu_ns = 100 * i;
+		f->self_offcpu_ns = 50;
+	}
+	g->nr_edges = 1;
+	g->edges = calloc(1, sizeof(*g->edges));
+	assert_non_null(g->edges);
+	g->edges[0] = (struct call_edge){.caller = 0, .callee = 3, .calls = 7};
+	g->nr_paths = 1;
+	g->paths = calloc(1, sizeof(*g->paths));
+	assert_non_null(g->paths);
+	g->paths[0].id = 42;
+	g->paths[0].depth = 1;
+	g->paths[0].funcs = calloc(1, sizeof(size_t));
+	assert_non_null(g->paths[0].funcs);
+	g->paths[0].funcs[0] = 1;
+}
+
+static char *render(int (*fn)(FILE *, const struct call_graph *, void *),
+		    const struct call_graph *g, void *arg)
+{
+	FILE *f = tmpfile();
+	long len;
+	char *buf;
+
+	assert_non_null(f);
+	assert_int_equal(fn(f, g, arg), 0);
+	len = ftell(f);
+	assert_true(len > 0);
+	buf = calloc(1, len + 1);
+	assert_non_null(buf);
+	rewind(f);
+	assert_int_equal(fread(buf, 1, len, f), len);
+	fclose(f);
+	return buf;
+}
+
+static const char *lost_names[] = {"a_lost", "b_lost"};
+static const int64_t lost_values[] = {0, 3};
+static const struct call_counters lost = {lost_names, lost_values, 2};
+
+static int json_by(FILE *f, const struct call_graph *g, void *arg)
+{
+	return call_report__json(g, *(enum call_sort *)arg, &lost, f);
+}
+
+static void test_json(void **state)
+{
+	enum call_sort key = CALL_SORT_CALLS;
+	struct json_object *root, *funcs, *edges, *f, *v;
+	struct call_graph g;
+	char *text;
+
+	make_graph(&g);
+	text = render(json_by, &g, &key);
+	root = json_tokener_parse(text);
+	assert_non_null(root);
+	assert_true(json_object_object_get_ex(root, "functions", &funcs));
+	assert_int_equal(json_object_array_length(funcs), 4);
+	/* sorted by calls: the last function first, names round-tripped */
+	f = json_object_array_get_idx(funcs, 0);
+	assert_true(json_object_object_get_ex(f, "calls", &v));
+	assert_int_equal(json_object_get_int64(v), 400);
+	f = json_object_array_get_idx(funcs, 2);
+	assert_true(json_object_object_get_ex(f, "name", &v));
+	assert_string_equal(json_object_get_string(v), names[1]);
+	assert_true(json_object_object_get_ex(f, "cpu_ns", &v));
+	assert_int_equal(json_object_get_int64(v), 3000 - 100);
+	assert_true(json_object_object_get_ex(f, "offcpu_ns", &v));
+	assert_int_equal(json_object_get_int64(v), 100);
+	/* edges index the sorted array: caller 0 -> rank 3, callee 3 -> 0 */
+	assert_true(json_object_object_get_ex(root, "edges", &edges));
+	f = json_object_array_get_idx(edges, 0);
+	assert_true(json_object_object_get_ex(f, "caller", &v));
+	assert_int_equal(json_object_get_int(v), 3);
+	assert_true(json_object_object_get_ex(f, "callee", &v));
+	assert_int_equal(json_object_get_int(v), 0);
+	assert_true(json_object_object_get_ex(root, "lost", &v));
+	assert_true(json_object_object_get_ex(v, "b_lost", &v));
+	assert_int_equal(json_object_get_int(v), 3);
+	json_object_put(root);
+	free(text);
+	call_graph__free(&g);
+}
+
+static int chrome(FILE *f, const struct call_graph *g, void *arg)
+{
+	const struct call_event *ev = arg;
+
+	return call_report__chrome(g, ev, 2, &lost, f);
+}
+
+static void test_chrome(void **state)
+{
+	struct call_event ev[2] = {
+		{.pid = 1,
+		 .tid = 2,
+		 .path = 42,
+		 .start_ns = 5000000,
+		 .dur_ns = 2500,
+		 .offcpu_ns = 1000,
+		 .entry_kind = CALL_ENTRY_RESUME},
+		{.pid = 1, .tid = 2, .path = 99 /* unknown: skipped */},
+	};
+	struct json_object *root, *evs, *e, *v, *args;
+	struct call_graph g;
+	int complete = 0;
+	char *text;
+
+	make_graph(&g);
+	text = render(chrome, &g, ev);
+	root = json_tokener_parse(text);
+	assert_non_null(root);
+	assert_true(json_object_object_get_ex(root, "traceEvents", &evs));
+	for (size_t i = 0; i < json_object_array_length(evs); i++) {
+		e = json_object_array_get_idx(evs, i);
+		assert_true(json_object_object_get_ex(e, "ph", &v));
+		if (strcmp(json_object_get_string(v), "X"))
+			continue;
+		complete++;
+		assert_true(json_object_object_get_ex(e, "name", &v));
+		assert_string_equal(json_object_get_string(v), names[1]);
+		assert_true(json_object_object_get_ex(e, "ts", &v));
+		assert_true(json_object_get_double(v) == 0.0);
+		assert_true(json_object_object_get_ex(e, "dur", &v));
+		assert_true(json_object_get_double(v) == 2.5);
+		assert_true(json_object_object_get_ex(e, "args", &args));
+		assert_true(json_object_object_get_ex(args, "resumed", &v));
+		assert_true(json_object_get_boolean(v));
+	}
+	assert_int_equal(complete, 1);
+	json_object_put(root);
+	free(text);
+	call_graph__free(&g);
+}
+
+static int table_by(FILE *f, const struct call_graph *g, void *arg)
+{
+	return call_report__table(g, *(enum call_sort *)arg, 2, &lost, f);
+}
+
+static void test_table_sort(void **state)
+{
+	struct call_graph g;
+	enum call_sort key;
+	char *text, *first;
+
+	make_graph(&g);
+	key = CALL_SORT_TOTAL;
+	text = render(table_by, &g, &key);
+	first = strchr(text, '\n') + 1; /* after the header */
+	assert_true(strncmp(first + strspn(first, " "), "100 ", 4) == 0);
+	assert_non_null(strstr(text, "(2 more functions)"));
+	assert_non_null(strstr(text, "lost: a_lost=0 b_lost=3"));
+	free(text);
+	key = CALL_SORT_OFFCPU;
+	text = render(table_by, &g, &key);
+	first = strchr(text, '\n') + 1;
+	assert_true(strncmp(first + strspn(first, " "), "400 ", 4) == 0);
+	free(text);
+	assert_int_equal(call_report__parse_sort("mean", &key), 0);
+	assert_int_equal(key, CALL_SORT_MEAN);
+	assert_int_not_equal(call_report__parse_sort("bogus", &key), 0);
+	call_graph__free(&g);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_chrome),
+		cmocka_unit_test(test_table_sort),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
