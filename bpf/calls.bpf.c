@@ -46,6 +46,7 @@ struct shadow_frame {
 struct call_thread {
 	__u32 depth; /* may exceed MAX_CALL_DEPTH: those frames are not kept */
 	__u32 pad;
+	__u64 start_time;   /* the task's: a reused tid is another thread */
 	__u64 offcpu_ns;    /* total time off the CPU so far */
 	__u64 offcpu_since; /* when it left the CPU; 0: running */
 	struct shadow_frame frames[MAX_CALL_DEPTH];
@@ -118,11 +119,22 @@ static __always_inline struct call_zero *zero(void)
 	return bpf_map_lookup_elem(&call_zero, &k);
 }
 
+/*
+ * The current thread's shadow stack (created if asked). An entry left by an
+ * exited thread whose tid was reused starts afresh.
+ */
 static __always_inline struct call_thread *thread_of(__u32 tid, bool create)
 {
 	struct call_thread *th = bpf_map_lookup_elem(&call_threads, &tid);
+	__u64 start = BPF_CORE_READ(bpf_get_current_task_btf(), start_time);
 	struct call_zero *z;
 
+	if (th && th->start_time != start) {
+		th->depth = 0;
+		th->offcpu_ns = 0;
+		th->offcpu_since = 0;
+		th->start_time = start;
+	}
 	if (th || !create)
 		return th;
 	z = zero();
@@ -133,7 +145,10 @@ static __always_inline struct call_thread *thread_of(__u32 tid, bool create)
 		count_lost(CALL_LOST_THREAD_MAP_FULL);
 		return NULL;
 	}
-	return bpf_map_lookup_elem(&call_threads, &tid);
+	th = bpf_map_lookup_elem(&call_threads, &tid);
+	if (th)
+		th->start_time = start;
+	return th;
 }
 
 /* Copies the function's strings (file, name: target addresses). */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "call_tracer.h"
@@ -172,6 +173,27 @@ void call_tracer__poll(struct call_tracer *t)
 {
 	if (t->rb)
 		ring_buffer__consume(t->rb);
+}
+
+void call_tracer__prune(struct call_tracer *t)
+{
+	int fd = bpf_map__fd(t->skel->maps.call_threads);
+	static __u32 dead[MAX_CALL_THREADS];
+	__u32 key, next, *prev = NULL;
+	char path[32];
+	int n = 0;
+
+	while (n < MAX_CALL_THREADS &&
+	       bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		/* /proc/TID exists for every live thread, listed or not */
+		snprintf(path, sizeof(path), "/proc/%u", key);
+		if (access(path, F_OK) != 0)
+			dead[n++] = key;
+	}
+	for (int i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, &dead[i]);
 }
 
 /* Reads every (key, value) of map fd into fresh arrays. */

@@ -36,6 +36,12 @@ int call_tracer__attach_provider(struct call_tracer *t, pid_t pid,
 int call_tracer__attach_cpython(struct call_tracer *t, pid_t pid,
 				const char *binary);
 
+/*
+ * Forgets exited threads, so thread churn does not fill the thread map
+ * (MAX_CALL_THREADS live ones at a time).
+ */
+void call_tracer__prune(struct call_tracer *t);
+
 /* Moves pending timeline events into the tracer's list. */
 void call_tracer__poll(struct call_tracer *t);
 

@@ -34,8 +34,9 @@
 #include "remote_exec.h"
 #include "target.h"
 
-#define MAX_TARGETS 64
-#define POLL_NS	    2000000L
+#define MAX_TARGETS	  64
+#define POLL_NS		  2000000L
+#define PRUNE_INTERVAL_NS 250000000LL
 
 enum calls_format {
 	CALLS_TABLE,
@@ -360,7 +361,7 @@ static int on_exec(struct calls_run *r, struct target_proc *t, char *why,
 
 static int trace_loop(struct calls_run *r, char *why, size_t why_len)
 {
-	int64_t start = cli__now_ns();
+	int64_t start = cli__now_ns(), last_prune = start;
 	int64_t deadline = env.duration > 0 ? start + env.duration * 1e9 : 0;
 	struct timespec pause = {.tv_nsec = POLL_NS};
 	int err;
@@ -386,6 +387,10 @@ static int trace_loop(struct calls_run *r, char *why, size_t why_len)
 				all_gone = false;
 		}
 		call_tracer__poll(r->tracer);
+		if (cli__now_ns() - last_prune >= PRUNE_INTERVAL_NS) {
+			call_tracer__prune(r->tracer);
+			last_prune = cli__now_ns();
+		}
 		if (all_gone)
 			break;
 		nanosleep(&pause, NULL);

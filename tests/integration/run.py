@@ -1998,6 +1998,26 @@ def t_calls(ctx, it):
     return "exact counts for %d functions; " % len(truth["calls"]) + "; ".join(msgs)
 
 
+def t_calls_churn(ctx, interps):
+    """More short-lived threads than the thread map holds: exact counts."""
+    it = pick_interps(ctx, interps, ["3.12-pyenv", "3.13-trixie", "3.11-pyenv"], 1)[0]
+    threads = dur(ctx, 6000, 5000)
+    tout, hout = it.out("churn.out")
+    prof = os.path.join(ctx.tmp, "calls-churn.json")
+    rc, out, err, dt, doc = calls_json(
+        ctx, ["calls", "-f", "json", "-o", prof, "--"] + it.argv("churn.py", tout, threads, 3), prof)
+    check(rc == 0, "exit status %d: %s" % (rc, tail(err)))
+    truth = read_result(hout)
+    rows = {f["name"]: f for f in doc["functions"] if f["file"].endswith("/churn.py")}
+    got = {k: rows.get(k, {}).get("calls") for k in ("leaf", "work")}
+    msg = "%s: %d threads (%d distinct tids), leaf %s/%d, work %s/%d, lost %s" % (
+        it.label, threads, truth["distinct_tids"], got["leaf"], truth["leaf"], got["work"],
+        truth["work"], {k: v for k, v in doc["lost"].items() if v})
+    check(got["leaf"] == truth["leaf"] and got["work"] == truth["work"], msg)
+    check(not doc["lost"].get("thread_map_full"), msg)
+    return msg
+
+
 def t_calls_formats(ctx, interps):
     """table, folded, pprof and chrome from one workload."""
     it = pick_interps(ctx, interps, ["3.12-pyenv", "3.13-trixie", "3.11-pyenv"], 1)[0]
@@ -2194,6 +2214,7 @@ ONCE = [("badinput", t_badinput, True),
         ("all", t_all, False),
         ("badinput-offcpu", t_badinput_offcpu, False),
         ("calls-formats", t_calls_formats, True),
+        ("calls-churn", t_calls_churn, False),
         ("calls-attach", t_calls_attach, False),
         ("calls-invisible", t_calls_invisible, False),
         ("badinput-calls", t_badinput_calls, True)]
