@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: BSD-2-Clause
-# pystrobe: bpf/*.bpf.c -> .output/*.bpf.o -> .output/*.skel.h -> user/*.c -> pystrobe
+# pystrobe: bpf/*.bpf.c -> .output/*.bpf.o -> .output/*.skel.h -> user/**/*.c -> pystrobe
 #   make            build ./pystrobe
 #   make demo       install dependencies, build, profile the bundled demo workload
 #   make test       install, provision interpreters, run unit + integration tests
@@ -8,6 +8,8 @@
 #   make format     apply clang-format; make check-format verifies it
 #   V=1             show full commands
 .DELETE_ON_ERROR:
+# Skeletons are only order-only prerequisites: keep them between builds.
+.SECONDARY:
 
 ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 ifeq ($(filter x86,$(ARCH)),)
@@ -31,8 +33,9 @@ BPFTOOL ?= bpftool
 PROTOC_C ?= protoc-c
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
+# User code includes by folder: "session/cli.h", "bpf/sampler.h".
 ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -fno-omit-frame-pointer $(SANFLAGS) \
-	-I$(OUTPUT) -Iuser -Ibpf
+	-I$(OUTPUT) -iquote user -iquote .
 LDLIBS := -lbpf -lelf -lz -lprotobuf-c -ljson-c -lcap -lm
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf \
 	-I/usr/include/$(shell uname -m)-linux-gnu -Wall -Werror
@@ -40,7 +43,7 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(AR
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 PROTO_C := $(OUTPUT)/profile.pb-c.c
-USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+USER_SRCS := $(filter-out user/main.c,$(shell find user -name '*.c' | sort))
 # The USDT provider for `calls -- CMD`: one extension per Python minor
 # version found (scripts/pythons.sh), plus its sitecustomize.py.
 PROVIDER_DIR := $(abspath $(OUTPUT)/provider)
@@ -70,34 +73,36 @@ $(PROVIDER_STAMP): provider/pystrobe_provider.c provider/sitecustomize.py script
 	$(Q)bash scripts/build-provider.sh $(OUTPUT)/provider
 	$(Q)touch $@
 
-$(OUTPUT)/user/provider.o: ALL_CFLAGS += -DPYSTROBE_PROVIDER_DIR='"$(PROVIDER_DIR)"'
+$(OUTPUT)/user/cpython/provider.o: ALL_CFLAGS += -DPYSTROBE_PROVIDER_DIR='"$(PROVIDER_DIR)"'
 
 deps:
 	$(Q)bash scripts/install-deps.sh
 
-$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests:
+$(OUTPUT) $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/*.h vmlinux/$(ARCH)/vmlinux.h | $(OUTPUT)
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c vmlinux/$(ARCH)/vmlinux.h | $(OUTPUT)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
 
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
-$(OUTPUT)/profile.pb-c.c $(OUTPUT)/profile.pb-c.h: user/proto/profile.proto | $(OUTPUT)
+$(OUTPUT)/profile.pb-c.c $(OUTPUT)/profile.pb-c.h: user/output/proto/profile.proto | $(OUTPUT)
 	$(call msg,PROTOC,$@)
-	$(Q)$(PROTOC_C) --proto_path=user/proto --c_out=$(OUTPUT) $<
+	$(Q)$(PROTOC_C) --proto_path=user/output/proto --c_out=$(OUTPUT) $<
 
 $(OUTPUT)/profile.pb-c.o: $(OUTPUT)/profile.pb-c.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -I$(OUTPUT) -c $< -o $@
 
-# Every user object may include a skeleton or the generated protobuf header.
-$(OUTPUT)/user/%.o: user/%.c user/*.h bpf/*.h $(BPF_SKELS) $(OUTPUT)/profile.pb-c.h | $(OUTPUT)/user
+# Header dependencies come from -MMD -MP (.d files beside the objects); the
+# generated headers are order-only prerequisites, built before any object.
+$(OUTPUT)/user/%.o: user/%.c | $(BPF_SKELS) $(OUTPUT)/profile.pb-c.h
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BIN): $(OUTPUT)/user/main.o $(USER_OBJS)
 	$(call msg,BINARY,$@)
@@ -105,7 +110,7 @@ $(BIN): $(OUTPUT)/user/main.o $(USER_OBJS)
 
 $(OUTPUT)/tests/%: tests/unit/%.c $(USER_OBJS) | $(OUTPUT)/tests
 	$(call msg,TEST-CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP $(filter %.c %.o,$^) $(LDLIBS) -lcmocka -o $@
 
 demo: deps $(BIN) provider
 	$(Q)bash scripts/demo.sh ./$(BIN)
@@ -128,12 +133,13 @@ test-san:
 
 offsets:
 	$(Q)bash scripts/gen-offsets.sh > $(OUTPUT)/py_offsets_table.c.tmp
-	$(Q)mv $(OUTPUT)/py_offsets_table.c.tmp user/py_offsets_table.c
+	$(Q)mv $(OUTPUT)/py_offsets_table.c.tmp user/cpython/py_offsets_table.c
 
 bench: $(BIN) provider
 	$(Q)python3 scripts/bench.py --pystrobe ./$(BIN)
 
-FORMAT_SRCS = $(wildcard bpf/*.c bpf/*.h user/*.c user/*.h tests/unit/*.c tests/fuzz/*.c provider/*.c)
+FORMAT_SRCS = $(wildcard bpf/*.c bpf/*.h tests/unit/*.c tests/fuzz/*.c provider/*.c) \
+	$(shell find user -name '*.[ch]')
 format:
 	$(Q)clang-format -i $(FORMAT_SRCS)
 
@@ -145,3 +151,6 @@ fuzz:
 
 clean:
 	$(Q)rm -rf .output .output-san pystrobe pystrobe-san
+
+# Header dependencies recorded by -MMD -MP.
+-include $(shell find $(OUTPUT) -name '*.d' 2>/dev/null)

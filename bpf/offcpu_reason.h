@@ -18,8 +18,24 @@
 #ifndef OFFCPU_REASON_H
 #define OFFCPU_REASON_H
 
+/* Task states as sched_switch reports them (include/linux/sched.h). */
 #define TASK_RUNNING_STATE	   0
+#define TASK_INTERRUPTIBLE_STATE   1
 #define TASK_UNINTERRUPTIBLE_STATE 2
+#define TASK_DEAD_STATE		   0x80
+
+/* Why a thread was off the CPU; decided when it switched out. */
+enum offcpu_reason {
+	OFFCPU_NONE,
+	OFFCPU_SLEEP,	 /* nanosleep, clock_nanosleep, select/poll on no fds */
+	OFFCPU_LOCK,	 /* futex wait (locks, conditions, events) */
+	OFFCPU_GIL,	 /* futex wait on the GIL's mutex or condition */
+	OFFCPU_IO,	 /* read/write/recv/send/poll/epoll/select on fds */
+	OFFCPU_DISK,	 /* uninterruptible: page fault or disk */
+	OFFCPU_RUNQUEUE, /* runnable, waiting for a CPU */
+	OFFCPU_OTHER,
+	OFFCPU__COUNT,
+};
 
 /* x86-64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl). */
 enum {
@@ -100,6 +116,24 @@ static inline __u32 offcpu_reason_of(unsigned int state, long nr, __u64 arg0,
 		return OFFCPU_IO;
 	}
 	return OFFCPU_OTHER;
+}
+
+/*
+ * When a wait stopped being a block and became a wait for a CPU: at its
+ * wakeup (wake_ts, 0: not seen), unless the thread was preempted (runqueue
+ * throughout). The time from then to running again (now) is runqueue time.
+ */
+static inline __u64 offcpu_blocked_end(__u32 reason, __u64 wake_ts, __u64 now)
+{
+	return wake_ts && reason != OFFCPU_RUNQUEUE ? wake_ts : now;
+}
+
+/* The task state a /proc stat state letter stands for ('D', 'S', ...). */
+static inline unsigned int offcpu_state_of_letter(char letter)
+{
+	return letter == 'D'   ? TASK_UNINTERRUPTIBLE_STATE
+	       : letter == 'R' ? TASK_RUNNING_STATE
+			       : TASK_INTERRUPTIBLE_STATE;
 }
 
 #endif /* OFFCPU_REASON_H */

@@ -3,14 +3,14 @@
  * The in-kernel CPython stack walker, shared by every program that captures
  * a Python stack (CPU samples, off-CPU switches): target lookup, thread
  * state lookup, the frame walk, and the maps those fill. Included once, by
- * profiler.bpf.c.
+ * sampler.bpf.c.
  */
 #ifndef PYWALK_BPF_H
 #define PYWALK_BPF_H
 
 #include "mix64.bpf.h"
 
-#include "pystrobe.h"
+#include "sampler.h"
 
 const volatile bool collect_kernel = false;
 const volatile bool collect_native = false;
@@ -43,14 +43,14 @@ struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
 	__uint(max_entries, MAX_NATIVE_STACKS);
 	__uint(key_size, sizeof(__u32));
-	__uint(value_size, 127 * sizeof(__u64));
+	__uint(value_size, NATIVE_STACK_DEPTH * sizeof(__u64));
 } kernel_stacks SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
 	__uint(max_entries, MAX_NATIVE_STACKS);
 	__uint(key_size, sizeof(__u32));
-	__uint(value_size, 127 * sizeof(__u64));
+	__uint(value_size, NATIVE_STACK_DEPTH * sizeof(__u64));
 } user_stacks SEC(".maps");
 
 struct scratch {

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-2-Clause
-"""Checks user/py_offsets_table.c against live interpreters.
+"""Checks user/cpython/py_offsets_table.c against live interpreters.
 
 For every interpreter scripts/pythons.sh lists (chroot'ed ones included, read
 from the host through /proc/PID/mem as pystrobe does), starts a process that
@@ -28,7 +28,7 @@ OFF_NONE = 0xFFFF
 
 DUMPER = r"""
 #include <stdio.h>
-#include "py_offsets.h"
+#include "cpython/py_offsets.h"
 #define W(f) printf("%d.%d walk.%s %u\n", v->major, v->minor, #f, (unsigned)v->walk.f)
 #define C(f) printf("%d.%d code.%s %u\n", v->major, v->minor, #f, (unsigned)v->code.f)
 #define D(f) printf("%d.%d dbg.%s %u\n", v->major, v->minor, #f, (unsigned)v->dbg.f)
@@ -97,9 +97,9 @@ def load_table():
             f.write(DUMPER)
         exe = os.path.join(d, "dump")
         subprocess.run(
-            ["cc", "-std=gnu11", "-I" + os.path.join(REPO, "user"),
-             "-I" + os.path.join(REPO, "bpf"), "-o", exe, src,
-             os.path.join(REPO, "user", "py_offsets_table.c")],
+            ["cc", "-std=gnu11", "-iquote", os.path.join(REPO, "user"),
+             "-iquote", REPO, "-o", exe, src,
+             os.path.join(REPO, "user", "cpython", "py_offsets_table.c")],
             check=True)
         out = subprocess.run([exe], check=True, capture_output=True, text=True).stdout
     table = {}

@@ -21,12 +21,12 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 CLANG=${CLANG:-clang}
 OUT=.output/fuzz
 CFLAGS=(-std=gnu11 -O1 -g -Wall -Wextra -Werror -fno-omit-frame-pointer
-	-D_GNU_SOURCE -Iuser -Ibpf)
+	-D_GNU_SOURCE -iquote user -iquote .)
 FUZZFLAGS=("-fsanitize=fuzzer,address,undefined" -fno-sanitize-recover=all)
 # pprof__read buffers a whole decompressed file: keep a gzip bomb well under
 # libFuzzer's RSS limit.
 PPROF_FLAGS=(-I.output '-DPPROF_MAX_SIZE=(16u << 20)')
-PPROF_SRCS=(user/pprof.c user/profile.c user/folded.c user/table.c
+PPROF_SRCS=(user/output/pprof.c user/model/profile.c user/output/folded.c user/output/table.c
 	.output/profile.pb-c.c)
 PPROF_LIBS=(-lprotobuf-c -lz -lm)
 
@@ -43,10 +43,10 @@ rm -rf "$OUT/seeds-linetable" "$OUT/seeds-pprof"
 mkdir -p "$OUT/seeds-linetable" "$OUT/seeds-pprof"
 
 "$CLANG" "${CFLAGS[@]}" -DFUZZ_SEED_WRITER -Itests/unit \
-	tests/fuzz/fuzz_linetable.c user/linetable.c -o "$OUT/fuzz_linetable_seeds"
+	tests/fuzz/fuzz_linetable.c user/cpython/linetable.c -o "$OUT/fuzz_linetable_seeds"
 "$OUT/fuzz_linetable_seeds" "$OUT/seeds-linetable"
 "$CLANG" "${CFLAGS[@]}" "${FUZZFLAGS[@]}" \
-	tests/fuzz/fuzz_linetable.c user/linetable.c -o "$OUT/fuzz_linetable"
+	tests/fuzz/fuzz_linetable.c user/cpython/linetable.c -o "$OUT/fuzz_linetable"
 
 make --no-print-directory .output/profile.pb-c.c
 "$CLANG" "${CFLAGS[@]}" "${PPROF_FLAGS[@]}" -DFUZZ_SEED_WRITER \

@@ -243,7 +243,7 @@ def write_header(results, path):
     w.append("")
     w.append("#include <stddef.h>")
     w.append("#include <stdint.h>")
-    w.append("#include \"py_offsets.h\"")
+    w.append("#include \"cpython/py_offsets.h\"")
     w.append("")
     w.append("struct lt_fixture_range {")
     w.append("\tuint32_t start, end; /* code units, end exclusive */")

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Generates user/py_offsets_table.c (on stdout) from the real headers of each
+# Generates user/cpython/py_offsets_table.c (on stdout) from the real headers of each
 # CPython minor version:
 #
-#   make offsets   (= bash scripts/gen-offsets.sh > user/py_offsets_table.c)
+#   make offsets   (= bash scripts/gen-offsets.sh > user/cpython/py_offsets_table.c)
 #
 # For every header set found, scripts/py_offsets_probe.c is compiled with the
 # host's cc against that set (-DPy_BUILD_CORE, internal headers included) and
@@ -125,6 +125,6 @@ fi
 # Emit to a file first: print nothing unless every step succeeded.
 python3 "$here/gen_offsets_emit.py" "${args[@]}" >"$tmp/table.c"
 # Formatted with the repository's .clang-format, so `make check-format` passes.
-(cd "$here/.." && clang-format --assume-filename=user/py_offsets_table.c) \
+(cd "$here/.." && clang-format --assume-filename=user/cpython/py_offsets_table.c) \
 	<"$tmp/table.c" >"$tmp/table.fmt.c"
 cat "$tmp/table.fmt.c"

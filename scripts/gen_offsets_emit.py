@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-2-Clause
-"""Writes user/py_offsets_table.c from the outputs of scripts/py_offsets_probe.c.
+"""Writes user/cpython/py_offsets_table.c from the outputs of scripts/py_offsets_probe.c.
 
 Called by scripts/gen-offsets.sh as
 
@@ -158,7 +158,7 @@ def main(argv):
     w("/* SPDX-License-Identifier: BSD-2-Clause */")
     w("/*")
     w(" * GENERATED FILE: do not edit. Regenerate with `make offsets`, which runs")
-    w(" *   bash scripts/gen-offsets.sh > user/py_offsets_table.c")
+    w(" *   bash scripts/gen-offsets.sh > user/cpython/py_offsets_table.c")
     w(" * (scripts/py_offsets_probe.c compiled against each version's own headers,")
     w(" * including the internal ones, with -DPy_BUILD_CORE; the header sets come")
     w(" * from pyenv and from scripts/provision-pythons.sh).")
@@ -171,7 +171,7 @@ def main(argv):
             w(f" *     = {c}")
     w(" */")
     w('#include <stddef.h>')
-    w('#include "py_offsets.h"')
+    w('#include "cpython/py_offsets.h"')
     w("")
     w("const struct py_version_info py_versions[] = {")
     for minor, path, p, checked in entries:

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/libbpf.h>
-#include "cli.h"
-#include "record.h"
+#include "session/cli.h"
+#include "commands/commands.h"
 
 const char *argp_program_version = "pystrobe 0.1";
 

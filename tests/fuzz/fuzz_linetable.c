@@ -19,7 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "linetable.h"
+#include "cpython/linetable.h"
 
 #define FUZZ_HDR 9
 

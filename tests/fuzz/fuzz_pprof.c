@@ -18,9 +18,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "folded.h"
-#include "pprof.h"
-#include "table.h"
+#include "output/folded.h"
+#include "output/pprof.h"
+#include "output/table.h"
 
 #ifndef FUZZ_SEED_WRITER
 

@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "py_offsets.h"
+#include "cpython/py_offsets.h"
 
 struct lt_fixture_range {
 	uint32_t start, end; /* code units, end exclusive */

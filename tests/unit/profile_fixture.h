@@ -3,7 +3,7 @@
 #ifndef PYSTROBE_PROFILE_FIXTURE_H
 #define PYSTROBE_PROFILE_FIXTURE_H
 
-#include "profile.h"
+#include "model/profile.h"
 
 /* Adds (or finds) a frame; fails the test on error. Returns its index. */
 static uint32_t frame(struct profile *p, enum frame_kind kind, const char *name,

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * Unit tests for user/call_graph.c: per-path aggregates into functions and
- * edges, recursion counted once in inclusive time, unnamed functions and
+ * Unit tests for user/model/call_graph.c: per-path aggregates into functions
+ * and edges, recursion counted once in inclusive time, unnamed functions and
  * corrupt chains (cycles, missing parents, over-long names) survived.
  */
 #include <setjmp.h>
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "call_graph.h"
+#include "model/call_graph.h"
 
 #define MAX_IN 16
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * Unit tests for user/call_report.c: the JSON and Chrome-trace writers give
- * valid JSON whatever the target's names contain, with the documented
+ * Unit tests for user/output/call_report.c: the JSON and Chrome-trace writers
+ * give valid JSON whatever the target's names contain, with the documented
  * fields, order and values; the table sorts by each key.
  */
 #include <setjmp.h>
@@ -14,7 +14,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
-#include "call_report.h"
+#include "output/call_report.h"
 
 /* Names as hostile as a target can make them (all valid UTF-8 or not). */
 static const char *const names[] = {

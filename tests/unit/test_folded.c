@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* Unit tests for the folded-stack writer (user/folded.c). */
+/* Unit tests for the folded-stack writer (user/output/folded.c). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 
 #include "profile_fixture.h"
 
-#include "folded.h"
+#include "output/folded.h"
 
 #define DEEP 200
 

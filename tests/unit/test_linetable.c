@@ -14,7 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "linetable.h"
+#include "cpython/linetable.h"
 #include "linetable_fixtures.h"
 
 /* Decode from an exact-size heap copy of `table`. */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * Unit tests for the pprof writer and reader (user/pprof.c): exact round
+ * Unit tests for the pprof writer and reader (user/output/pprof.c): exact round
  * trips, foreign profiles, and corrupt input of every kind.
  *
  * With PYSTROBE_PPROF_SAMPLE=FILE set, the round-trip fixture is also written
@@ -19,10 +19,10 @@
 
 #include "profile_fixture.h"
 
-#include "folded.h"
-#include "pprof.h"
+#include "output/folded.h"
+#include "output/pprof.h"
 #include "profile.pb-c.h"
-#include "table.h"
+#include "output/table.h"
 
 #define DEEP 200
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* Unit tests for the profile model (user/profile.c). */
+/* Unit tests for the profile model (user/model/profile.c). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "profile.h"
+#include "model/profile.h"
 
 static void test_intern(void **state)
 {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * Unit tests for user/pysym.c: reading str objects and symbolizing code
+ * Unit tests for user/cpython/pysym.c: reading str objects and symbolizing code
  * objects out of a target's memory. The target is this process
  * (pid = getpid()): fake PyASCIIObject / PyCompactUnicodeObject / PyBytesObject
  * / PyCodeObject images are laid out in local buffers with the offsets of
@@ -20,9 +20,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "py_offsets.h"
-#include "pyproc.h"
-#include "pysym.h"
+#include "cpython/py_offsets.h"
+#include "cpython/pyproc.h"
+#include "cpython/pysym.h"
 
 /* Versions whose string/code layouts differ (3.9-3.11 vs 3.12+). */
 static const int minors[] = {9, 11, 12, 14};

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* Unit tests for the top-functions table (user/table.c). */
+/* Unit tests for the top-functions table (user/output/table.c). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 
 #include "profile_fixture.h"
 
-#include "table.h"
+#include "output/table.h"
 
 static char *render(const struct profile *p, int value_index, int max_rows,
 		    int *err)

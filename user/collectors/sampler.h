@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The CPU sampler: loads bpf/sampler.bpf.c, opens one cpu-clock perf event
+ * per CPU, registers target processes, and drains the kernel's aggregated
+ * stacks into a profile (symbolizing while the targets are alive).
+ */
+#ifndef PYSTROBE_SAMPLER_H
+#define PYSTROBE_SAMPLER_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include "model/profile.h"
+#include "cpython/pyproc.h"
+
+/* Index of each value in the profile's sample types; -1: not recorded. */
+struct sampler_values {
+	int samples, cpu, offcpu, wall;
+};
+
+struct sampler_opts {
+	bool cpu;    /* CPU samples from cpu-clock perf events */
+	bool offcpu; /* off-CPU time from sched_switch */
+	int freq;    /* Hz per CPU */
+	bool kernel, native;
+	struct sampler_values values;
+};
+
+struct sampler;
+
+/* Loads and attaches; on failure NULL, errno set, and a reason in why. */
+struct sampler *sampler__new(const struct sampler_opts *opts, char *why,
+			     size_t why_len);
+void sampler__free(struct sampler *s); /* detaches; accepts NULL */
+
+/*
+ * Starts sampling pid before its runtime is known (a command not yet
+ * exec'd): its samples count, without Python frames, until
+ * sampler__set_python registers the runtime. Also resets a pid that
+ * exec'd a new program.
+ */
+int sampler__add_pid(struct sampler *s, pid_t pid);
+int sampler__set_python(struct sampler *s, const struct pyproc *pp);
+bool sampler__has_python(struct sampler *s, pid_t pid);
+
+/* Moves what the kernel aggregated so far into p; 0 or negative errno. */
+int sampler__drain(struct sampler *s, struct profile *p);
+
+/*
+ * Accounts the threads still off the CPU (blocked until now), once, at
+ * the end of a run.
+ */
+int sampler__finish_offcpu(struct sampler *s, struct profile *p);
+
+/*
+ * Off-CPU: starts the clock for pid's threads that are blocked right now
+ * (they were before the attach, so sched_switch has not seen them leave):
+ * their stacks are read from userspace and their reason from /proc.
+ */
+int sampler__seed_blocked(struct sampler *s, pid_t pid);
+
+/* Retries locating the GIL of targets whose interpreter was not up yet. */
+void sampler__poll_gil(struct sampler *s);
+
+/* Stores the loss counters (kernel and userspace) in p. */
+void sampler__counters(struct sampler *s, struct profile *p);
+
+#endif

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Turns the call tracer's per-path aggregates (bpf/call_tracer.h) into
+ * functions, caller->callee edges and a call-tree profile.
+ *
+ * A function is its (name, file, first line): the same function seen through
+ * different code objects or processes is one row. Its inclusive time counts
+ * only activations with no activation of the same function above them on
+ * the path, so recursion is not counted twice; calls, self time and edges
+ * count every level.
+ */
+#ifndef PYSTROBE_CALL_GRAPH_H
+#define PYSTROBE_CALL_GRAPH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include "bpf/call_tracer.h"
+#include "model/profile.h"
+
+/* What the tracer collected, as read from its maps. */
+struct call_input {
+	uint64_t *node_ids;
+	struct call_node *nodes;
+	size_t nr_nodes;
+	uint64_t *stat_ids;
+	struct call_stats *stats;
+	size_t nr_stats;
+	struct call_fn_key *name_keys;
+	struct call_fn_name *names;
+	size_t nr_names;
+};
+
+void call_input__free(struct call_input *in);
+
+struct call_func {
+	char *name, *file;
+	uint32_t line;
+	uint64_t calls, resumes, unwinds;
+	uint64_t total_ns, self_ns;
+	uint64_t total_offcpu_ns, self_offcpu_ns;
+};
+
+struct call_edge {
+	size_t caller, callee; /* indices into funcs */
+	uint64_t calls;
+	uint64_t total_ns; /* inclusive time of callee under this caller */
+};
+
+/* One call path with stats, leaf first through the graph's funcs. */
+struct call_path {
+	uint64_t id;
+	size_t *funcs; /* leaf first */
+	uint32_t depth;
+	uint32_t pid;
+	struct call_stats stats;
+};
+
+struct call_graph {
+	struct call_func *funcs;
+	size_t nr_funcs;
+	struct call_edge *edges;
+	size_t nr_edges;
+	struct call_path *paths;
+	size_t nr_paths;
+	uint64_t broken_paths; /* paths whose chain could not be followed */
+};
+
+/* Builds g from in; returns 0 or -ENOMEM. */
+int call_graph__build(const struct call_input *in, struct call_graph *g);
+void call_graph__free(struct call_graph *g);
+
+/*
+ * The call tree as a profile: one sample per path (frames root to leaf)
+ * carrying calls, self wall, self CPU and self off-CPU time; pid labels.
+ */
+int call_graph__to_profile(const struct call_graph *g, struct profile *p);
+
+#endif

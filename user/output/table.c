@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/* Top-functions table; the layout is described in table.h. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+#include "output/table.h"
+
+struct func_key {
+	int64_t start_line;
+	uint32_t kind, name, file, pad;
+};
+
+struct func {
+	struct func_key key;
+	uint32_t frame; /* a frame of this function, for its text */
+	int64_t self, total;
+	size_t last_sample; /* sample that last added to total, + 1 */
+	char *text;
+	UT_hash_handle hh;
+};
+
+static int cmp_i64_desc(int64_t a, int64_t b)
+{
+	return (a < b) - (a > b);
+}
+
+static int cmp_func(const void *a, const void *b)
+{
+	const struct func *x = *(const struct func *const *)a;
+	const struct func *y = *(const struct func *const *)b;
+	int c;
+
+	c = cmp_i64_desc(x->self, y->self);
+	if (!c)
+		c = cmp_i64_desc(x->total, y->total);
+	return c ? c : strcmp(x->text, y->text);
+}
+
+struct thread_id {
+	int64_t pid, tid;
+};
+
+static int cmp_thread(const void *a, const void *b)
+{
+	const struct thread_id *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	return 0;
+}
+
+/* Function text for the table: native frames name their module too. */
+static char *func_text(const struct profile *p, const struct profile_frame *f)
+{
+	const char *mod = profile__str(p, f->file), *slash;
+	int len = profile__format_frame(p, f, true, NULL, 0);
+	size_t mod_len;
+	char *s;
+
+	if (len < 0)
+		return NULL;
+	if (f->kind != FRAME_NATIVE || !*mod) {
+		s = malloc(len + 1);
+		if (s)
+			profile__format_frame(p, f, true, s, len + 1);
+		return s;
+	}
+	slash = strrchr(mod, '/');
+	mod = slash ? slash + 1 : mod;
+	mod_len = strlen(mod);
+	s = malloc(len + mod_len + 4);
+	if (!s)
+		return NULL;
+	profile__format_frame(p, f, true, s, len + 1);
+	sprintf(s + len, " [%s]", mod);
+	return s;
+}
+
+/*
+ * Copies s into dst (TABLE_NAME_WIDTH * 4 + 4 bytes), shortened to at most
+ * width UTF-8 characters by replacing its middle with an ellipsis, so that
+ * both the name and the line stay visible.
+ */
+static const char *elide(const char *s, char *dst, size_t width)
+{
+	size_t chars = 0, head, tail, i, head_end = 0, tail_start = 0;
+	size_t len = strlen(s), seen;
+
+	for (i = 0; i < len; i++)
+		chars += ((unsigned char)s[i] & 0xc0) != 0x80;
+	if (chars <= width || width < 3)
+		return s;
+	head = (width - 1) / 2;
+	tail = width - 1 - head;
+	for (i = 0, seen = 0; i <= len; i++) {
+		if (i == len || ((unsigned char)s[i] & 0xc0) != 0x80) {
+			if (seen == head)
+				head_end = i;
+			if (seen == chars - tail)
+				tail_start = i;
+			seen++;
+		}
+	}
+	if (head_end + 4 + len - tail_start > TABLE_NAME_WIDTH * 4 + 4) {
+		/* Not UTF-8 (overlong runs of continuation bytes): cut bytes.
+		 */
+		snprintf(dst, width + 1, "%s", s);
+		return dst;
+	}
+	memcpy(dst, s, head_end);
+	memcpy(dst + head_end, "\xe2\x80\xa6", 3); /* U+2026 */
+	memcpy(dst + head_end + 3, s + tail_start, len - tail_start + 1);
+	return dst;
+}
+
+int table__write(const struct profile *p, FILE *out, int value_index,
+		 int max_rows)
+{
+	struct func *hash = NULL, *fn, *tmp, **fn_of_frame = NULL,
+		    **sorted = NULL;
+	struct thread_id *threads = NULL;
+	size_t i, n, nr_threads = 0, nr_pids = 0, rows;
+	int64_t total = 0;
+	int err = -ENOMEM;
+	uint32_t j;
+
+	if (value_index < 0 || value_index >= p->nr_types)
+		return -EINVAL;
+
+	fn_of_frame = calloc(p->nr_frames + 1, sizeof(*fn_of_frame));
+	threads = calloc(p->nr_samples + 1, sizeof(*threads));
+	if (!fn_of_frame || !threads)
+		goto cleanup;
+	for (i = 0; i < p->nr_frames; i++) {
+		const struct profile_frame *f = &p->frames[i];
+		struct func_key key;
+
+		memset(&key, 0, sizeof(key));
+		key.kind = f->kind;
+		key.name = f->name;
+		key.file = f->file;
+		key.start_line = f->start_line;
+		HASH_FIND(hh, hash, &key, sizeof(key), fn);
+		if (!fn) {
+			fn = calloc(1, sizeof(*fn));
+			if (!fn)
+				goto cleanup;
+			fn->key = key;
+			fn->frame = i;
+			HASH_ADD(hh, hash, key, sizeof(key), fn);
+		}
+		fn_of_frame[i] = fn;
+	}
+
+	for (i = 0; i < p->nr_samples; i++) {
+		const struct profile_sample *s = &p->samples[i];
+		int64_t v = s->values[value_index];
+
+		if (!v)
+			continue;
+		total += v;
+		threads[nr_threads].pid = s->pid;
+		threads[nr_threads++].tid = s->tid;
+		if (!s->depth)
+			continue;
+		fn_of_frame[s->frames[0]]->self += v;
+		for (j = 0; j < s->depth; j++) {
+			fn = fn_of_frame[s->frames[j]];
+			if (fn->last_sample == i + 1)
+				continue;
+			fn->last_sample = i + 1;
+			fn->total += v;
+		}
+	}
+
+	qsort(threads, nr_threads, sizeof(*threads), cmp_thread);
+	for (i = 0, n = 0; i < nr_threads; i++) {
+		if (i && !cmp_thread(&threads[i], &threads[i - 1]))
+			continue;
+		if (!n || threads[i].pid != threads[n - 1].pid)
+			nr_pids++;
+		threads[n++] = threads[i];
+	}
+	nr_threads = n;
+
+	n = 0;
+	sorted = calloc(HASH_COUNT(hash) + 1, sizeof(*sorted));
+	if (!sorted)
+		goto cleanup;
+	HASH_ITER(hh, hash, fn, tmp)
+	{
+		if (!fn->self && !fn->total)
+			continue;
+		fn->text = func_text(p, &p->frames[fn->frame]);
+		if (!fn->text)
+			goto cleanup;
+		sorted[n++] = fn;
+	}
+	qsort(sorted, n, sizeof(*sorted), cmp_func);
+
+	fprintf(out,
+		"total: %" PRId64
+		" %s (%s) from %zu thread%s in %zu process%s\n",
+		total, profile__str(p, p->types[value_index].type),
+		profile__str(p, p->types[value_index].unit), nr_threads,
+		nr_threads == 1 ? "" : "s", nr_pids, nr_pids == 1 ? "" : "es");
+	fprintf(out, "%7s %7s %12s %12s  %s\n", "SELF%", "TOTAL%", "SELF",
+		"TOTAL", "FUNCTION");
+	rows = max_rows > 0 && (size_t)max_rows < n ? (size_t)max_rows : n;
+	for (i = 0; i < rows; i++) {
+		char short_text[TABLE_NAME_WIDTH * 4 + 4];
+
+		fn = sorted[i];
+		fprintf(out,
+			"%6.2f%% %6.2f%% %12" PRId64 " %12" PRId64 "  %s\n",
+			total ? 100.0 * fn->self / total : 0.0,
+			total ? 100.0 * fn->total / total : 0.0, fn->self,
+			fn->total,
+			elide(fn->text, short_text, TABLE_NAME_WIDTH));
+	}
+	if (rows < n)
+		fprintf(out, "(%zu more functions)\n", n - rows);
+
+	fputs("lost:", out);
+	for (i = 0; i < p->nr_counters; i++)
+		fprintf(out, " %s=%" PRId64,
+			profile__str(p, p->counters[i].name),
+			p->counters[i].value);
+	fputs(p->nr_counters ? "\n" : " none\n", out);
+	err = ferror(out) ? -EIO : 0;
+
+cleanup:
+	HASH_ITER(hh, hash, fn, tmp)
+	{
+		HASH_DEL(hash, fn);
+		free(fn->text);
+		free(fn);
+	}
+	free(fn_of_frame);
+	free(threads);
+	free(sorted);
+	return err;
+}
