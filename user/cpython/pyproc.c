@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,14 +44,49 @@ static int dbg_field(const uint8_t *raw, size_t size, uint16_t pos,
 }
 
 /*
+ * Which _Py_DebugOffsets member (a field of py_debug_offsets_layout) gives
+ * which offset pystrobe uses (a field of py_version_info).
+ */
+struct dbg_field_map {
+	size_t layout, info;
+};
+
+#define DBG(layout_field, info_field)                                          \
+	{                                                                      \
+		offsetof(struct py_debug_offsets_layout, layout_field),        \
+			offsetof(struct py_version_info, info_field)           \
+	}
+
+static const struct dbg_field_map dbg_fields[] = {
+	DBG(runtime_interpreters_head, walk.runtime_interpreters_head),
+	DBG(interp_threads_head, walk.interp_threads_head),
+	DBG(tstate_next, walk.tstate_next),
+	DBG(tstate_native_thread_id, walk.tstate_native_thread_id),
+	DBG(tstate_current_frame, walk.tstate_frame),
+	DBG(frame_previous, walk.frame_previous),
+	DBG(frame_executable, walk.frame_code),
+	DBG(frame_instr_ptr, walk.frame_instr),
+	DBG(frame_owner, walk.frame_owner),
+	DBG(code_filename, code.co_filename),
+	DBG(code_name, code.co_name),
+	DBG(code_qualname, code.co_qualname),
+	DBG(code_linetable, code.co_linetable),
+	DBG(code_firstlineno, code.co_firstlineno),
+	DBG(code_co_code_adaptive, code.co_code_adaptive),
+	DBG(unicode_state, code.unicode_state),
+	DBG(unicode_length, code.unicode_length),
+	DBG(unicode_asciiobject_size, code.ascii_data),
+	DBG(bytes_ob_size, code.bytes_size),
+	DBG(bytes_ob_sval, code.bytes_data),
+};
+
+/*
  * 3.13+: replaces table offsets with the target's own _Py_DebugOffsets, so a
  * new patch release works without regenerating the table.
  */
 static int apply_debug_offsets(struct pyproc *pp, char *why, size_t why_len)
 {
 	const struct py_debug_offsets_layout *d = &pp->info.dbg;
-	struct py_walk_offsets *w = &pp->info.walk;
-	struct py_code_offsets *c = &pp->info.code;
 	uint8_t raw[DEBUG_OFFSETS_MAX];
 	uint64_t hexversion;
 	size_t size = d->size;
@@ -88,44 +124,16 @@ static int apply_debug_offsets(struct pyproc *pp, char *why, size_t why_len)
 			 pp->pid, pp->major, pp->minor);
 		return -ENOTSUP;
 	}
-	err = err
-		      ?: dbg_field(raw, size, d->runtime_interpreters_head,
-				   &w->runtime_interpreters_head);
-	err = err
-		      ?: dbg_field(raw, size, d->interp_threads_head,
-				   &w->interp_threads_head);
-	err = err ?: dbg_field(raw, size, d->tstate_next, &w->tstate_next);
-	err = err
-		      ?: dbg_field(raw, size, d->tstate_native_thread_id,
-				   &w->tstate_native_thread_id);
-	err = err
-		      ?: dbg_field(raw, size, d->tstate_current_frame,
-				   &w->tstate_frame);
-	err = err
-		      ?: dbg_field(raw, size, d->frame_previous,
-				   &w->frame_previous);
-	err = err ?: dbg_field(raw, size, d->frame_executable, &w->frame_code);
-	err = err ?: dbg_field(raw, size, d->frame_instr_ptr, &w->frame_instr);
-	err = err ?: dbg_field(raw, size, d->frame_owner, &w->frame_owner);
-	err = err ?: dbg_field(raw, size, d->code_filename, &c->co_filename);
-	err = err ?: dbg_field(raw, size, d->code_name, &c->co_name);
-	err = err ?: dbg_field(raw, size, d->code_qualname, &c->co_qualname);
-	err = err ?: dbg_field(raw, size, d->code_linetable, &c->co_linetable);
-	err = err
-		      ?: dbg_field(raw, size, d->code_firstlineno,
-				   &c->co_firstlineno);
-	err = err
-		      ?: dbg_field(raw, size, d->code_co_code_adaptive,
-				   &c->co_code_adaptive);
-	err = err ?: dbg_field(raw, size, d->unicode_state, &c->unicode_state);
-	err = err
-		      ?: dbg_field(raw, size, d->unicode_length,
-				   &c->unicode_length);
-	err = err
-		      ?: dbg_field(raw, size, d->unicode_asciiobject_size,
-				   &c->ascii_data);
-	err = err ?: dbg_field(raw, size, d->bytes_ob_size, &c->bytes_size);
-	err = err ?: dbg_field(raw, size, d->bytes_ob_sval, &c->bytes_data);
+	for (size_t i = 0; i < sizeof(dbg_fields) / sizeof(dbg_fields[0]);
+	     i++) {
+		const struct dbg_field_map *m = &dbg_fields[i];
+		uint16_t pos = *(const uint16_t *)((const char *)d + m->layout);
+		uint16_t *dst = (uint16_t *)((char *)&pp->info + m->info);
+
+		err = dbg_field(raw, size, pos, dst);
+		if (err)
+			break;
+	}
 	if (err)
 		snprintf(why, why_len,
 			 "process %d: implausible _Py_DebugOffsets", pp->pid);
