@@ -21,7 +21,7 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 CLANG=${CLANG:-clang}
 OUT=.output/fuzz
 CFLAGS=(-std=gnu11 -O1 -g -Wall -Wextra -Werror -fno-omit-frame-pointer
-	-D_GNU_SOURCE -iquote user -iquote .)
+	-D_GNU_SOURCE -iquote user -iquote . -iquote tests/unit)
 FUZZFLAGS=("-fsanitize=fuzzer,address,undefined" -fno-sanitize-recover=all)
 # pprof__read buffers a whole decompressed file: keep a gzip bomb well under
 # libFuzzer's RSS limit.

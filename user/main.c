@@ -10,14 +10,29 @@
 
 const char *argp_program_version = "pystrobe 0.1";
 
-static const char usage[] =
-	"usage: pystrobe COMMAND [OPTIONS]\n"
-	"\n"
-	"  record   sample Python processes (-p PID, or -- COMMAND)\n"
-	"  report   render a saved profile\n"
-	"  calls    trace every Python call: counts, time, CPU vs off-CPU\n"
-	"\n"
-	"See 'pystrobe COMMAND --help'.\n";
+struct command {
+	const char *name;
+	int (*main)(int argc, char **argv);
+	const char *help;
+};
+
+static const struct command commands[] = {
+	{"record", record_main,
+	 "sample Python processes (-p PID, or -- COMMAND)"},
+	{"report", report_main, "render a saved profile"},
+	{"calls", calls_main,
+	 "trace every Python call: counts, time, CPU vs off-CPU"},
+};
+
+#define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void print_usage(FILE *out)
+{
+	fputs("usage: pystrobe COMMAND [OPTIONS]\n\n", out);
+	for (size_t i = 0; i < NR_COMMANDS; i++)
+		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].help);
+	fputs("\nSee 'pystrobe COMMAND --help'.\n", out);
+}
 
 static int silent_print(enum libbpf_print_level level, const char *fmt,
 			va_list ap)
@@ -30,32 +45,33 @@ static int silent_print(enum libbpf_print_level level, const char *fmt,
 
 int main(int argc, char **argv)
 {
+	static char prog[64];
+	char names[128] = "";
+
 	libbpf_set_print(silent_print);
 	if (argc < 2) {
-		fputs(usage, stderr);
+		print_usage(stderr);
 		return 1;
 	}
-	/* argv[0] of a subcommand names it in usage text: "pystrobe record". */
-	if (strcmp(argv[1], "record") == 0) {
-		argv[1] = "pystrobe record";
-		return record_main(argc - 1, argv + 1);
-	}
-	if (strcmp(argv[1], "report") == 0) {
-		argv[1] = "pystrobe report";
-		return report_main(argc - 1, argv + 1);
-	}
-	if (strcmp(argv[1], "calls") == 0) {
-		argv[1] = "pystrobe calls";
-		return calls_main(argc - 1, argv + 1);
+	for (size_t i = 0; i < NR_COMMANDS; i++) {
+		if (strcmp(argv[1], commands[i].name) != 0)
+			continue;
+		/* argv[0] of a subcommand names it in usage text. */
+		snprintf(prog, sizeof(prog), "pystrobe %s", commands[i].name);
+		argv[1] = prog;
+		return commands[i].main(argc - 1, argv + 1);
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		fputs(usage, stdout);
+		print_usage(stdout);
 		return 0;
 	}
 	if (strcmp(argv[1], "--version") == 0) {
 		puts(argp_program_version);
 		return 0;
 	}
-	cli__error("unknown command '%s' (record, report, calls)", argv[1]);
+	for (size_t i = 0; i < NR_COMMANDS; i++)
+		snprintf(names + strlen(names), sizeof(names) - strlen(names),
+			 "%s%s", i ? ", " : "", commands[i].name);
+	cli__error("unknown command '%s' (%s)", argv[1], names);
 	return 1;
 }

@@ -20,6 +20,7 @@
 
 #include "output/folded.h"
 #include "output/pprof.h"
+#include "pprof_file.h"
 #include "output/table.h"
 
 #ifndef FUZZ_SEED_WRITER
@@ -87,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!a)
 		__builtin_trap();
 
-	err = pprof__write(p, rt_path);
+	err = write_pprof_file(p, rt_path);
 	if (err == -ENOMEM)
 		goto out;
 	if (err || pprof__read(rt_path, &q))
@@ -220,7 +221,7 @@ int main(int argc, char **argv)
 
 		snprintf(gz, sizeof(gz), "%s/seed-%d.pb.gz", argv[1], n);
 		snprintf(plain, sizeof(plain), "%s/seed-%d.pb", argv[1], n);
-		err = pprof__write(p, gz);
+		err = write_pprof_file(p, gz);
 		profile__free(p);
 		if (err) {
 			fprintf(stderr, "%s: %s\n", gz, strerror(-err));

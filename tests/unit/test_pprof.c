@@ -21,6 +21,7 @@
 
 #include "output/folded.h"
 #include "output/pprof.h"
+#include "pprof_file.h"
 #include "profile.pb-c.h"
 #include "output/table.h"
 
@@ -168,12 +169,12 @@ static void test_round_trip(void **state)
 {
 	struct profile *p = fixture(), *q = NULL, *r = NULL;
 
-	assert_int_equal(pprof__write(p, tmp_path), 0);
+	assert_int_equal(write_pprof_file(p, tmp_path), 0);
 	assert_int_equal(pprof__read(tmp_path, &q), 0);
 	assert_same(p, q);
 	assert_int_equal(q->nr_frames, p->nr_frames);
 	/* A second generation is stable too. */
-	assert_int_equal(pprof__write(q, tmp_path), 0);
+	assert_int_equal(write_pprof_file(q, tmp_path), 0);
 	assert_int_equal(pprof__read(tmp_path, &r), 0);
 	assert_same(p, r);
 	profile__free(p);
@@ -185,7 +186,7 @@ static void test_round_trip_empty(void **state)
 {
 	struct profile *p = profile__new(), *q = NULL;
 
-	assert_int_equal(pprof__write(p, tmp_path), 0);
+	assert_int_equal(write_pprof_file(p, tmp_path), 0);
 	assert_int_equal(pprof__read(tmp_path, &q), 0);
 	assert_int_equal(q->nr_types, 0);
 	assert_int_equal(q->nr_samples, 0);
@@ -233,7 +234,7 @@ static uint8_t *pack_plain(const struct profile *p, size_t *len)
 	size_t gz_len;
 
 	assert_non_null(raw);
-	assert_int_equal(pprof__write(p, tmp_path), 0);
+	assert_int_equal(write_pprof_file(p, tmp_path), 0);
 	gz = read_file(tmp_path, &gz_len);
 	assert_int_equal(gz[0], 0x1f); /* gzip magic */
 	assert_int_equal(gz[1], 0x8b);
@@ -333,7 +334,7 @@ static void test_write_error(void **state)
 	char path[sizeof(tmp_path) + 16];
 
 	snprintf(path, sizeof(path), "%s/no/such/dir", tmp_dir);
-	assert_int_equal(pprof__write(p, path), -ENOENT);
+	assert_int_equal(write_pprof_file(p, path), -ENOENT);
 	profile__free(p);
 }
 
@@ -343,7 +344,7 @@ static void test_truncated_gzip(void **state)
 	uint8_t *gz;
 	size_t len, cut;
 
-	assert_int_equal(pprof__write(p, tmp_path), 0);
+	assert_int_equal(write_pprof_file(p, tmp_path), 0);
 	gz = read_file(tmp_path, &len);
 	/* Every proper prefix, trailer included, is an error. */
 	for (cut = 0; cut < len; cut++) {
@@ -793,7 +794,7 @@ int main(void)
 
 	if (sample) {
 		struct profile *p = fixture();
-		int err = pprof__write(p, sample);
+		int err = write_pprof_file(p, sample);
 
 		profile__free(p);
 		if (err) {

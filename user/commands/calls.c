@@ -14,66 +14,38 @@
  *             resumption from a call.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
-#include "model/call_graph.h"
-#include "output/call_report.h"
 #include "collectors/call_tracer.h"
-#include "session/cli.h"
-#include "output/folded.h"
-#include "output/pprof.h"
-#include "process/procmaps.h"
+#include "commands/commands.h"
 #include "cpython/provider.h"
 #include "cpython/pyproc.h"
-#include "commands/commands.h"
 #include "cpython/remote_exec.h"
-#include "process/target.h"
+#include "output/call_report.h"
+#include "output/formats.h"
+#include "process/procmaps.h"
+#include "session/cli.h"
+#include "session/options.h"
+#include "session/session.h"
 
-#define MAX_TARGETS	  64
-#define POLL_NS		  2000000L
 #define PRUNE_INTERVAL_NS 250000000LL
 
-enum calls_format {
-	CALLS_TABLE,
-	CALLS_JSON,
-	CALLS_PPROF,
-	CALLS_FOLDED,
-	CALLS_CHROME,
-};
-
-static const char *const format_names[] = {
-	[CALLS_TABLE] = "table",   [CALLS_JSON] = "json",
-	[CALLS_PPROF] = "pprof",   [CALLS_FOLDED] = "folded",
-	[CALLS_CHROME] = "chrome",
-};
-
 static struct calls_env {
-	pid_t pids[MAX_TARGETS];
-	int nr_pids;
-	double duration;
-	const char *output;
-	enum calls_format format;
+	struct target_opts targets;
+	struct output_opts output;
 	enum call_sort sort;
-	long top;
 	double min_duration_us;
 	long max_events;
-	char **cmd;
 } env = {
-	.format = CALLS_TABLE,
+	.output = OUTPUT_OPTS_DEFAULT,
 	.sort = CALL_SORT_TOTAL,
-	.top = 40,
 	.min_duration_us = 100,
 	.max_events = 1000000,
 };
 
 enum {
 	OPT_SORT = 1000,
-	OPT_TOP,
 	OPT_MIN_DURATION,
 	OPT_MAX_EVENTS,
 };
@@ -85,23 +57,15 @@ static const char doc[] =
 	"EXAMPLES:\n"
 	"  pystrobe calls -- python3 app.py          # table at exit\n"
 	"  pystrobe calls --sort calls -- python3 app.py\n"
-	"  pystrobe calls -f json -o calls.json -- python3 app.py\n"
-	"  pystrobe calls -f chrome -o trace.json --min-duration 1000 -- "
+	"  pystrobe calls -o calls.json -- python3 app.py\n"
+	"  pystrobe calls -o trace.trace.json --min-duration 1000 -- "
 	"python3 app.py\n"
 	"  pystrobe calls -p 1234 -d 10   # provider loaded, or a dtrace "
 	"build";
 
 static const struct argp_option options[] = {
-	{"pid", 'p', "PID[,PID...]", 0, "Processes to trace", 0},
-	{"duration", 'd', "SECONDS", 0,
-	 "Stop after this long (default: until Ctrl-C or the targets exit)", 0},
-	{"output", 'o', "FILE", 0, "Write the output here (default stdout)", 0},
-	{"format", 'f', "FORMAT", 0,
-	 "table (default), json, pprof, folded or chrome", 0},
 	{"sort", OPT_SORT, "KEY", 0,
 	 "table/json order: total (default), self, calls, cpu, offcpu, mean",
-	 0},
-	{"top", OPT_TOP, "N", 0, "table: rows to show (default 40, 0 = all)",
 	 0},
 	{"min-duration", OPT_MIN_DURATION, "USEC", 0,
 	 "chrome: keep calls at least this long (default 100)", 0},
@@ -113,43 +77,12 @@ static const struct argp_option options[] = {
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
-	size_t i;
-
 	switch (key) {
-	case 'p':
-		return cli__parse_pids(arg, state, env.pids, &env.nr_pids,
-				       MAX_TARGETS);
-	case 'd':
-		if (cli__parse_double(arg, 0.001, 31536000, &env.duration))
-			return cli__arg_error(
-				state, "invalid duration '%s' (seconds, > 0)",
-				arg);
-		break;
-	case 'o':
-		env.output = arg;
-		break;
-	case 'f':
-		for (i = 0; i < sizeof(format_names) / sizeof(format_names[0]);
-		     i++)
-			if (strcmp(arg, format_names[i]) == 0)
-				break;
-		if (i == sizeof(format_names) / sizeof(format_names[0]))
-			return cli__arg_error(state,
-					      "invalid format '%s' (table, "
-					      "json, pprof, folded, chrome)",
-					      arg);
-		env.format = i;
-		break;
 	case OPT_SORT:
 		if (call_report__parse_sort(arg, &env.sort))
 			return cli__arg_error(state,
 					      "invalid sort key '%s' (total, "
 					      "self, calls, cpu, offcpu, mean)",
-					      arg);
-		break;
-	case OPT_TOP:
-		if (cli__parse_long(arg, 0, 1000000, &env.top))
-			return cli__arg_error(state, "invalid row count '%s'",
 					      arg);
 		break;
 	case OPT_MIN_DURATION:
@@ -171,16 +104,19 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
+static const struct argp_child children[] = {
+	{&options__pid_argp, 0, "What to profile:", 1},
+	{&options__output_argp, 0, "Output:", 2},
+	{},
+};
+
 struct calls_run {
 	struct call_tracer *tracer;
 	struct provider_stage stage;
 	bool found, staged;
-	struct pyproc injected[MAX_TARGETS]; /* asked to load the provider */
+	struct pyproc injected[OPTIONS_MAX_PIDS]; /* asked to load it */
 	int nr_injected;
-	struct target_proc targets[MAX_TARGETS];
-	int nr_targets;
 };
-
 /* Attaches to the provider modules staged under root, for pid. */
 static int attach_staged(struct calls_run *r, pid_t pid, const char *root,
 			 char *why, size_t why_len)
@@ -271,7 +207,7 @@ static int inject_provider(struct calls_run *r, const struct pyproc *pp,
 		return err;
 	}
 	err = remote_exec__request(pp, script, why, why_len);
-	if (!err && r->nr_injected < MAX_TARGETS)
+	if (!err && r->nr_injected < OPTIONS_MAX_PIDS)
 		r->injected[r->nr_injected++] = *pp;
 	return err;
 }
@@ -339,120 +275,71 @@ static int attach_running(struct calls_run *r, const struct pyproc *pp,
 	return err;
 }
 
-/* The command after an exec: stage the provider in a new root, attach. */
-static int on_exec(struct calls_run *r, struct target_proc *t, char *why,
-		   size_t why_len)
+/*
+ * A command's new program (chroot, a container's entry point): the provider
+ * is staged in its root too, and attached there. Other targets' new
+ * programs are not traced.
+ */
+static int on_exec(void *ctx, struct target_proc *t, char *why, size_t why_len)
 {
+	struct calls_run *r = ctx;
 	const char *root;
 	int err;
 
-	t->execed = false;
+	if (!t->child)
+		return 0;
 	err = provider__stage_in_root(&r->stage, t->pid, &root);
 	if (err == 1)
-		err = attach_staged(r, t->pid, root, why, why_len);
-	else if (err < 0)
+		return attach_staged(r, t->pid, root, why, why_len);
+	if (err < 0)
 		snprintf(why, why_len,
 			 "cannot stage the call provider in the root of "
 			 "process %d: %s",
 			 t->pid, strerror(-err));
-	target__resume(t);
 	return err < 0 ? err : 0;
 }
 
-static int trace_loop(struct calls_run *r, char *why, size_t why_len)
+static int on_python(void *ctx, const struct pyproc *pp,
+		     enum session_origin origin, const char *cgroup, char *why,
+		     size_t why_len)
 {
-	int64_t start = cli__now_ns(), last_prune = start;
-	int64_t deadline = env.duration > 0 ? start + env.duration * 1e9 : 0;
-	struct timespec pause = {.tv_nsec = POLL_NS};
-	int err;
+	/* A started command brings the provider itself (PYTHONPATH). */
+	if (origin == ORIGIN_COMMAND)
+		return 0;
+	return attach_running(ctx, pp, why, why_len);
+}
 
-	while (!cli__stop_signal) {
-		bool all_gone = true;
+/* The command, held before its exec: its probes are attached by file. */
+static int before_exec(void *ctx, struct target_proc *t, char *why,
+		       size_t why_len)
+{
+	return attach_staged(ctx, t->pid, "", why, why_len);
+}
 
-		if (deadline && cli__now_ns() >= deadline)
-			break;
-		for (int i = 0; i < r->nr_targets; i++) {
-			struct target_proc *t = &r->targets[i];
+/* Exited threads' shadow stacks are forgotten. */
+static int collect(void *ctx, char *why, size_t why_len)
+{
+	struct calls_run *r = ctx;
 
-			target__poll(t);
-			if (t->held) {
-				err = on_exec(r, t, why, why_len);
-				if (err)
-					return err;
-			}
-			/* Its data is in the maps already: let it exit. */
-			if (t->exiting)
-				target__let_go(t);
-			if (!t->gone)
-				all_gone = false;
-		}
-		call_tracer__poll(r->tracer);
-		if (cli__now_ns() - last_prune >= PRUNE_INTERVAL_NS) {
-			call_tracer__prune(r->tracer);
-			last_prune = cli__now_ns();
-		}
-		if (all_gone)
-			break;
-		nanosleep(&pause, NULL);
-	}
+	call_tracer__prune(r->tracer);
 	return 0;
 }
 
-static int write_output(const struct call_graph *g, struct call_tracer *tr,
-			const struct call_counters *lost)
+static int tick(void *ctx, char *why, size_t why_len)
 {
-	FILE *out = stdout;
-	struct profile *p = NULL;
-	const struct call_event *events;
-	size_t nr_events;
-	int err = 0;
+	struct calls_run *r = ctx;
 
-	if (env.format == CALLS_PPROF || env.format == CALLS_FOLDED) {
-		p = profile__new();
-		if (!p)
-			return -ENOMEM;
-		err = call_graph__to_profile(g, p);
-		for (size_t i = 0; !err && i < lost->nr; i++)
-			err = profile__set_counter(p, lost->names[i],
-						   lost->values[i]);
-		if (!err && env.format == CALLS_PPROF) {
-			err = pprof__write(p, env.output);
-			profile__free(p);
-			return err;
-		}
-	}
-	if (!err && env.output) {
-		out = fopen(env.output, "w");
-		if (!out)
-			err = -errno;
-	}
-	if (!err) {
-		switch (env.format) {
-		case CALLS_TABLE:
-			err = call_report__table(g, env.sort, env.top, lost,
-						 out);
-			break;
-		case CALLS_JSON:
-			err = call_report__json(g, env.sort, lost, out);
-			break;
-		case CALLS_FOLDED:
-			/* wall: self time; the writer shows µs. */
-			err = folded__write(p, out, 1, false);
-			break;
-		case CALLS_CHROME:
-			events = call_tracer__events(tr, &nr_events);
-			err = call_report__chrome(g, events, nr_events, lost,
-						  out);
-			break;
-		case CALLS_PPROF:
-			break;
-		}
-	}
-	if (out && out != stdout && fclose(out) && !err)
-		err = -errno;
-	profile__free(p);
-	return err;
+	call_tracer__poll(r->tracer);
+	return 0;
 }
+
+static const struct session_hooks hooks = {
+	.before_exec = before_exec,
+	.on_python = on_python,
+	.on_exec = on_exec,
+	.collect = collect,
+	.tick = tick,
+};
 
 static void print_summary(const struct call_graph *g, int64_t elapsed_ns)
 {
@@ -465,33 +352,6 @@ static void print_summary(const struct call_graph *g, int64_t elapsed_ns)
 	if (!calls)
 		fprintf(stderr, "pystrobe: no calls seen: was the provider "
 				"loaded? (python -I, -E or -S skip it)\n");
-}
-
-static int check_args(void)
-{
-	if (env.cmd && !env.cmd[0]) {
-		cli__error("no command after --");
-		return -1;
-	}
-	if (!!env.cmd + !!env.nr_pids != 1) {
-		cli__error(env.cmd || env.nr_pids
-				   ? "give one of -p PID or -- COMMAND"
-				   : "nothing to trace: give -p PID or -- "
-				     "COMMAND");
-		return -1;
-	}
-	if (env.format == CALLS_PPROF && !env.output) {
-		cli__error("-f pprof needs -o FILE");
-		return -1;
-	}
-	if (cli__check_output(env.output))
-		return -1;
-	if (!cli__has_privileges()) {
-		cli__error("pystrobe needs root (or CAP_BPF, CAP_PERFMON and "
-			   "CAP_SYS_PTRACE)");
-		return -1;
-	}
-	return 0;
 }
 
 /* Puts the stage first on the command's PYTHONPATH. */
@@ -514,9 +374,9 @@ static int export_pythonpath(const struct provider_stage *s)
 	return err;
 }
 
-static int start_command(struct calls_run *r, char *why, size_t why_len)
+/* Stages the provider where the command will find it, before it starts. */
+static int stage_for_command(struct calls_run *r, char *why, size_t why_len)
 {
-	struct target_proc *t = &r->targets[r->nr_targets++];
 	int err;
 
 	err = provider__find(&r->stage, why, why_len);
@@ -526,139 +386,114 @@ static int start_command(struct calls_run *r, char *why, size_t why_len)
 		return err;
 	r->staged = true;
 	err = export_pythonpath(&r->stage);
-	if (err) {
+	if (err)
 		snprintf(why, why_len, "cannot set PYTHONPATH: %s",
+			 strerror(-err));
+	return err;
+}
+
+/* Collects the graph and detaches: nothing stays attached after. */
+static int finish(struct calls_run *r, struct session *s, struct call_graph *g,
+		  const char **lost_names, int64_t *lost_values,
+		  size_t *nr_lost, char *why, size_t why_len)
+{
+	struct call_input in = {};
+	int err;
+
+	err = call_tracer__collect(r->tracer, &in);
+	if (!err)
+		err = call_graph__build(&in, g);
+	call_input__free(&in);
+	if (err) {
+		snprintf(why, why_len, "reading the call counts failed: %s",
 			 strerror(-err));
 		return err;
 	}
-	err = target__spawn(t, env.cmd, why, why_len);
-	if (err)
-		return err;
-	t->hold_exec = true;
-	err = attach_staged(r, t->pid, "", why, why_len);
-	if (!err)
-		err = target__release(t, env.cmd, why, why_len);
-	return err;
+	*nr_lost = call_tracer__counters(r->tracer, lost_names, lost_values,
+					 CALL_LOST__COUNT);
+	call_tracer__detach(r->tracer);
+	session__release(s);
+	return 0;
 }
 
 int calls_main(int argc, char **argv)
 {
-	static const struct argp argp = {options, parse_arg, NULL, doc};
+	static const struct argp argp = {options, parse_arg, NULL, doc,
+					 children};
+	const struct option_groups groups = {&env.targets, &env.output};
+	struct session_config cfg = {
+		.targets = &env.targets,
+		.hooks = &hooks,
+		.collect_interval_ns = PRUNE_INTERVAL_NS,
+	};
 	const char *lost_names[CALL_LOST__COUNT];
-	int64_t lost_values[CALL_LOST__COUNT], start;
+	int64_t lost_values[CALL_LOST__COUNT];
 	struct call_counters lost = {lost_names, lost_values, 0};
-	struct call_input in = {};
+	struct result res = {.kind = RESULT_CALLS};
+	const struct output_format *format;
 	struct call_graph g = {};
-	struct calls_run *r;
+	struct calls_run r = {};
+	struct session *s = NULL;
+	uint64_t min_event_ns = 0;
 	char why[512];
-	int err = 0, exit_code = 0, opt_argc = argc;
+	int err;
 
-	opt_argc = cli__split_command(argc, argv, &env.cmd);
-	if (cli__parse(&argp, opt_argc, argv, NULL) || check_args())
+	if (options__parse(&argp, argc, argv, &groups, NULL) ||
+	    options__check_targets(&env.targets, TARGET_PIDS | TARGET_COMMAND,
+				   "trace"))
 		return 1;
-	r = calloc(1, sizeof(*r));
-	if (!r) {
-		cli__error("out of memory");
-		return 1;
-	}
-	/* Check every PID before attaching anything. */
-	struct pyproc *procs = calloc(env.nr_pids ?: 1, sizeof(*procs));
-
-	if (!procs) {
-		cli__error("out of memory");
-		free(r);
-		return 1;
-	}
-	for (int i = 0; i < env.nr_pids; i++)
-		if (pyproc__inspect(env.pids[i], &procs[i], why, sizeof(why)) !=
-		    PYPROC_OK) {
-			cli__error("%s", why);
-			err = -EINVAL;
-			goto cleanup;
-		}
-	r->tracer = call_tracer__new(getenv("XMIN") ? atoll(getenv("XMIN"))
-				     : env.format == CALLS_CHROME
-					     ? env.min_duration_us * 1e3 ?: 1
-					     : 0,
-				     env.max_events, why, sizeof(why));
-	if (!r->tracer) {
+	format = output__choose(env.output.format, env.output.path,
+				RESULT_CALLS, why, sizeof(why));
+	if (!format) {
 		cli__error("%s", why);
-		err = -EINVAL;
-		goto cleanup;
+		return 1;
 	}
-	if (env.cmd) {
-		err = start_command(r, why, sizeof(why));
-		if (err) {
-			cli__error("%s", why);
-			exit_code = 127;
-			goto cleanup;
-		}
-	} else {
-		for (int i = 0; i < env.nr_pids; i++) {
-			struct target_proc *t = &r->targets[r->nr_targets++];
+	if (cli__check_output(env.output.path) || cli__check_privileges())
+		return 1;
 
-			t->pid = env.pids[i];
-			err = attach_running(r, &procs[i], why, sizeof(why));
-			if (err) {
-				cli__error("%s", why);
-				goto cleanup;
-			}
-			target__seize(t);
-		}
-	}
-
-	cli__catch_stop_signals();
-	start = cli__now_ns();
-	err = trace_loop(r, why, sizeof(why));
-	if (err) {
+	cfg.ctx = &r;
+	s = session__new(&cfg, why, sizeof(why));
+	if (!s) {
 		cli__error("%s", why);
-		goto cleanup;
+		return 1;
 	}
-	err = call_tracer__collect(r->tracer, &in);
+	/* Only the timeline needs each call's own event. */
+	if (format == output__find("chrome"))
+		min_event_ns = env.min_duration_us * 1e3 ?: 1;
+	r.tracer = call_tracer__new(min_event_ns, env.max_events, why,
+				    sizeof(why));
+	err = r.tracer ? 0 : -EINVAL;
+	if (!err && env.targets.cmd)
+		err = stage_for_command(&r, why, sizeof(why));
 	if (!err)
-		err = call_graph__build(&in, &g);
-	if (err) {
-		cli__error("reading the call counts failed: %s",
-			   strerror(-err));
+		err = session__start(s, why, sizeof(why));
+	if (!err)
+		err = session__run(s, why, sizeof(why));
+	if (!err)
+		err = finish(&r, s, &g, lost_names, lost_values, &lost.nr, why,
+			     sizeof(why));
+	if (err)
 		goto cleanup;
-	}
-	lost.nr = call_tracer__counters(r->tracer, lost_names, lost_values,
-					CALL_LOST__COUNT);
-	/* Detach before writing: nothing stays attached past this point. */
-	call_tracer__detach(r->tracer);
-	for (int i = 0; i < r->nr_targets; i++)
-		target__let_go(&r->targets[i]);
-	err = write_output(&g, r->tracer, &lost);
-	if (err) {
-		cli__error("cannot write the output: %s", strerror(-err));
-		goto cleanup;
-	}
-	print_summary(&g, cli__now_ns() - start);
-	if (env.cmd && cli__stop_signal == SIGTERM && !r->targets[0].gone)
-		kill(r->targets[0].pid, SIGTERM);
+	res.calls = &g;
+	res.events = call_tracer__events(r.tracer, &res.nr_events);
+	res.lost = &lost;
+	res.top = env.output.top;
+	res.sort = env.sort;
+	err = output__write(format, &res, env.output.path, why, sizeof(why));
+	if (!err)
+		print_summary(&g, session__elapsed_ns(s));
 
 cleanup:
+	if (err)
+		cli__error("%s", why);
 	/* A request no thread has run yet must not run after we are gone. */
-	for (int i = 0; i < r->nr_injected; i++)
-		remote_exec__cancel(&r->injected[i]);
-	call_tracer__free(r->tracer);
-	for (int i = 0; i < r->nr_targets; i++)
-		target__let_go(&r->targets[i]);
-	if (env.cmd && r->nr_targets && !r->targets[0].gone) {
-		int code = target__wait_child(&r->targets[0]);
-
-		if (!exit_code)
-			exit_code = code;
-	} else if (env.cmd && r->nr_targets && !exit_code) {
-		exit_code = target__wait_child(&r->targets[0]);
-	}
-	if (r->staged)
-		provider__unstage(&r->stage);
+	for (int i = 0; i < r.nr_injected; i++)
+		remote_exec__cancel(&r.injected[i]);
+	call_tracer__free(r.tracer);
+	err = session__exit_status(s, err);
+	session__free(s);
+	if (r.staged)
+		provider__unstage(&r.stage);
 	call_graph__free(&g);
-	call_input__free(&in);
-	free(procs);
-	free(r);
-	if (env.cmd && err == 0)
-		return exit_code;
-	return err ? (exit_code ? exit_code : 1) : 0;
+	return err;
 }

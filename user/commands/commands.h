@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-#ifndef PYSTROBE_RECORD_H
-#define PYSTROBE_RECORD_H
+/*
+ * The subcommands, like perf's builtin-*.c: each parses its own options
+ * and drives the shared session, collectors and writers. Entry points take
+ * argv with argv[0] naming the command and return the exit status.
+ */
+#ifndef PYSTROBE_COMMANDS_H
+#define PYSTROBE_COMMANDS_H
 
-/* Entry points of the subcommands; they return the process exit status. */
 int record_main(int argc, char **argv);
 int report_main(int argc, char **argv);
 int calls_main(int argc, char **argv);

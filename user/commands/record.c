@@ -1,45 +1,33 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * `pystrobe record`: samples Python processes (attached with -p, or a
- * command started with --) and renders or saves the profile.
+ * `pystrobe record`: samples Python processes (attached with -p, a whole
+ * --cgroup or --all, or a command started with --) and renders or saves
+ * the profile.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
-#include "session/cli.h"
-#include "process/discovery.h"
-#include "model/profile.h"
-#include "cpython/pyproc.h"
-#include "commands/commands.h"
-#include "output/render.h"
 #include "collectors/sampler.h"
-#include "process/target.h"
+#include "commands/commands.h"
+#include "output/formats.h"
+#include "session/cli.h"
+#include "session/options.h"
+#include "session/session.h"
 
-#define MAX_TARGETS	  64
 #define DRAIN_INTERVAL_NS 250000000LL
-#define SCAN_INTERVAL_NS  200000000LL /* new processes within 0.2 s */
-#define POLL_NS		  2000000L
 
-static struct env {
-	pid_t pids[MAX_TARGETS];
-	int nr_pids;
+static struct record_env {
+	struct target_opts targets;
+	struct output_opts output;
 	long freq;
-	double duration; /* seconds; 0: until stopped */
-	struct render_opts render;
-	bool native, kernel;
+	bool native, kernel, threads;
 	enum { MODE_CPU, MODE_OFFCPU, MODE_WALL } mode;
-	const char *cgroup; /* --cgroup PATH */
-	bool all;	    /* --all */
-	int nr_modes;	    /* --cpu/--offcpu/--wall given */
-	char **cmd;
+	int nr_modes; /* --cpu/--offcpu/--wall given */
 } env = {
+	.output = OUTPUT_OPTS_DEFAULT,
 	.freq = 99,
-	.render = {.format = FORMAT_TABLE, .max_rows = 40},
 };
 
 enum {
@@ -47,11 +35,8 @@ enum {
 	OPT_OFFCPU,
 	OPT_WALL,
 	OPT_NATIVE,
-	OPT_CGROUP,
-	OPT_ALL,
 	OPT_KERNEL,
 	OPT_THREADS,
-	OPT_TOP,
 };
 
 static const char doc[] =
@@ -61,25 +46,14 @@ static const char doc[] =
 	"EXAMPLES:\n"
 	"  pystrobe record -p 1234                 # until Ctrl-C, table\n"
 	"  pystrobe record -p 1234,1240 -d 10 -F 999\n"
-	"  pystrobe record -f folded -o out.folded -- python3 app.py\n"
-	"  pystrobe record -f pprof -o cpu.pb.gz --native -- python3 app.py\n"
+	"  pystrobe record -o out.folded -- python3 app.py\n"
+	"  pystrobe record -o cpu.pb.gz --native -- python3 app.py\n"
 	"  pystrobe record --wall -p 1234 -d 30   # CPU and waits, with "
 	"reasons";
 
 static const struct argp_option options[] = {
-	{"pid", 'p', "PID[,PID...]", 0, "Processes to profile", 0},
-	{"cgroup", OPT_CGROUP, "PATH", 0,
-	 "Every Python process in this cgroup directory and below, including "
-	 "ones started later",
-	 0},
-	{"all", OPT_ALL, NULL, 0,
-	 "Every Python process on the host, including ones started later", 0},
 	{"frequency", 'F', "HZ", 0, "Samples per second per CPU (default 99)",
 	 0},
-	{"duration", 'd', "SECONDS", 0,
-	 "Stop after this long (default: until Ctrl-C or the targets exit)", 0},
-	{"output", 'o', "FILE", 0, "Write the output here (default stdout)", 0},
-	{"format", 'f', "FORMAT", 0, "table (default), folded or pprof", 0},
 	{"cpu", OPT_CPU, NULL, 0, "Sample CPU time (the default)", 0},
 	{"offcpu", OPT_OFFCPU, NULL, 0,
 	 "Measure time off the CPU, with the reason (sleep, lock, gil, io, "
@@ -91,40 +65,17 @@ static const struct argp_option options[] = {
 	{"kernel", OPT_KERNEL, NULL, 0, "Add kernel frames", 0},
 	{"threads", OPT_THREADS, NULL, 0,
 	 "folded: start each stack with its thread", 0},
-	{"top", OPT_TOP, "N", 0, "table: rows to show (default 40, 0 = all)",
-	 0},
 	{},
 };
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
-	long v;
-
 	switch (key) {
-	case 'p':
-		return cli__parse_pids(arg, state, env.pids, &env.nr_pids,
-				       MAX_TARGETS);
 	case 'F':
 		if (cli__parse_long(arg, 1, 100000, &env.freq))
 			return cli__arg_error(
 				state,
 				"invalid frequency '%s' (1 to 100000 Hz)", arg);
-		break;
-	case 'd':
-		if (cli__parse_double(arg, 0.001, 31536000, &env.duration))
-			return cli__arg_error(
-				state, "invalid duration '%s' (seconds, > 0)",
-				arg);
-		break;
-	case 'o':
-		env.render.path = arg;
-		break;
-	case 'f':
-		if (cli__parse_format(arg, &env.render.format))
-			return cli__arg_error(
-				state,
-				"invalid format '%s' (table, folded, pprof)",
-				arg);
 		break;
 	case OPT_CPU:
 	case OPT_OFFCPU:
@@ -139,23 +90,11 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_NATIVE:
 		env.native = true;
 		break;
-	case OPT_CGROUP:
-		env.cgroup = arg;
-		break;
-	case OPT_ALL:
-		env.all = true;
-		break;
 	case OPT_KERNEL:
 		env.kernel = true;
 		break;
 	case OPT_THREADS:
-		env.render.threads = true;
-		break;
-	case OPT_TOP:
-		if (cli__parse_long(arg, 0, 1000000, &v))
-			return cli__arg_error(state, "invalid row count '%s'",
-					      arg);
-		env.render.max_rows = v;
+		env.threads = true;
 		break;
 	case ARGP_KEY_ARG:
 		return cli__unexpected_arg(state, arg);
@@ -164,6 +103,13 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	}
 	return 0;
 }
+
+static const struct argp_child children[] = {
+	{&options__pid_argp, 0, "What to profile:", 1},
+	{&options__scope_argp, 0, NULL, 1},
+	{&options__output_argp, 0, "Output:", 2},
+	{},
+};
 
 static int64_t wall_ns(void)
 {
@@ -199,119 +145,112 @@ static int add_types(struct profile *p, struct sampler_values *v)
 	p->period_type.type =
 		profile__intern(p, env.mode == MODE_OFFCPU ? "offcpu" : "cpu");
 	p->period_type.unit = profile__intern(p, "nanoseconds");
+	p->period = 1000000000LL / env.freq;
+	p->time_nanos = wall_ns();
 	return 0;
 }
 
-struct run {
-	struct target_proc targets[MAX_TARGETS];
-	int nr_targets;
+struct record_run {
 	struct sampler *sampler;
 	struct profile *profile;
-	struct discovery *discovery; /* --cgroup / --all */
-	int err;
 };
 
-/* A process came into scope: profile it if it runs Python. */
-static void on_discovered(pid_t pid, const char *cgroup, void *ctx)
+static int label_cgroup(struct record_run *r, pid_t pid, const char *cgroup,
+			char *why, size_t why_len)
 {
-	struct run *r = ctx;
-	struct pyproc pp;
+	int err = 0;
 
-	if (r->err)
-		return;
-	if (pyproc__inspect(pid, &pp, NULL, 0) != PYPROC_OK) {
-		/* Other processes in scope: skipped without a word, or
-		 * profiled natively when native or kernel frames are asked. */
-		if (env.native || env.kernel)
-			r->err = sampler__add_pid(r->sampler, pid);
-		if (!r->err && (env.native || env.kernel) && cgroup[0])
-			r->err = profile__set_process_label(r->profile, pid,
-							    "cgroup", cgroup);
-		return;
-	}
-	r->err = sampler__set_python(r->sampler, &pp);
-	if (!r->err)
-		r->err = sampler__seed_blocked(r->sampler, pid);
-	if (!r->err && cgroup[0])
-		r->err = profile__set_process_label(r->profile, pid, "cgroup",
-						    cgroup);
-}
-
-/* Drains, then lets targets stopped at exit go. */
-static int drain(struct run *r)
-{
-	int err = sampler__drain(r->sampler, r->profile);
-
-	for (int i = 0; i < r->nr_targets; i++)
-		if (r->targets[i].exiting)
-			target__let_go(&r->targets[i]);
+	if (cgroup[0])
+		err = profile__set_process_label(r->profile, pid, "cgroup",
+						 cgroup);
+	if (err)
+		snprintf(why, why_len, "out of memory");
 	return err;
 }
 
-static int sample_loop(struct run *r)
+static int on_python(void *ctx, const struct pyproc *pp,
+		     enum session_origin origin, const char *cgroup, char *why,
+		     size_t why_len)
 {
-	int64_t start = cli__now_ns(), last_drain = start, now;
-	int64_t last_scan = start - SCAN_INTERVAL_NS; /* scan at once */
-	int64_t deadline = env.duration > 0 ? start + env.duration * 1e9 : 0;
-	struct timespec pause = {.tv_nsec = POLL_NS};
-	char why[256];
-	int err = 0;
+	struct record_run *r = ctx;
+	int err = sampler__set_python(r->sampler, pp);
 
-	while (!cli__stop_signal) {
-		bool all_gone = !r->discovery, want_drain = false;
-
-		now = cli__now_ns();
-		if (deadline && now >= deadline)
-			break;
-		for (int i = 0; i < r->nr_targets; i++) {
-			struct target_proc *t = &r->targets[i];
-			struct pyproc pp;
-
-			if (target__poll(t) && t->exiting)
-				want_drain = true;
-			if (t->execed) {
-				/* Stacks so far belong to the old program. */
-				err = drain(r);
-				if (!err)
-					err = sampler__add_pid(r->sampler,
-							       t->pid);
-				if (err)
-					return err;
-				t->execed = false;
-			}
-			if (!t->gone)
-				all_gone = false;
-			/* A started command becomes Python after its exec. */
-			if (!t->gone &&
-			    !sampler__has_python(r->sampler, t->pid) &&
-			    pyproc__inspect(t->pid, &pp, why, sizeof(why)) ==
-				    PYPROC_OK) {
-				err = sampler__set_python(r->sampler, &pp);
-				if (err)
-					return err;
-			}
-		}
-		sampler__poll_gil(r->sampler);
-		if (r->discovery && now - last_scan >= SCAN_INTERVAL_NS) {
-			err = discovery__scan(r->discovery, on_discovered, r);
-			if (!err)
-				err = r->err;
-			if (err)
-				return err;
-			last_scan = now;
-		}
-		if (want_drain || now - last_drain >= DRAIN_INTERVAL_NS) {
-			err = drain(r);
-			if (err)
-				return err;
-			last_drain = now;
-		}
-		if (all_gone)
-			break;
-		nanosleep(&pause, NULL);
+	/* Threads of a process running before us may be blocked already. */
+	if (!err && origin != ORIGIN_COMMAND)
+		err = sampler__seed_blocked(r->sampler, pp->pid);
+	if (err) {
+		snprintf(why, why_len, "cannot watch process %d: %s", pp->pid,
+			 strerror(-err));
+		return err;
 	}
+	return label_cgroup(r, pp->pid, cgroup, why, why_len);
+}
+
+/* Other processes in scope: skipped without a word, or profiled natively
+ * when native or kernel frames are asked for. */
+static int on_other(void *ctx, pid_t pid, const char *cgroup, char *why,
+		    size_t why_len)
+{
+	struct record_run *r = ctx;
+	int err;
+
+	if (!env.native && !env.kernel)
+		return 0;
+	err = sampler__add_pid(r->sampler, pid);
+	if (err) {
+		snprintf(why, why_len, "cannot watch process %d: %s", pid,
+			 strerror(-err));
+		return err;
+	}
+	return label_cgroup(r, pid, cgroup, why, why_len);
+}
+
+/* Until its runtime is found, a command is sampled without Python frames. */
+static int before_exec(void *ctx, struct target_proc *t, char *why,
+		       size_t why_len)
+{
+	struct record_run *r = ctx;
+	int err = sampler__add_pid(r->sampler, t->pid);
+
+	if (err)
+		snprintf(why, why_len, "cannot watch process %d: %s", t->pid,
+			 strerror(-err));
+	return err;
+}
+
+static int collect(void *ctx, char *why, size_t why_len)
+{
+	struct record_run *r = ctx;
+	int err = sampler__drain(r->sampler, r->profile);
+
+	if (err)
+		snprintf(why, why_len, "collecting samples failed: %s",
+			 strerror(-err));
+	return err;
+}
+
+/* Stacks so far belong to the old program: drain them, then start over. */
+static int on_exec(void *ctx, struct target_proc *t, char *why, size_t why_len)
+{
+	return collect(ctx, why, why_len) ?: before_exec(ctx, t, why, why_len);
+}
+
+static int tick(void *ctx, char *why, size_t why_len)
+{
+	struct record_run *r = ctx;
+
+	sampler__poll_gil(r->sampler);
 	return 0;
 }
+
+static const struct session_hooks hooks = {
+	.before_exec = before_exec,
+	.on_python = on_python,
+	.on_other = on_other,
+	.on_exec = on_exec,
+	.collect = collect,
+	.tick = tick,
+};
 
 static void print_summary(const struct profile *p, int64_t elapsed_ns)
 {
@@ -327,160 +266,102 @@ static void print_summary(const struct profile *p, int64_t elapsed_ns)
 			(long long)total, elapsed_ns / 1e9, env.freq);
 }
 
+/* Collects what is left, then detaches: nothing stays attached after. */
+static int finish(struct record_run *r, struct session *s, char *why,
+		  size_t why_len)
+{
+	int err = collect(r, why, why_len);
+
+	if (!err)
+		err = sampler__finish_offcpu(r->sampler, r->profile);
+	if (err) {
+		snprintf(why, why_len, "collecting samples failed: %s",
+			 strerror(-err));
+		return err;
+	}
+	sampler__counters(r->sampler, r->profile);
+	r->profile->duration_nanos = session__elapsed_ns(s);
+	sampler__free(r->sampler);
+	r->sampler = NULL;
+	session__release(s);
+	return 0;
+}
+
 int record_main(int argc, char **argv)
 {
-	static const struct argp argp = {options, parse_arg, NULL, doc};
+	static const struct argp argp = {options, parse_arg, NULL, doc,
+					 children};
+	const struct option_groups groups = {&env.targets, &env.output};
+	struct session_config cfg = {
+		.targets = &env.targets,
+		.hooks = &hooks,
+		.collect_interval_ns = DRAIN_INTERVAL_NS,
+		.follow_python = true,
+	};
 	struct sampler_opts sopts = {};
-	struct run *r = NULL;
+	struct record_run r = {};
+	struct result res = {.kind = RESULT_SAMPLES};
+	const struct output_format *format;
+	struct session *s = NULL;
 	char why[512];
-	int err = 0, exit_code = 0, opt_argc = argc;
-	int64_t start;
+	int err;
 
-	opt_argc = cli__split_command(argc, argv, &env.cmd);
-	if (cli__parse(&argp, opt_argc, argv, NULL))
+	if (options__parse(&argp, argc, argv, &groups, NULL) ||
+	    options__check_targets(&env.targets,
+				   TARGET_PIDS | TARGET_SCOPE | TARGET_COMMAND,
+				   "profile"))
 		return 1;
-	if (env.cmd && !env.cmd[0]) {
-		cli__error("no command after --");
-		return 1;
-	}
-	if (!!env.cmd + !!env.nr_pids + !!env.cgroup + env.all > 1) {
-		cli__error("give one of -p PID, --cgroup PATH, --all or "
-			   "-- COMMAND");
-		return 1;
-	}
-	if (!env.cmd && !env.nr_pids && !env.cgroup && !env.all) {
-		cli__error("nothing to profile: give -p PID, --cgroup PATH, "
-			   "--all or -- COMMAND");
+	format = output__choose(env.output.format, env.output.path,
+				RESULT_SAMPLES, why, sizeof(why));
+	if (!format) {
+		cli__error("%s", why);
 		return 1;
 	}
-	if (env.render.format == FORMAT_PPROF && !env.render.path) {
-		cli__error("-f pprof needs -o FILE");
+	if (cli__check_output(env.output.path) || cli__check_privileges())
 		return 1;
-	}
-	if (cli__check_output(env.render.path))
-		return 1;
-	if (!cli__has_privileges()) {
-		cli__error("pystrobe needs root (or CAP_BPF, CAP_PERFMON and "
-			   "CAP_SYS_PTRACE)");
-		return 1;
-	}
 
-	r = calloc(1, sizeof(*r));
-	if (!r) {
-		cli__error("out of memory");
+	cfg.ctx = &r;
+	s = session__new(&cfg, why, sizeof(why));
+	if (!s) {
+		cli__error("%s", why);
 		return 1;
 	}
-	/* Check every PID before attaching anything. */
-	struct pyproc *procs = calloc(env.nr_pids ?: 1, sizeof(*procs));
-
-	if (!procs) {
-		cli__error("out of memory");
-		free(r);
-		return 1;
-	}
-	for (int i = 0; i < env.nr_pids; i++) {
-		if (pyproc__inspect(env.pids[i], &procs[i], why, sizeof(why)) !=
-		    PYPROC_OK) {
-			cli__error("%s", why);
-			err = -EINVAL;
-			goto cleanup;
-		}
-	}
-
 	sopts.cpu = env.mode != MODE_OFFCPU;
 	sopts.offcpu = env.mode != MODE_CPU;
 	sopts.freq = env.freq;
 	sopts.kernel = env.kernel;
 	sopts.native = env.native;
-	r->profile = profile__new();
-	if (!r->profile || add_types(r->profile, &sopts.values)) {
-		cli__error("out of memory");
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	r->profile->period = 1000000000LL / env.freq;
-	r->profile->time_nanos = wall_ns();
-	r->sampler = sampler__new(&sopts, why, sizeof(why));
-	if (!r->sampler) {
-		err = -errno;
-		cli__error("%s", why);
-		goto cleanup;
-	}
-
-	if (env.cgroup || env.all) {
-		r->discovery = discovery__new(env.cgroup, why, sizeof(why));
-		if (!r->discovery) {
-			cli__error("%s", why);
-			err = -EINVAL;
-			goto cleanup;
-		}
-	} else if (env.cmd) {
-		struct target_proc *t = &r->targets[r->nr_targets++];
-
-		err = target__spawn(t, env.cmd, why, sizeof(why));
-		if (!err)
-			err = sampler__add_pid(r->sampler, t->pid);
-		if (!err)
-			err = target__release(t, env.cmd, why, sizeof(why));
-		if (err) {
-			cli__error("%s", why);
-			exit_code = 127;
-			goto cleanup;
-		}
-	} else {
-		for (int i = 0; i < env.nr_pids; i++) {
-			struct target_proc *t = &r->targets[r->nr_targets++];
-
-			t->pid = env.pids[i];
-			err = sampler__set_python(r->sampler, &procs[i]);
-			if (!err)
-				err = sampler__seed_blocked(r->sampler, t->pid);
-			if (err) {
-				cli__error("cannot watch process %d: %s",
-					   t->pid, strerror(-err));
-				goto cleanup;
-			}
-			target__seize(t);
-		}
-	}
-
-	cli__catch_stop_signals();
-	start = cli__now_ns();
-	err = sample_loop(r);
-	if (!err)
-		err = drain(r);
-	if (!err)
-		err = sampler__finish_offcpu(r->sampler, r->profile);
+	r.profile = profile__new();
+	err = r.profile ? add_types(r.profile, &sopts.values) : -ENOMEM;
 	if (err) {
-		cli__error("collecting samples failed: %s", strerror(-err));
+		snprintf(why, sizeof(why), "out of memory");
 		goto cleanup;
 	}
-	sampler__counters(r->sampler, r->profile);
-	r->profile->duration_nanos = cli__now_ns() - start;
-	/* Detach before writing: nothing stays attached past this point. */
-	sampler__free(r->sampler);
-	r->sampler = NULL;
-	for (int i = 0; i < r->nr_targets; i++)
-		target__let_go(&r->targets[i]);
-	err = render__write(r->profile, &env.render);
+	r.sampler = sampler__new(&sopts, why, sizeof(why));
+	if (!r.sampler) {
+		err = -errno;
+		goto cleanup;
+	}
+	err = session__start(s, why, sizeof(why));
 	if (!err)
-		print_summary(r->profile, r->profile->duration_nanos);
-	if (env.cmd && cli__stop_signal == SIGTERM && !r->targets[0].gone)
-		kill(r->targets[0].pid, SIGTERM);
-	if (env.cmd)
-		exit_code = target__wait_child(&r->targets[0]);
+		err = session__run(s, why, sizeof(why));
+	if (!err)
+		err = finish(&r, s, why, sizeof(why));
+	if (err)
+		goto cleanup;
+	res.profile = r.profile;
+	res.top = env.output.top;
+	res.threads = env.threads;
+	err = output__write(format, &res, env.output.path, why, sizeof(why));
+	if (!err)
+		print_summary(r.profile, r.profile->duration_nanos);
 
 cleanup:
-	sampler__free(r->sampler);
-	for (int i = 0; i < r->nr_targets; i++)
-		target__let_go(&r->targets[i]);
-	if (env.cmd && exit_code == 0 && r->nr_targets && !r->targets[0].gone)
-		exit_code = target__wait_child(&r->targets[0]);
-	profile__free(r->profile);
-	discovery__free(r->discovery);
-	free(procs);
-	free(r);
-	if (env.cmd && err == 0)
-		return exit_code;
-	return err ? (exit_code ? exit_code : 1) : 0;
+	if (err)
+		cli__error("%s", why);
+	sampler__free(r.sampler);
+	err = session__exit_status(s, err);
+	session__free(s);
+	profile__free(r.profile);
+	return err;
 }

@@ -5,24 +5,10 @@
 
 #include <stdio.h>
 #include "model/call_graph.h"
-
-enum call_sort {
-	CALL_SORT_CALLS,
-	CALL_SORT_SELF,
-	CALL_SORT_TOTAL,
-	CALL_SORT_CPU,
-	CALL_SORT_OFFCPU,
-	CALL_SORT_MEAN,
-};
+#include "output/formats.h"
 
 /* Parses "calls", "self", ...; 0 or -EINVAL. */
 int call_report__parse_sort(const char *s, enum call_sort *out);
-
-struct call_counters {
-	const char **names;
-	const int64_t *values;
-	size_t nr;
-};
 
 /* Functions sorted by key, at most max_rows (<= 0: all), then drops. */
 int call_report__table(const struct call_graph *g, enum call_sort key,

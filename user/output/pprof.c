@@ -75,21 +75,42 @@ struct func_entry {
 	UT_hash_handle hh;
 };
 
-static int gz_write_all(gzFile gz, const uint8_t *buf, size_t len)
+/* Writes buf gzip-compressed to out. */
+static int gzip_write(FILE *out, const uint8_t *buf, size_t len)
 {
-	while (len) {
-		unsigned chunk = len > (1u << 30) ? (1u << 30) : (unsigned)len;
-		int n = gzwrite(gz, buf, chunk);
+	z_stream zs = {};
+	uint8_t chunk[1 << 16];
+	int zerr, err = 0;
 
-		if (n <= 0)
-			return -EIO;
-		buf += n;
-		len -= n;
-	}
-	return 0;
+	/* windowBits 15 + 16: a gzip header and trailer, as gzip(1) writes. */
+	if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+			 Z_DEFAULT_STRATEGY) != Z_OK)
+		return -ENOMEM;
+	zs.next_in = (uint8_t *)buf;
+	do {
+		/* avail_in is 32 bits: feed at most 1 GiB at a time. */
+		if (!zs.avail_in && len) {
+			zs.avail_in = len > (1u << 30) ? 1u << 30 : len;
+			len -= zs.avail_in;
+		}
+		zs.next_out = chunk;
+		zs.avail_out = sizeof(chunk);
+		zerr = deflate(&zs, len || zs.avail_in ? Z_NO_FLUSH : Z_FINISH);
+		if (zerr == Z_STREAM_ERROR) {
+			err = -EINVAL;
+			break;
+		}
+		if (fwrite(chunk, 1, sizeof(chunk) - zs.avail_out, out) !=
+		    sizeof(chunk) - zs.avail_out) {
+			err = -EIO;
+			break;
+		}
+	} while (zerr != Z_STREAM_END);
+	deflateEnd(&zs);
+	return err;
 }
 
-int pprof__write(const struct profile *p, const char *path)
+int pprof__write(const struct profile *p, FILE *out)
 {
 	PbProfile pb = PERFTOOLS__PROFILES__PROFILE__INIT;
 	PbValueType *vt = NULL, **vt_ptrs = NULL;
@@ -108,9 +129,8 @@ int pprof__write(const struct profile *p, const char *path)
 	size_t i, j, nr_maps = 0, nr_funcs = 0, nr_ids = 0, nr_labels = 0;
 	size_t nr_frames = p->nr_frames, nr_samples = p->nr_samples;
 	uint8_t *buf = NULL;
-	gzFile gz = NULL;
 	size_t len;
-	int err = -ENOMEM, fd;
+	int err = -ENOMEM;
 
 	/* String table: p's strings first, so indices carry over unchanged. */
 	st.cap = p->nr_strings + 16;
@@ -320,25 +340,7 @@ int pprof__write(const struct profile *p, const char *path)
 		goto cleanup;
 	perftools__profiles__profile__pack(&pb, buf);
 
-	if (!strcmp(path, "-")) {
-		fd = dup(STDOUT_FILENO);
-		if (fd < 0 || !(gz = gzdopen(fd, "wb"))) {
-			err = errno ? -errno : -EIO;
-			if (fd >= 0)
-				close(fd);
-			goto cleanup;
-		}
-	} else {
-		errno = 0;
-		gz = gzopen(path, "wb");
-		if (!gz) {
-			err = errno ? -errno : -ENOMEM;
-			goto cleanup;
-		}
-	}
-	err = gz_write_all(gz, buf, len);
-	if (gzclose(gz) != Z_OK && !err)
-		err = -EIO;
+	err = gzip_write(out, buf, len);
 
 cleanup:
 	HASH_CLEAR(hh, fhash);

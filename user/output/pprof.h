@@ -17,6 +17,7 @@
 #ifndef PYSTROBE_PPROF_H
 #define PYSTROBE_PPROF_H
 
+#include <stdio.h>
 #include "model/profile.h"
 
 #define PPROF_MAP_PYTHON "[python]"
@@ -31,10 +32,10 @@
 #endif
 
 /*
- * Writes p gzip-compressed to path ("-": stdout). Returns 0 or a negative
- * errno; on failure path may hold a partial file.
+ * Writes p gzip-compressed to out. Returns 0 or a negative errno; on
+ * failure out may hold a partial profile.
  */
-int pprof__write(const struct profile *p, const char *path);
+int pprof__write(const struct profile *p, FILE *out);
 
 /*
  * Reads a gzipped or plain profile.proto from path ("-": stdin) into a new

@@ -114,19 +114,6 @@ int cli__parse_double(const char *s, double min, double max, double *out)
 	return 0;
 }
 
-int cli__parse_format(const char *s, enum output_format *out)
-{
-	if (strcmp(s, "table") == 0)
-		*out = FORMAT_TABLE;
-	else if (strcmp(s, "folded") == 0)
-		*out = FORMAT_FOLDED;
-	else if (strcmp(s, "pprof") == 0)
-		*out = FORMAT_PPROF;
-	else
-		return -EINVAL;
-	return 0;
-}
-
 /* Root, or the capabilities BPF sampling and reading targets need. */
 bool cli__has_privileges(void)
 {
@@ -146,6 +133,15 @@ bool cli__has_privileges(void)
 			ok = false;
 	cap_free(caps);
 	return ok;
+}
+
+int cli__check_privileges(void)
+{
+	if (cli__has_privileges())
+		return 0;
+	cli__error("pystrobe needs root (or CAP_BPF, CAP_PERFMON and "
+		   "CAP_SYS_PTRACE)");
+	return -1;
 }
 
 error_t cli__parse_pids(const char *arg, struct argp_state *state, pid_t *pids,

@@ -54,12 +54,7 @@ int64_t cli__now_ns(void);
 
 /* Root, or the capabilities BPF tracing and reading targets need. */
 bool cli__has_privileges(void);
-
-enum output_format {
-	FORMAT_TABLE,
-	FORMAT_FOLDED,
-	FORMAT_PPROF,
-};
-int cli__parse_format(const char *s, enum output_format *out);
+/* The same, as a check: 0, or -1 after the one-line error. */
+int cli__check_privileges(void);
 
 #endif
