@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include "model/call_graph.h"
 #include "model/profile.h"
+#include "model/timeline.h"
 
 /* What a command produced. */
 enum result_kind {
@@ -46,6 +47,7 @@ struct result {
 	const struct call_event *events; /* RESULT_CALLS: the timeline */
 	size_t nr_events;
 	const struct call_counters *lost; /* RESULT_CALLS */
+	const struct timeline *timeline;  /* every kind; NULL: none kept */
 	/* How to render. */
 	int top;	     /* table rows; <= 0: all */
 	bool threads;	     /* folded: a root frame per thread */
