@@ -81,7 +81,7 @@ static const struct call_counters lost = {lost_names, lost_values, 2};
 
 static int json_by(FILE *f, const struct call_graph *g, void *arg)
 {
-	return call_report__json(g, *(enum call_sort *)arg, &lost, f);
+	return call_report__json(g, *(enum call_sort *)arg, &lost, NULL, f);
 }
 
 static void test_json(void **state)

@@ -17,7 +17,10 @@
 
 #include "profile_fixture.h"
 
+#include <json-c/json.h>
+
 #include "model/findings.h"
+#include "output/findings_report.h"
 
 #define MS 1000000LL /* ns */
 
@@ -534,6 +537,74 @@ static void test_names(void **state)
 	assert_int_equal(finding__severity(0.1), SEVERITY_LOW);
 }
 
+static char *render(int (*fn)(const struct finding_list *, FILE *),
+		    const struct finding_list *l)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	assert_int_equal(fn(l, f), 0);
+	fclose(f);
+	return buf;
+}
+
+/* The FINDINGS section and the "findings" array, hostile names too. */
+static void test_report(void **state)
+{
+	struct call_graph g = {};
+	struct finding_list l = {};
+	struct json_object *root, *arr, *o, *v;
+	size_t main_, cheap;
+	char *text;
+
+	text = render(findings_report__table, &l);
+	assert_string_equal(text, "FINDINGS: none\n");
+	free(text);
+	text = render(findings_report__write_json, &l);
+	assert_string_equal(text, "{\"findings\":[]}\n");
+	free(text);
+
+	main_ = add_func(&g, "ma\"in\n", 1, 1, 100 * MS, 0);
+	cheap = add_func(&g, "cheap", 20, 5000, 900 * MS, 0);
+	add_path(&g, (size_t[]){cheap, main_}, 2, 5000, 900 * MS);
+	analyze(&(struct findings_input){.calls = &g}, &l);
+	assert_int_equal(l.nr, 2);
+	text = render(findings_report__table, &l);
+	assert_non_null(strstr(text, "FINDINGS (2)\n"));
+	assert_non_null(strstr(text, "  high    cpu_bound     100.0 %  cheap "
+				     "(/w.py:20): 100.0 % of traced time"));
+	assert_non_null(strstr(text, "  high    repeated_call  90.0 %  cheap "
+				     "(/w.py:20): called 5000 times from ma"));
+	free(text);
+	text = render(findings_report__write_json, &l);
+	root = json_tokener_parse(text);
+	assert_non_null(root);
+	assert_true(json_object_object_get_ex(root, "findings", &arr));
+	assert_int_equal(json_object_array_length(arr), 2);
+	o = json_object_array_get_idx(arr, 1);
+	assert_true(json_object_object_get_ex(o, "kind", &v));
+	assert_string_equal(json_object_get_string(v), "repeated_call");
+	assert_true(json_object_object_get_ex(o, "severity", &v));
+	assert_string_equal(json_object_get_string(v), "high");
+	assert_true(json_object_object_get_ex(o, "function", &v));
+	assert_string_equal(json_object_get_string(v), "cheap");
+	assert_true(json_object_object_get_ex(o, "file", &v));
+	assert_string_equal(json_object_get_string(v), "/w.py");
+	assert_true(json_object_object_get_ex(o, "line", &v));
+	assert_int_equal(json_object_get_int64(v), 20);
+	assert_true(json_object_object_get_ex(o, "share", &v));
+	assert_true(fabs(json_object_get_double(v) - 0.9) < 1e-9);
+	assert_true(json_object_object_get_ex(o, "evidence", &v));
+	assert_non_null(strstr(json_object_get_string(v),
+			       "called 5000 times from ma\"in\n"));
+	json_object_put(root);
+	free(text);
+	finding_list__free(&l);
+	call_graph__free(&g);
+}
+
 /* Nothing to look at: nothing found. */
 static void test_empty(void **state)
 {
@@ -563,6 +634,7 @@ int main(void)
 		cmocka_unit_test(test_leak),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_report),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -442,8 +442,9 @@ int calls_main(int argc, char **argv)
 	    options__check_targets(&env.targets, TARGET_PIDS | TARGET_COMMAND,
 				   "trace"))
 		return 1;
-	format = output__choose(env.output.format, env.output.path,
-				RESULT_CALLS, why, sizeof(why));
+	res.kind = env.output.findings_only ? RESULT_FINDINGS : res.kind;
+	format = output__choose(env.output.format, env.output.path, res.kind,
+				why, sizeof(why));
 	if (!format) {
 		cli__error("%s", why);
 		return 1;

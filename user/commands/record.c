@@ -311,8 +311,9 @@ int record_main(int argc, char **argv)
 				   TARGET_PIDS | TARGET_SCOPE | TARGET_COMMAND,
 				   "profile"))
 		return 1;
-	format = output__choose(env.output.format, env.output.path,
-				RESULT_SAMPLES, why, sizeof(why));
+	res.kind = env.output.findings_only ? RESULT_FINDINGS : res.kind;
+	format = output__choose(env.output.format, env.output.path, res.kind,
+				why, sizeof(why));
 	if (!format) {
 		cli__error("%s", why);
 		return 1;

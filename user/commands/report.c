@@ -73,8 +73,9 @@ int report_main(int argc, char **argv)
 
 	if (options__parse(&argp, argc, argv, &groups, NULL))
 		return 1;
-	format = output__choose(env.output.format, env.output.path,
-				RESULT_SAMPLES, why, sizeof(why));
+	res.kind = env.output.findings_only ? RESULT_FINDINGS : res.kind;
+	format = output__choose(env.output.format, env.output.path, res.kind,
+				why, sizeof(why));
 	if (!format) {
 		cli__error("%s", why);
 		return 1;

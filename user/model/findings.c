@@ -564,11 +564,10 @@ static int rule_wait(const struct finding_rule *rule, struct pass *ps)
 		err = add(ps->out, rule->kind, profile__str(p, fn->name),
 			  profile__str(p, fn->file), fn->top_line[r],
 			  fn->off[r] / whole,
-			  "%s for %s of its %s (%.0f %%), mostly at line %lld: "
-			  "%.1f %% of %s",
+			  "%s for %s of its %s (%.0f %%): %.1f %% of %s",
 			  wait_words[r], secs(t, fn->off[r] / 1e9),
 			  secs(o, own / 1e9), pct(fn->off[r], own),
-			  (long long)fn->top_line[r], pct(fn->off[r], whole),
+			  pct(fn->off[r], whole),
 			  ps->have_cpu ? "wall time" : "off-CPU time");
 		if (err)
 			return err;
@@ -576,7 +575,7 @@ static int rule_wait(const struct finding_rule *rule, struct pass *ps)
 	return 0;
 }
 
-/* The function with the most own CPU (reason < 0) or off-CPU time. */
+/* The function with the most own CPU time (reason < 0) or wait for reason. */
 static const struct prof_func *top_func(const struct pass *ps, int reason)
 {
 	const struct prof_func *best = NULL;
@@ -584,7 +583,7 @@ static const struct prof_func *top_func(const struct pass *ps, int reason)
 
 	for (size_t i = 0; i < ps->nr_funcs; i++) {
 		const struct prof_func *fn = &ps->funcs[i];
-		double v = reason < 0 ? fn->cpu : func_off(fn);
+		double v = reason < 0 ? fn->cpu : fn->off[reason];
 
 		if (v > best_v) {
 			best_v = v;
@@ -613,11 +612,15 @@ static const struct call_func *top_call_func(const struct call_graph *g,
 	return best;
 }
 
-/* "io 80.1 %, sleep 2.9 %": the reasons of off-CPU time, largest first. */
-static void reasons_text(const struct pass *ps, double wall, char *buf,
-			 size_t len)
+/*
+ * "sleep 47.4 %, io 21.2 %": the off-CPU reasons of at least 0.1 % of the
+ * wall time, largest first; returns the largest reason (-1: none).
+ */
+static int reasons_text(const struct pass *ps, double wall, char *buf,
+			size_t len)
 {
 	bool used[OFFCPU__COUNT] = {};
+	int first = -1;
 	size_t n = 0;
 
 	buf[0] = 0;
@@ -628,46 +631,56 @@ static void reasons_text(const struct pass *ps, double wall, char *buf,
 			if (!used[r] && ps->off[r] > 0 &&
 			    (best < 0 || ps->off[r] > ps->off[best]))
 				best = r;
-		if (best < 0 || n >= len)
+		if (best < 0)
 			break;
 		used[best] = true;
-		n += snprintf(buf + n, len - n, "%s%s %.1f %%", n ? ", " : "",
-			      offcpu_reason_names[best],
-			      pct(ps->off[best], wall));
+		if (first < 0)
+			first = best;
+		if (pct(ps->off[best], wall) >= 0.1 && n < len)
+			n += snprintf(buf + n, len - n, "%s%s %.1f %%",
+				      n ? ", " : "", offcpu_reason_names[best],
+				      pct(ps->off[best], wall));
 	}
+	return first;
 }
 
 /*
  * Where the whole run's wall time went: at least `ratio` of it on the CPU
- * (cpu_bound) or off it (wait_bound). From a profile with both CPU and
- * off-CPU time (record --wall), else from a call trace (no reasons).
+ * (cpu_bound, naming the function with the most CPU time) or off it
+ * (wait_bound, naming the largest reason and the function with the most of
+ * it). From a profile with both CPU and off-CPU time (record --wall), else
+ * from a call trace, whose off-CPU time has no reasons.
  */
 static int rule_bound(const struct finding_rule *rule, struct pass *ps)
 {
 	const struct call_graph *g = ps->in->calls;
 	bool cpu_rule = rule->kind == FINDING_CPU_BOUND;
-	double cpu = 0, off = 0, wall;
-	const char *name = "", *file = "", *whole = "wall time";
-	int64_t line = 0;
-	double top = 0;
+	const char *name = "?", *file = "", *whole = "wall time";
+	const char *doing = "waiting (record --wall tells why)";
+	double cpu = 0, off = 0, wall, top = 0;
 	char t[32], w[32], tt[32], reasons[256] = "";
+	int64_t line = 0;
 	int err = need_funcs(ps);
 
 	if (err < 0)
 		return err;
 	if (!err && ps->have_cpu && ps->have_off) {
-		const struct prof_func *fn = top_func(ps, cpu_rule ? -1 : 0);
 		const struct profile *p = ps->in->profile;
+		const struct prof_func *fn;
+		int r;
 
 		cpu = ps->cpu;
 		off = ps->off_total;
+		r = reasons_text(ps, cpu + off, reasons, sizeof(reasons));
+		if (r >= 0)
+			doing = wait_words[r];
+		fn = top_func(ps, cpu_rule ? -1 : r);
 		if (fn) {
 			name = profile__str(p, fn->name);
 			file = profile__str(p, fn->file);
 			line = fn->start_line;
-			top = cpu_rule ? fn->cpu : func_off(fn);
+			top = cpu_rule ? fn->cpu : fn->off[r];
 		}
-		reasons_text(ps, cpu + off, reasons, sizeof(reasons));
 	} else if (g) {
 		const struct call_func *f = top_call_func(g, !cpu_rule);
 
@@ -692,19 +705,18 @@ static int rule_bound(const struct finding_rule *rule, struct pass *ps)
 		return 0;
 	if (cpu_rule && cpu >= rule->ratio * wall)
 		return add(ps->out, rule->kind, name, file, line, cpu / wall,
-			   "%.1f %% of %s is on the CPU (%s of %s); "
-			   "most in %s: %s",
+			   "%.1f %% of %s is on the CPU (%s of %s), the most "
+			   "in %s (%s)",
 			   pct(cpu, wall), whole, secs(t, cpu / 1e9),
-			   secs(w, wall / 1e9), name[0] ? name : "?",
-			   secs(tt, top / 1e9));
+			   secs(w, wall / 1e9), name, secs(tt, top / 1e9));
 	if (!cpu_rule && off >= rule->ratio * wall)
 		return add(ps->out, rule->kind, name, file, line, off / wall,
-			   "%.1f %% of %s is off the CPU (%s of %s%s%s)"
-			   "; most in %s: %s%s",
+			   "%.1f %% of %s is off the CPU (%s of %s), mostly "
+			   "%s, the most in %s (%s)%s%s",
 			   pct(off, wall), whole, secs(t, off / 1e9),
-			   secs(w, wall / 1e9), reasons[0] ? "; " : "", reasons,
-			   name[0] ? name : "?", secs(tt, top / 1e9),
-			   reasons[0] ? "" : " (record --wall tells why)");
+			   secs(w, wall / 1e9), doing, name,
+			   secs(tt, top / 1e9), reasons[0] ? "; " : "",
+			   reasons);
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 #include <uthash.h>
 #include "output/call_report.h"
+#include "output/findings_report.h"
 #include "process/procfs.h"
 
 static const char *const sort_names[] = {
@@ -152,7 +153,8 @@ static int write_json(struct json_object *root, FILE *out)
 #define ADD_U64(o, k, v) json_object_object_add(o, k, json_object_new_int64(v))
 
 int call_report__json(const struct call_graph *g, enum call_sort key,
-		      const struct call_counters *lost, FILE *out)
+		      const struct call_counters *lost,
+		      const struct finding_list *findings, FILE *out)
 {
 	struct json_object *root = json_object_new_object();
 	struct json_object *funcs = json_object_new_array();
@@ -205,6 +207,9 @@ int call_report__json(const struct call_graph *g, enum call_sort key,
 	json_object_object_add(root, "functions", funcs);
 	json_object_object_add(root, "edges", edges);
 	json_object_object_add(root, "lost", lost_object(lost));
+	if (findings)
+		json_object_object_add(root, "findings",
+				       findings_report__json(findings));
 	free(order);
 	free(rank);
 	return write_json(root, out);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "output/call_report.h"
+#include "output/findings_report.h"
 #include "output/folded.h"
 #include "output/formats.h"
 #include "output/pprof.h"
@@ -12,15 +13,29 @@
 static const char *const kind_names[RESULT__COUNT] = {
 	[RESULT_SAMPLES] = "sampled profiles",
 	[RESULT_CALLS] = "call traces",
+	[RESULT_FINDINGS] = "findings",
 };
 
 /* ---- sampled profiles ---- */
 
+/* Every table ends with the findings. */
+static int with_findings(int err, const struct result *r, FILE *out)
+{
+	if (err || !r->findings)
+		return err;
+	fputc('\n', out);
+	return findings_report__table(r->findings, out);
+}
+
 static int samples_table(const struct result *r, FILE *out)
 {
+	int err;
+
 	if (wall_table__applies(r->profile))
-		return wall_table__write(r->profile, out, r->top);
-	return table__write(r->profile, out, 0, r->top);
+		err = wall_table__write(r->profile, out, r->top);
+	else
+		err = table__write(r->profile, out, 0, r->top);
+	return with_findings(err, r, out);
 }
 
 /*
@@ -46,12 +61,14 @@ static int samples_pprof(const struct result *r, FILE *out)
 
 static int calls_table(const struct result *r, FILE *out)
 {
-	return call_report__table(r->calls, r->sort, r->top, r->lost, out);
+	return with_findings(
+		call_report__table(r->calls, r->sort, r->top, r->lost, out), r,
+		out);
 }
 
 static int calls_json(const struct result *r, FILE *out)
 {
-	return call_report__json(r->calls, r->sort, r->lost, out);
+	return call_report__json(r->calls, r->sort, r->lost, r->findings, out);
 }
 
 static int calls_chrome(const struct result *r, FILE *out)
@@ -106,13 +123,27 @@ static int calls_pprof(const struct result *r, FILE *out)
 	return err;
 }
 
+/* ---- only the findings (--findings) ---- */
+
+static int findings_table(const struct result *r, FILE *out)
+{
+	return findings_report__table(r->findings, out);
+}
+
+static int findings_json(const struct result *r, FILE *out)
+{
+	return findings_report__write_json(r->findings, out);
+}
+
 /* ---- the table ---- */
 
 static const struct output_format formats[] = {
 	{"table",
 	 {NULL},
 	 false,
-	 {[RESULT_SAMPLES] = samples_table, [RESULT_CALLS] = calls_table}},
+	 {[RESULT_SAMPLES] = samples_table,
+	  [RESULT_CALLS] = calls_table,
+	  [RESULT_FINDINGS] = findings_table}},
 	{"folded",
 	 {".folded", NULL},
 	 false,
@@ -121,7 +152,10 @@ static const struct output_format formats[] = {
 	 {".pb.gz", ".pprof", NULL},
 	 true,
 	 {[RESULT_SAMPLES] = samples_pprof, [RESULT_CALLS] = calls_pprof}},
-	{"json", {".json", NULL}, false, {[RESULT_CALLS] = calls_json}},
+	{"json",
+	 {".json", NULL},
+	 false,
+	 {[RESULT_CALLS] = calls_json, [RESULT_FINDINGS] = findings_json}},
 	{"chrome",
 	 {".trace.json", NULL},
 	 false,
@@ -206,19 +240,39 @@ const struct output_format *output__choose(const struct output_format *f,
 int output__write(const struct output_format *f, const struct result *r,
 		  const char *path, char *why, size_t why_len)
 {
+	struct finding_list found = {};
+	struct result with = *r;
 	FILE *out = stdout;
 	int err;
 
+	if (!r->findings) {
+		struct findings_input in = {
+			.profile = r->profile,
+			.calls = r->calls,
+		};
+
+		err = findings__analyze(&in, &found);
+		if (err) {
+			finding_list__free(&found);
+			snprintf(why, why_len,
+				 "looking for findings failed: %s",
+				 strerror(-err));
+			return err;
+		}
+		with.findings = &found;
+	}
 	if (path) {
 		out = fopen(path, "we");
 		if (!out) {
 			err = -errno;
 			snprintf(why, why_len, "cannot write %s: %s", path,
 				 strerror(-err));
+			finding_list__free(&found);
 			return err;
 		}
 	}
-	err = f->write[r->kind](r, out);
+	err = f->write[r->kind](&with, out);
+	finding_list__free(&found);
 	if (fflush(out) && !err)
 		err = -errno;
 	if (out != stdout && fclose(out) && !err)

@@ -13,13 +13,15 @@
 #include <stddef.h>
 #include <stdio.h>
 #include "model/call_graph.h"
+#include "model/findings.h"
 #include "model/profile.h"
 #include "model/timeline.h"
 
 /* What a command produced. */
 enum result_kind {
-	RESULT_SAMPLES, /* record, report: a profile of stacks */
-	RESULT_CALLS,	/* calls: the call graph, its timeline */
+	RESULT_SAMPLES,	 /* record, report: a profile of stacks */
+	RESULT_CALLS,	 /* calls: the call graph, its timeline */
+	RESULT_FINDINGS, /* --findings: only the findings of what is below */
 	RESULT__COUNT,
 };
 
@@ -48,6 +50,11 @@ struct result {
 	size_t nr_events;
 	const struct call_counters *lost; /* RESULT_CALLS */
 	const struct timeline *timeline;  /* every kind; NULL: none kept */
+	/*
+	 * What the data reveals; NULL: output__write runs the findings pass
+	 * over the profile and call graph above.
+	 */
+	const struct finding_list *findings;
 	/* How to render. */
 	int top;	     /* table rows; <= 0: all */
 	bool threads;	     /* folded: a root frame per thread */

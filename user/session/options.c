@@ -9,6 +9,7 @@ enum {
 	OPT_CGROUP = 2000,
 	OPT_ALL,
 	OPT_TOP,
+	OPT_FINDINGS,
 };
 
 static const struct argp_option pid_options[] = {
@@ -76,6 +77,8 @@ static const struct argp_option output_options[] = {
 	 "Output format (default: by the -o extension, else table)", 0},
 	{"top", OPT_TOP, "N", 0, "table: rows to show (default 40, 0 = all)",
 	 0},
+	{"findings", OPT_FINDINGS, NULL, 0,
+	 "Only what the profile reveals (table or json), with its evidence", 0},
 	{},
 };
 
@@ -100,6 +103,9 @@ static error_t parse_output(int key, char *arg, struct argp_state *state)
 		if (cli__parse_long(arg, 0, 1000000, &o->top))
 			return cli__arg_error(state, "invalid row count '%s'",
 					      arg);
+		return 0;
+	case OPT_FINDINGS:
+		o->findings_only = true;
 		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;

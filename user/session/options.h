@@ -5,7 +5,7 @@
  *
  *   options__pid_argp     -p PID[,PID...]  -d SECONDS      (what, how long)
  *   options__scope_argp   --cgroup PATH    --all           (a whole scope)
- *   options__output_argp  -o FILE  -f FORMAT  --top N      (where, how)
+ *   options__output_argp  -o FILE  -f FORMAT  --top N  --findings
  *
  * plus "-- COMMAND ARGS..." (options__parse splits it off first, so nothing
  * after "--" is ever taken for an option). A command lists the groups it
@@ -43,6 +43,7 @@ struct output_opts {
 	const char *path;		    /* -o; NULL: stdout */
 	const struct output_format *format; /* -f; NULL: chosen by -o */
 	long top;			    /* --top; rows of a table, 0: all */
+	bool findings_only;		    /* --findings: only the findings */
 };
 
 /* Defaults a command starts from. */
