@@ -12,9 +12,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
+#include <json-c/json.h>
+
+#include "profile_fixture.h"
+
 #include "model/scale.h"
+#include "output/call_report.h"
+#include "output/pprof.h"
+#include "output/scale_report.h"
+#include "output/scale_runs.h"
 
 static const double sizes[] = {1000, 2000, 4000, 8000};
 #define NR_SIZES 4
@@ -187,6 +196,171 @@ static void test_series(void **state)
 	scale__free(&r);
 }
 
+/* A run read back from calls JSON written by call_report__json. */
+static void test_runs_calls_json(void **state)
+{
+	char path[] = "/tmp/pystrobe-test-scale-XXXXXX";
+	struct call_func funcs[2] = {
+		{.name = "f\"x",
+		 .file = "/a.py",
+		 .line = 3,
+		 .calls = 7,
+		 .total_ns = 2000000,
+		 .self_ns = 500000},
+		{.name = "g",
+		 .file = "/a.py",
+		 .line = 9,
+		 .calls = 70,
+		 .total_ns = 1500000,
+		 .self_ns = 1500000},
+	};
+	struct call_graph g = {.funcs = funcs, .nr_funcs = 2};
+	struct call_counters lost = {};
+	double runs[] = {10, 20, 40};
+	struct scale_result r;
+	FILE *f;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_int_equal(call_report__json(&g, CALL_SORT_TOTAL, &lost, NULL, f),
+			 0);
+	fclose(f);
+	assert_int_equal(scale__init(&r, "calls", true, runs, 3), 0);
+	assert_int_equal(scale_runs__add_calls_json(&r, 1, path), 0);
+	assert_int_equal(r.nr_funcs, 2);
+	assert_string_equal(r.funcs[0].name, "f\"x");
+	assert_int_equal(r.funcs[0].line, 3);
+	assert_true(r.funcs[0].seconds[1] == 2e-3);
+	assert_true(r.funcs[0].self_seconds[1] == 5e-4);
+	assert_true(r.funcs[1].calls[1] == 70);
+	assert_true(r.funcs[0].seconds[0] == 0);
+	assert_true(fabs(r.run_total[1] - 2e-3) < 1e-12);
+	/* Not calls JSON. */
+	f = fopen(path, "w");
+	fputs("{\"functions\": [{\"name\": 1}]}", f);
+	fclose(f);
+	assert_int_equal(scale_runs__add_calls_json(&r, 0, path), -EINVAL);
+	f = fopen(path, "w");
+	fputs("[1, 2", f);
+	fclose(f);
+	assert_int_equal(scale_runs__add_calls_json(&r, 0, path), -EINVAL);
+	unlink(path);
+	assert_int_equal(scale_runs__add_calls_json(&r, 0, path), -EINVAL);
+	scale__free(&r);
+}
+
+/*
+ * A run read back from a sampled pprof profile: fib recurses (counted once
+ * per sample), main is never a leaf, native frames are not functions.
+ */
+static void test_runs_pprof(void **state)
+{
+	char path[] = "/tmp/pystrobe-test-scale-XXXXXX";
+	struct profile *p = profile__new();
+	uint32_t main_, fib10, fib11, memcpy_;
+	double runs[] = {10, 20, 40};
+	struct scale_result r;
+	int64_t v[2];
+	FILE *f;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	profile__add_type(p, "samples", "count");
+	profile__add_type(p, "cpu", "nanoseconds");
+	main_ = frame(p, FRAME_PYTHON, "main", "/m.py", 5, 1);
+	fib10 = frame(p, FRAME_PYTHON, "fib", "/m.py", 10, 9);
+	fib11 = frame(p, FRAME_PYTHON, "fib", "/m.py", 11, 9);
+	memcpy_ = frame(p, FRAME_NATIVE, "memcpy", "libc.so", 0, 0);
+	v[0] = 3, v[1] = 3000000;
+	profile__add_sample(p, (uint32_t[]){fib10, fib11, fib11, main_}, 4, v,
+			    1, 1, "t", "c");
+	v[0] = 1, v[1] = 1000000;
+	profile__add_sample(p, (uint32_t[]){memcpy_, fib11, main_}, 3, v, 1, 1,
+			    "t", "c");
+	f = fdopen(fd, "w");
+	assert_int_equal(pprof__write(p, f), 0);
+	fclose(f);
+	profile__free(p);
+	assert_int_equal(scale__init(&r, "record", false, runs, 3), 0);
+	assert_int_equal(scale_runs__add_pprof(&r, 2, path), 0);
+	assert_int_equal(r.nr_funcs, 2);
+	for (size_t i = 0; i < 2; i++) {
+		const struct scale_function *fn = &r.funcs[i];
+		bool fib = !strcmp(fn->name, "fib");
+
+		assert_true(fib || !strcmp(fn->name, "main"));
+		assert_int_equal(fn->line, fib ? 9 : 1);
+		assert_true(fabs(fn->seconds[2] - 4e-3) < 1e-12);
+		assert_true(fabs(fn->self_seconds[2] - (fib ? 4e-3 : 0)) <
+			    1e-12);
+	}
+	unlink(path);
+	assert_int_equal(scale_runs__add_pprof(&r, 0, path), -ENOENT);
+	scale__free(&r);
+}
+
+/* The JSON: medians per size, nulls for what was not fitted. */
+static void test_report_json(void **state)
+{
+	double runs[] = {1000, 2000, 4000, 1000, 2000, 4000};
+	struct scale_result r;
+	struct json_object *root, *funcs, *fn, *v;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	assert_int_equal(scale__init(&r, "calls", true, runs, 6), 0);
+	for (size_t i = 0; i < 6; i++) {
+		scale__add(&r, i, "quad", "/a.py", 3,
+			   1e-8 * runs[i] * runs[i] * (i < 3 ? 1.1 : 0.9),
+			   1e-8 * runs[i] * runs[i], 1);
+		scale__add(&r, i, "tiny", "/a.py", 8, 1e-6, 1e-6, 1);
+	}
+	scale__analyze(&r, 1e-3);
+	f = open_memstream(&buf, &len);
+	assert_int_equal(scale_report__json(&r, NULL, f), 0);
+	fclose(f);
+	root = json_tokener_parse(buf);
+	assert_non_null(root);
+	assert_true(json_object_object_get_ex(root, "sizes", &v));
+	assert_int_equal(json_object_array_length(v), 3);
+	assert_int_equal(json_object_get_int(json_object_array_get_idx(v, 2)),
+			 4000);
+	assert_true(json_object_object_get_ex(root, "functions", &funcs));
+	fn = json_object_array_get_idx(funcs, 0);
+	assert_true(json_object_object_get_ex(fn, "name", &v));
+	assert_string_equal(json_object_get_string(v), "quad");
+	assert_true(json_object_object_get_ex(fn, "complexity", &v));
+	assert_string_equal(json_object_get_string(v), "O(n^2)");
+	assert_true(json_object_object_get_ex(fn, "time_exponent", &v));
+	assert_true(fabs(json_object_get_double(v) - 2) < 0.01);
+	assert_true(json_object_object_get_ex(fn, "calls_exponent", &v));
+	assert_true(fabs(json_object_get_double(v)) < 1e-9);
+	assert_true(json_object_object_get_ex(fn, "seconds", &v));
+	assert_true(
+		fabs(json_object_get_double(json_object_array_get_idx(v, 1)) -
+		     0.04) < 1e-4);
+	fn = json_object_array_get_idx(funcs, 1);
+	assert_true(json_object_object_get_ex(fn, "complexity", &v));
+	assert_string_equal(json_object_get_string(v), "too small to fit");
+	assert_true(json_object_object_get_ex(fn, "time_exponent", &v));
+	assert_null(v);
+	json_object_put(root);
+	free(buf);
+	/* The table names the same. */
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	assert_int_equal(scale_report__table(&r, 0, f), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "n = 1000, 2000, 4000 (6 runs in all"));
+	assert_non_null(strstr(buf, "O(n^2)"));
+	assert_non_null(strstr(buf, "too small to fit"));
+	assert_non_null(strstr(buf, "AT n=40000"));
+	free(buf);
+	scale__free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -194,6 +368,9 @@ int main(void)
 		cmocka_unit_test(test_noisy),
 		cmocka_unit_test(test_fit_errors),
 		cmocka_unit_test(test_series),
+		cmocka_unit_test(test_runs_calls_json),
+		cmocka_unit_test(test_runs_pprof),
+		cmocka_unit_test(test_report_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

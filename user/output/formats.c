@@ -7,12 +7,14 @@
 #include "output/folded.h"
 #include "output/formats.h"
 #include "output/pprof.h"
+#include "output/scale_report.h"
 #include "output/table.h"
 #include "output/wall_table.h"
 
 static const char *const kind_names[RESULT__COUNT] = {
 	[RESULT_SAMPLES] = "sampled profiles",
 	[RESULT_CALLS] = "call traces",
+	[RESULT_SCALE] = "scale results",
 	[RESULT_FINDINGS] = "findings",
 };
 
@@ -123,6 +125,19 @@ static int calls_pprof(const struct result *r, FILE *out)
 	return err;
 }
 
+/* ---- scale sweeps ---- */
+
+static int scale_table(const struct result *r, FILE *out)
+{
+	return with_findings(scale_report__table(r->scale, r->top, out), r,
+			     out);
+}
+
+static int scale_json(const struct result *r, FILE *out)
+{
+	return scale_report__json(r->scale, r->findings, out);
+}
+
 /* ---- only the findings (--findings) ---- */
 
 static int findings_table(const struct result *r, FILE *out)
@@ -143,6 +158,7 @@ static const struct output_format formats[] = {
 	 false,
 	 {[RESULT_SAMPLES] = samples_table,
 	  [RESULT_CALLS] = calls_table,
+	  [RESULT_SCALE] = scale_table,
 	  [RESULT_FINDINGS] = findings_table}},
 	{"folded",
 	 {".folded", NULL},
@@ -155,7 +171,9 @@ static const struct output_format formats[] = {
 	{"json",
 	 {".json", NULL},
 	 false,
-	 {[RESULT_CALLS] = calls_json, [RESULT_FINDINGS] = findings_json}},
+	 {[RESULT_CALLS] = calls_json,
+	  [RESULT_SCALE] = scale_json,
+	  [RESULT_FINDINGS] = findings_json}},
 	{"chrome",
 	 {".trace.json", NULL},
 	 false,
@@ -249,6 +267,7 @@ int output__write(const struct output_format *f, const struct result *r,
 		struct findings_input in = {
 			.profile = r->profile,
 			.calls = r->calls,
+			.scale = r->scale,
 		};
 
 		err = findings__analyze(&in, &found);

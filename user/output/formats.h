@@ -15,12 +15,14 @@
 #include "model/call_graph.h"
 #include "model/findings.h"
 #include "model/profile.h"
+#include "model/scale.h"
 #include "model/timeline.h"
 
 /* What a command produced. */
 enum result_kind {
 	RESULT_SAMPLES,	 /* record, report: a profile of stacks */
 	RESULT_CALLS,	 /* calls: the call graph, its timeline */
+	RESULT_SCALE,	 /* scale: per-function fits over input sizes */
 	RESULT_FINDINGS, /* --findings: only the findings of what is below */
 	RESULT__COUNT,
 };
@@ -49,10 +51,11 @@ struct result {
 	const struct call_event *events; /* RESULT_CALLS: the timeline */
 	size_t nr_events;
 	const struct call_counters *lost; /* RESULT_CALLS */
+	const struct scale_result *scale; /* RESULT_SCALE */
 	const struct timeline *timeline;  /* every kind; NULL: none kept */
 	/*
 	 * What the data reveals; NULL: output__write runs the findings pass
-	 * over the profile and call graph above.
+	 * over the profile, call graph and scale results above.
 	 */
 	const struct finding_list *findings;
 	/* How to render. */
