@@ -379,10 +379,22 @@ static void test_wait_reasons(void **state)
 	assert_int_equal(profile__add_sample(p, (uint32_t[]){gil, spin}, 2, &v,
 					     1, 2, "t", "c"),
 			 0);
+	/* An unnamed function waits: not its caller's (spin's) wait. */
+	v = 600 * MS;
+	assert_int_equal(
+		profile__add_sample(p,
+				    (uint32_t[]){io,
+						 frame(p, FRAME_MARKER,
+						       "[unknown code 0x1]", "",
+						       0, 0),
+						 spin},
+				    3, &v, 1, 3, "t", "c"),
+		0);
 	analyze(&(struct findings_input){.profile = p}, &l);
 	f = get(&l, FINDING_IO_WAIT, "fetch");
 	assert_non_null(strstr(f->evidence, "of off-CPU time"));
 	get(&l, FINDING_GIL_WAIT, "spin");
+	assert_int_equal(count(&l, FINDING_IO_WAIT, "spin"), 0);
 	/* No CPU time: nothing to say about the wall time. */
 	assert_int_equal(l.nr, 2);
 	finding_list__free(&l);

@@ -226,13 +226,25 @@ struct pass {
 	bool have_cpu, have_off;
 };
 
-/* Innermost Python frame of a sample, or -1. */
+/*
+ * Innermost Python frame of a sample, below which only native and kernel
+ * frames and the off-CPU leaf may lie; -1 when there is none, or when
+ * another pseudo-frame comes first ("[unknown code ...]": the time belongs
+ * to a function nobody can name, not to its caller).
+ */
 static int innermost_python(const struct profile *p,
 			    const struct profile_sample *s)
 {
-	for (uint32_t j = 0; j < s->depth; j++)
-		if (p->frames[s->frames[j]].kind == FRAME_PYTHON)
+	for (uint32_t j = 0; j < s->depth; j++) {
+		const struct profile_frame *f = &p->frames[s->frames[j]];
+
+		if (f->kind == FRAME_PYTHON)
 			return j;
+		if (f->kind == FRAME_MARKER &&
+		    (j || strncmp(profile__str(p, f->name), OFFCPU_FRAME_PREFIX,
+				  strlen(OFFCPU_FRAME_PREFIX))))
+			return -1;
+	}
 	return -1;
 }
 

@@ -117,6 +117,9 @@ int scale_runs__add_pprof(struct scale_result *r, size_t run, const char *path)
 		for (uint32_t j = 0; j < s->depth; j++) {
 			size_t f = func[s->frames[j]];
 
+			/* "[unknown code]" at the leaf: nobody's own time. */
+			if (p->frames[f].kind == FRAME_MARKER)
+				leaf = false;
 			if (p->frames[f].kind != FRAME_PYTHON)
 				continue;
 			if (leaf)
