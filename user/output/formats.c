@@ -6,6 +6,7 @@
 #include "output/folded.h"
 #include "output/formats.h"
 #include "output/pprof.h"
+#include "output/profile_json.h"
 #include "output/table.h"
 #include "output/wall_table.h"
 
@@ -40,6 +41,11 @@ static int samples_folded(const struct result *r, FILE *out)
 static int samples_pprof(const struct result *r, FILE *out)
 {
 	return pprof__write(r->profile, out);
+}
+
+static int samples_json(const struct result *r, FILE *out)
+{
+	return profile_json__write(r->profile, r->timeline, false, out);
 }
 
 /* ---- call traces ---- */
@@ -121,7 +127,10 @@ static const struct output_format formats[] = {
 	 {".pb.gz", ".pprof", NULL},
 	 true,
 	 {[RESULT_SAMPLES] = samples_pprof, [RESULT_CALLS] = calls_pprof}},
-	{"json", {".json", NULL}, false, {[RESULT_CALLS] = calls_json}},
+	{"json",
+	 {".json", NULL},
+	 false,
+	 {[RESULT_SAMPLES] = samples_json, [RESULT_CALLS] = calls_json}},
 	{"chrome",
 	 {".trace.json", NULL},
 	 false,
