@@ -7,6 +7,7 @@
 #include "output/formats.h"
 #include "output/pprof.h"
 #include "output/profile_json.h"
+#include "output/speedscope.h"
 #include "output/table.h"
 #include "output/wall_table.h"
 
@@ -48,6 +49,11 @@ static int samples_json(const struct result *r, FILE *out)
 	return profile_json__write(r->profile, r->timeline, false, out);
 }
 
+static int samples_speedscope(const struct result *r, FILE *out)
+{
+	return speedscope__write_profile(r->profile, out);
+}
+
 /* ---- call traces ---- */
 
 static int calls_table(const struct result *r, FILE *out)
@@ -64,6 +70,11 @@ static int calls_chrome(const struct result *r, FILE *out)
 {
 	return call_report__chrome(r->calls, r->events, r->nr_events, r->lost,
 				   out);
+}
+
+static int calls_speedscope(const struct result *r, FILE *out)
+{
+	return speedscope__write_calls(r->calls, r->events, r->nr_events, out);
 }
 
 /* The call tree as a profile (values: calls, wall, cpu, offcpu), with the
@@ -131,6 +142,11 @@ static const struct output_format formats[] = {
 	 {".json", NULL},
 	 false,
 	 {[RESULT_SAMPLES] = samples_json, [RESULT_CALLS] = calls_json}},
+	{"speedscope",
+	 {".speedscope.json", NULL},
+	 false,
+	 {[RESULT_SAMPLES] = samples_speedscope,
+	  [RESULT_CALLS] = calls_speedscope}},
 	{"chrome",
 	 {".trace.json", NULL},
 	 false,
