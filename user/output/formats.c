@@ -4,6 +4,8 @@
 #include <string.h>
 #include "output/call_report.h"
 #include "output/folded.h"
+#include "output/html.h"
+#include "output/json_doc.h"
 #include "output/formats.h"
 #include "output/pprof.h"
 #include "output/profile_json.h"
@@ -14,6 +16,7 @@
 static const char *const kind_names[RESULT__COUNT] = {
 	[RESULT_SAMPLES] = "sampled profiles",
 	[RESULT_CALLS] = "call traces",
+	[RESULT_DOCUMENT] = "saved JSON documents",
 };
 
 /* ---- sampled profiles ---- */
@@ -123,6 +126,20 @@ static int calls_pprof(const struct result *r, FILE *out)
 	return err;
 }
 
+/* ---- saved JSON documents ---- */
+
+static int document_json(const struct result *r, FILE *out)
+{
+	int err = json_doc__put(out, r->document, false, true);
+
+	return err ?: (fputc('\n', out) == EOF ? -EIO : 0);
+}
+
+static int document_html(const struct result *r, FILE *out)
+{
+	return html__write_document(r->document, out);
+}
+
 /* ---- the table ---- */
 
 static const struct output_format formats[] = {
@@ -141,12 +158,20 @@ static const struct output_format formats[] = {
 	{"json",
 	 {".json", NULL},
 	 false,
-	 {[RESULT_SAMPLES] = samples_json, [RESULT_CALLS] = calls_json}},
+	 {[RESULT_SAMPLES] = samples_json,
+	  [RESULT_CALLS] = calls_json,
+	  [RESULT_DOCUMENT] = document_json}},
 	{"speedscope",
 	 {".speedscope.json", NULL},
 	 false,
 	 {[RESULT_SAMPLES] = samples_speedscope,
 	  [RESULT_CALLS] = calls_speedscope}},
+	{"html",
+	 {".html", ".htm", NULL},
+	 false,
+	 {[RESULT_SAMPLES] = html__write_samples,
+	  [RESULT_CALLS] = html__write_calls,
+	  [RESULT_DOCUMENT] = document_html}},
 	{"chrome",
 	 {".trace.json", NULL},
 	 false,
