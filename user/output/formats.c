@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "output/call_report.h"
+#include "output/diff_report.h"
 #include "output/folded.h"
 #include "output/html.h"
 #include "output/json_doc.h"
@@ -16,6 +17,7 @@
 static const char *const kind_names[RESULT__COUNT] = {
 	[RESULT_SAMPLES] = "sampled profiles",
 	[RESULT_CALLS] = "call traces",
+	[RESULT_DIFF] = "profile diffs",
 	[RESULT_DOCUMENT] = "saved JSON documents",
 };
 
@@ -126,6 +128,23 @@ static int calls_pprof(const struct result *r, FILE *out)
 	return err;
 }
 
+/* ---- profile diffs ---- */
+
+static int diff_table(const struct result *r, FILE *out)
+{
+	return diff_report__table(r->diff, r->top, out);
+}
+
+static int diff_json(const struct result *r, FILE *out)
+{
+	return diff_report__json(r->diff, out);
+}
+
+static int diff_html(const struct result *r, FILE *out)
+{
+	return diff_report__html(r->diff, out);
+}
+
 /* ---- saved JSON documents ---- */
 
 static int document_json(const struct result *r, FILE *out)
@@ -146,7 +165,9 @@ static const struct output_format formats[] = {
 	{"table",
 	 {NULL},
 	 false,
-	 {[RESULT_SAMPLES] = samples_table, [RESULT_CALLS] = calls_table}},
+	 {[RESULT_SAMPLES] = samples_table,
+	  [RESULT_CALLS] = calls_table,
+	  [RESULT_DIFF] = diff_table}},
 	{"folded",
 	 {".folded", NULL},
 	 false,
@@ -160,6 +181,7 @@ static const struct output_format formats[] = {
 	 false,
 	 {[RESULT_SAMPLES] = samples_json,
 	  [RESULT_CALLS] = calls_json,
+	  [RESULT_DIFF] = diff_json,
 	  [RESULT_DOCUMENT] = document_json}},
 	{"speedscope",
 	 {".speedscope.json", NULL},
@@ -171,6 +193,7 @@ static const struct output_format formats[] = {
 	 false,
 	 {[RESULT_SAMPLES] = html__write_samples,
 	  [RESULT_CALLS] = html__write_calls,
+	  [RESULT_DIFF] = diff_html,
 	  [RESULT_DOCUMENT] = document_html}},
 	{"chrome",
 	 {".trace.json", NULL},

@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 #include "model/call_graph.h"
 #include "model/profile.h"
+#include "model/profile_diff.h"
 #include "model/timeline.h"
 
 /* What a command produced. */
@@ -51,6 +52,7 @@ struct result {
 	size_t nr_events;
 	const struct call_counters *lost; /* RESULT_CALLS */
 	const struct timeline *timeline;  /* every kind; NULL: none kept */
+	const struct profile_diff *diff;  /* RESULT_DIFF */
 	struct json_object *document;	  /* RESULT_DOCUMENT */
 	/* How to render. */
 	int top;	     /* table rows; <= 0: all */
