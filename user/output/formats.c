@@ -187,7 +187,8 @@ static const struct output_format formats[] = {
 	 {".speedscope.json", NULL},
 	 false,
 	 {[RESULT_SAMPLES] = samples_speedscope,
-	  [RESULT_CALLS] = calls_speedscope}},
+	  [RESULT_CALLS] = calls_speedscope},
+	 true},
 	{"html",
 	 {".html", ".htm", NULL},
 	 false,
@@ -198,7 +199,8 @@ static const struct output_format formats[] = {
 	{"chrome",
 	 {".trace.json", NULL},
 	 false,
-	 {[RESULT_CALLS] = calls_chrome}},
+	 {[RESULT_CALLS] = calls_chrome},
+	 true},
 };
 
 #define NR_FORMATS (sizeof(formats) / sizeof(formats[0]))

@@ -68,6 +68,7 @@ struct output_format {
 	const char *extensions[3];	    /* NULL-terminated, longest first */
 	bool binary;			    /* not for a terminal: needs -o */
 	output_writer write[RESULT__COUNT]; /* NULL: not for that kind */
+	bool call_events; /* calls: writes each kept call (a timeline) */
 };
 
 /* The format named name, or NULL. */
