@@ -49,8 +49,8 @@
 
 	/* ---- formatting ---- */
 	function unitOf(key) {
-		if (/_ns$/.test(key)) return "ns";
-		if (/_bytes$/.test(key) || /_space$/.test(key)) return "bytes";
+		if (/(^|_)ns$/.test(key)) return "ns";
+		if (/(^|_)(bytes|space)$/.test(key)) return "bytes";
 		return "count";
 	}
 	function fmtNum(v) {
@@ -782,7 +782,7 @@
 		if (state.tab === "leaks") spec = genericSpec(D.leaks);
 		else if (state.tab === "temporaries") spec = genericSpec(D.temporaries);
 		else if (KIND === "memory") spec = memorySpec(state.tab === "inuse" ? "inuse_bytes" : "alloc_bytes");
-		else if (KIND === "calls") spec = callsSpec();
+		else if (KIND === "calls" && D.edges) spec = callsSpec();
 		else if (isDiff) spec = diffSpec();
 		else if (T) spec = samplesSpec();
 		else spec = memorySpec(null);
@@ -838,7 +838,8 @@
 		return { cols, rows, sortDefault: 1, note: "Shares are of each profile's own total; Δ = new − base." };
 	}
 	function callsSpec() {
-		const num = (k, unitKey) => ({ name: label(k), get: (r) => FUNCS[r.f][k] || 0, show: (r) => fmt(unitKey || k, FUNCS[r.f][k] || 0) });
+		const exact = (v) => Number(v).toLocaleString("en-US");
+		const num = (k, unitKey) => ({ name: label(k), get: (r) => FUNCS[r.f][k] || 0, show: (r) => (unitKey ? exact : (v) => fmt(k, v))(FUNCS[r.f][k] || 0) });
 		const cols = [
 			{ name: "function", l: true, get: (r) => r.f, show: (r) => fnCell(r.f) },
 			num("calls", "calls"),
