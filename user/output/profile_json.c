@@ -18,6 +18,7 @@ struct doc {
 	struct functions fs;
 	char keys[PROFILE_MAX_TYPES][KEY_LEN];
 	int main_type;
+	bool reasons;  /* off-CPU time carries reasons (not a call trace) */
 	size_t *order; /* listed functions, sorted */
 	size_t nr_listed;
 	int32_t *doc_index; /* fs index -> position in order, -1: unlisted */
@@ -109,7 +110,7 @@ static struct json_object *function_object(const struct doc *d,
 		snprintf(key, sizeof(key), "total_%s", d->keys[t]);
 		ADD(o, key, json_object_new_int64(f->total[t]));
 	}
-	if (d->fs.offcpu_type >= 0) {
+	if (d->reasons) {
 		ADD(o, "self_offcpu_by_reason_ns", by_reason(f->self_offcpu));
 		ADD(o, "total_offcpu_by_reason_ns", by_reason(f->total_offcpu));
 	}
@@ -206,7 +207,7 @@ static struct json_object *head_object(const struct doc *d,
 	ADD(root, "time_nanos", json_object_new_int64(p->time_nanos));
 	ADD(root, "duration_ns", json_object_new_int64(p->duration_nanos));
 	ADD(root, "period_ns", json_object_new_int64(p->period));
-	if (d->fs.offcpu_type >= 0)
+	if (d->reasons)
 		ADD(totals, "offcpu_by_reason_ns", by_reason(d->fs.sum_offcpu));
 	ADD(root, "totals", totals);
 	for (size_t i = 0; i < d->nr_listed; i++)
@@ -260,6 +261,9 @@ int profile_json__write(const struct profile *p, const struct timeline *tl,
 	d.main_type = profile_json__main_type(p);
 	err = functions__build(p, functions__rule_for(p), &d.fs);
 	err = err ?: list_functions(&d);
+	/* A call trace's off-CPU time has no "[off-cpu: REASON]" frames. */
+	d.reasons = d.fs.offcpu_type >= 0 &&
+		    strcmp(functions__profile_kind(p), "calls") != 0;
 	if (!err) {
 		head = head_object(&d, tl);
 		err = head ? 0 : -ENOMEM;

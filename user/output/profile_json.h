@@ -9,7 +9,7 @@
  *  "totals": {KEY: sum, "offcpu_by_reason_ns": {reason: ns}},
  *  "functions": [{name, file, line (first line), kind, self_KEY, total_KEY
  *                 per value type, self_offcpu_by_reason_ns,
- *                 total_offcpu_by_reason_ns}],
+ *                 total_offcpu_by_reason_ns (off-CPU and wall kinds)}],
  *  "threads": [{pid, tid, thread_name, comm, KEY per value type}],
  *  "lost": {counter: value},
  *  "timeline": [...]            (when the run kept one; json_doc.h),
