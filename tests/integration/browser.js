@@ -11,7 +11,8 @@
  *       ZOOM: clicks that function's box in the flame graph and reads the
  *       zoomed function, breadcrumb and tooltip. ACTION: "row:NAME" clicks
  *       NAME's table row (calls: callers and callees), "tab:ID" opens that
- *       table tab, "colours" counts red and blue flame graph pixels.
+ *       table tab, "colours" counts red and blue flame graph pixels,
+ *       "thread:TID" selects that thread and reads the graph's total.
  *       Empty arguments are skipped.
  *   node browser.js speedscope FILE.speedscope.json NAME PNG
  *       loads FILE into the speedscope app (npm speedscope), waits for the
@@ -164,6 +165,19 @@ async function html(file, png, search, zoom, action) {
 		await page.waitForTimeout(100);
 		out.table_text = await tableText(page);
 		await page.screenshot({ path: png.replace(/\.png$/, "-tab.png") });
+	} else if (action && action.startsWith("thread:")) {
+		out.root_total_before = await page.evaluate(() => window.pystrobe.rootTotal());
+		const value = await page.evaluate((tid) => {
+			const o = [...document.querySelectorAll("#thread option")].find((x) => x.textContent.includes("thread " + tid + " "));
+			return o ? o.value : null;
+		}, action.slice(7));
+		if (value) {
+			await page.selectOption("#thread", value);
+			await page.waitForTimeout(100);
+			out.root_total = await page.evaluate(() => window.pystrobe.rootTotal());
+			out.table_text = await tableText(page);
+			await page.screenshot({ path: png.replace(/\.png$/, "-thread.png") });
+		}
 	} else if (action === "colours") {
 		Object.assign(out, await diffPixels(page));
 	}

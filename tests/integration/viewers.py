@@ -332,9 +332,17 @@ def t_viewers_wall_html(ctx, interps):
     check(doc["kind"] == "wall" and nap["self_offcpu_by_reason_ns"]["sleep"] > 0,
           "no sleep in nap: %s" % nap)
     png = os.path.join(ctx.tmp, "viewers-wall.png")
-    seen = browser("html", page, png, "nap", nap["name"])
+    seen = browser("html", page, png, "nap", nap["name"], "thread:%d" % truth["napper_tid"])
     check_no_errors(seen, "wall report")
     errs = []
+    # The napper alone: its own wall time, nap on top of the table.
+    napper = [t for t in doc["threads"] if t["tid"] == truth["napper_tid"]][0]
+    if seen.get("root_total") != napper["wall_ns"] or seen["root_total_before"] != doc["totals"]["wall_ns"]:
+        errs.append("thread selection: graph total %s (all: %s), napper's wall %d (all: %d)" % (
+            seen.get("root_total"), seen["root_total_before"], napper["wall_ns"],
+            doc["totals"]["wall_ns"]))
+    if not seen["table_text"] or seen["table_text"][0][0].split()[0] != nap["name"]:
+        errs.append("napper's table starts with %s" % seen["table_text"][:1])
     for text in ("off-CPU: sleep", "on CPU", "thread %d " % truth["napper_tid"], "lost:"):
         if text not in seen["text"]:
             errs.append("%r not in the page" % text)
@@ -343,7 +351,8 @@ def t_viewers_wall_html(ctx, interps):
     check_screenshot(png, "wall report")
     if errs:
         raise Fail("; ".join(errs))
-    return "%s: reasons, napper thread, tooltip split ok" % it.label
+    return "%s: reasons, tooltip split, napper thread selected (%.0f ms) ok" % (
+        it.label, napper["wall_ns"] / 1e6)
 
 
 @once("viewers-calls", order=152, quick=True)

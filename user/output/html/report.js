@@ -1059,6 +1059,7 @@
 		nodes: state.view ? state.view.n : 0,
 		zoomName: () => (state.zoom ? funcLabel(FUNCS[state.view.func[state.zoom]]) : "all"),
 		matchShare: () => state.matchShare,
+		rootTotal: () => (state.view ? state.view.total[state.col][0] : 0),
 		rectOf: (name) => {
 			const r = rects.find((q) => q.node && funcLabel(FUNCS[state.view.func[q.node]]) === name);
 			if (!r) return null;
