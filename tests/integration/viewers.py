@@ -482,6 +482,15 @@ def t_viewers_memory(ctx, interps):
     if seen["sections"] != ["meta", "findings", "timeline", "table-section"]:
         errs.append("sections %s" % seen["sections"])
     check_screenshot(png, "memory report")
+    # Bad documents and formats that do not apply: one line, non-zero.
+    cut = os.path.join(ctx.tmp, "viewers-cut.json")
+    with open(src) as f, open(cut, "w") as g:
+        g.write(f.read()[:200])
+    for args in (["report", cut, "-o", page], ["report", src, "-f", "folded"]):
+        rc, out, err, dt = ctx.ps(args, 60)
+        lines = err.decode().strip().splitlines()
+        if rc == 0 or len(lines) != 1 or not lines[0].startswith("pystrobe: error: "):
+            errs.append("%s: rc %d, stderr %r" % (" ".join(args[1:]), rc, err.decode()))
     if errs:
         raise Fail("; ".join(errs))
     return "allocated/in-use/leaks views, timeline, findings ok"
