@@ -1061,7 +1061,9 @@
 		matchShare: () => state.matchShare,
 		rootTotal: () => (state.view ? state.view.total[state.col][0] : 0),
 		rectOf: (name) => {
-			const r = rects.find((q) => q.node && funcLabel(FUNCS[state.view.func[q.node]]) === name);
+			/* The widest box of that function. */
+			let r = null;
+			for (const q of rects) if (q.node && funcLabel(FUNCS[state.view.func[q.node]]) === name && (!r || q.w > r.w)) r = q;
 			if (!r) return null;
 			const b = canvas.getBoundingClientRect();
 			return { x: b.left + r.x + r.w / 2, y: b.top + r.y + r.h / 2, w: r.w };
