@@ -281,6 +281,16 @@ def t_viewers_html(ctx, interps):
     check_no_errors(seen, "cpu report")
     check(hot["name"] in seen["text"], "burn_hot not in the rendered DOM")
     msgs.append("screenshot " + check_screenshot(png, "cpu report"))
+    # The page's table (computed from the tree) agrees with the JSON.
+    row = [r for r in seen["table_text"] if r[0].split()[0] == hot["name"]]
+    want = [100 * hot["self_samples"] / total, hot["self_samples"],
+            100 * hot["total_samples"] / total, hot["total_samples"]]
+    try:
+        got = [float(c.strip().rstrip("%")) for c in row[0][1:5]]
+    except (IndexError, ValueError):
+        got = None
+    if not got or any(abs(g - w) > 0.051 for g, w in zip(got, want)):
+        errs.append("table row %s, JSON says %s" % (row[:1], want))
     if seen["magenta_before"] != 0 or seen["magenta_after"] < 100:
         errs.append("search highlighted %d pixels (before: %d)" % (
             seen["magenta_after"], seen["magenta_before"]))
