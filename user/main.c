@@ -24,6 +24,7 @@ static const struct command commands[] = {
 	 "trace every Python call: counts, time, CPU vs off-CPU"},
 	{"scale", scale_main,
 	 "run a command at several sizes: how each function's time grows"},
+	{"diff", diff_main, "compare two saved profiles per function"},
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -382,13 +382,13 @@ static void test_wait_reasons(void **state)
 	/* An unnamed function waits: not its caller's (spin's) wait. */
 	v = 600 * MS;
 	assert_int_equal(
-		profile__add_sample(p,
-				    (uint32_t[]){io,
-						 frame(p, FRAME_MARKER,
-						       "[unknown code 0x1]", "",
-						       0, 0),
-						 spin},
-				    3, &v, 1, 3, "t", "c"),
+		profile__add_sample(
+			p,
+			(uint32_t[]){io,
+				     frame(p, FRAME_MARKER,
+					   "[unknown code 0x1]", "", 0, 0),
+				     spin},
+			3, &v, 1, 3, "t", "c"),
 		0);
 	analyze(&(struct findings_input){.profile = p}, &l);
 	f = get(&l, FINDING_IO_WAIT, "fetch");

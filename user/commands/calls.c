@@ -107,6 +107,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 static const struct argp_child children[] = {
 	{&options__pid_argp, 0, "What to profile:", 1},
 	{&options__output_argp, 0, "Output:", 2},
+	{&options__findings_argp, 0, NULL, 2},
 	{},
 };
 
@@ -458,8 +459,8 @@ int calls_main(int argc, char **argv)
 		cli__error("%s", why);
 		return 1;
 	}
-	/* Only the timeline needs each call's own event. */
-	if (format == output__find("chrome"))
+	/* Only a timeline needs each call's own event. */
+	if (format->call_events)
 		min_event_ns = env.min_duration_us * 1e3 ?: 1;
 	r.tracer = call_tracer__new(min_event_ns, env.max_events, why,
 				    sizeof(why));

@@ -108,6 +108,7 @@ static const struct argp_child children[] = {
 	{&options__pid_argp, 0, "What to profile:", 1},
 	{&options__scope_argp, 0, NULL, 1},
 	{&options__output_argp, 0, "Output:", 2},
+	{&options__findings_argp, 0, NULL, 2},
 	{},
 };
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "commands/commands.h"
+#include "output/findings_report.h"
 #include "output/formats.h"
 #include "output/pprof.h"
 #include "session/cli.h"
@@ -21,11 +22,14 @@ enum {
 	OPT_THREADS = 1000,
 };
 
-static const char doc[] = "Render a profile saved with -f pprof.\n"
-			  "\n"
-			  "EXAMPLES:\n"
-			  "  pystrobe report cpu.pb.gz\n"
-			  "  pystrobe report cpu.pb.gz -o cpu.folded";
+static const char doc[] =
+	"Render a profile saved with -f pprof, or a document saved with -f "
+	"json (as json or html).\n"
+	"\n"
+	"EXAMPLES:\n"
+	"  pystrobe report cpu.pb.gz\n"
+	"  pystrobe report cpu.pb.gz -o cpu.folded\n"
+	"  pystrobe report calls.json -o calls.html";
 
 static const struct argp_option options[] = {
 	{"threads", OPT_THREADS, NULL, 0,
@@ -57,8 +61,24 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 
 static const struct argp_child children[] = {
 	{&options__output_argp, 0, "Output:", 2},
+	{&options__findings_argp, 0, NULL, 2},
 	{},
 };
+
+/* A saved JSON document: its first non-blank byte is '{'. */
+static bool is_document(const char *path)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "re") : NULL;
+	int c = EOF;
+
+	if (!f)
+		return false;
+	do
+		c = fgetc(f);
+	while (c == ' ' || c == '\n' || c == '\t' || c == '\r');
+	fclose(f);
+	return c == '{';
+}
 
 int report_main(int argc, char **argv)
 {
@@ -67,12 +87,17 @@ int report_main(int argc, char **argv)
 	const struct option_groups groups = {NULL, &env.output};
 	struct result res = {.kind = RESULT_SAMPLES};
 	const struct output_format *format;
+	struct finding_list saved = {};
 	struct profile *p = NULL;
+	bool document;
 	char why[512];
 	int err;
 
 	if (options__parse(&argp, argc, argv, &groups, NULL))
 		return 1;
+	if (is_document(env.input))
+		res.kind = RESULT_DOCUMENT;
+	document = res.kind == RESULT_DOCUMENT;
 	res.kind = env.output.findings_only ? RESULT_FINDINGS : res.kind;
 	format = output__choose(env.output.format, env.output.path, res.kind,
 				why, sizeof(why));
@@ -80,12 +105,32 @@ int report_main(int argc, char **argv)
 		cli__error("%s", why);
 		return 1;
 	}
-	err = pprof__read(env.input, &p);
-	if (err) {
-		cli__error("cannot read profile %s: %s", env.input,
-			   err == -EINVAL ? "not a valid pprof profile"
-					  : strerror(-err));
-		return 1;
+	if (document) {
+		res.document = json_object_from_file(env.input);
+		if (!res.document ||
+		    !json_object_is_type(res.document, json_type_object)) {
+			cli__error("cannot read %s: not a JSON document",
+				   env.input);
+			json_object_put(res.document);
+			return 1;
+		}
+		/* A document keeps the findings it was written with. */
+		if (env.output.findings_only &&
+		    findings_report__from_json(res.document, &saved)) {
+			cli__error("%s holds no findings", env.input);
+			json_object_put(res.document);
+			finding_list__free(&saved);
+			return 1;
+		}
+		res.findings = env.output.findings_only ? &saved : NULL;
+	} else {
+		err = pprof__read(env.input, &p);
+		if (err) {
+			cli__error("cannot read profile %s: %s", env.input,
+				   err == -EINVAL ? "not a valid pprof profile"
+						  : strerror(-err));
+			return 1;
+		}
 	}
 	res.profile = p;
 	res.top = env.output.top;
@@ -93,6 +138,8 @@ int report_main(int argc, char **argv)
 	err = output__write(format, &res, env.output.path, why, sizeof(why));
 	if (err)
 		cli__error("%s", why);
+	json_object_put(res.document);
+	finding_list__free(&saved);
 	profile__free(p);
 	return err ? 1 : 0;
 }

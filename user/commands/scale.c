@@ -155,6 +155,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 
 static const struct argp_child children[] = {
 	{&options__output_argp, 0, "Output:", 2},
+	{&options__findings_argp, 0, NULL, 2},
 	{},
 };
 

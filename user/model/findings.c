@@ -110,6 +110,14 @@ const char *finding__kind_name(enum finding_kind kind)
 	return kind < FINDING__COUNT ? kind_names[kind] : "?";
 }
 
+int finding__kind_from_name(const char *name)
+{
+	for (int k = 0; k < FINDING__COUNT; k++)
+		if (!strcmp(kind_names[k], name))
+			return k;
+	return -1;
+}
+
 const char *finding__severity_name(enum finding_severity severity)
 {
 	return severity <= SEVERITY_HIGH ? severity_names[severity] : "?";
@@ -169,6 +177,14 @@ static int add(struct finding_list *l, enum finding_kind kind,
 	}
 	l->nr++;
 	return 0;
+}
+
+int finding_list__add(struct finding_list *l, enum finding_kind kind,
+		      const char *function, const char *file, int64_t line,
+		      double share, const char *evidence)
+{
+	return add(l, kind, function, file, line, share, "%s",
+		   evidence ? evidence : "");
 }
 
 void finding_list__free(struct finding_list *l)

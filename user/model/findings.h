@@ -96,7 +96,16 @@ int findings__analyze(const struct findings_input *in,
 
 void finding_list__free(struct finding_list *l); /* accepts NULL members */
 
+/*
+ * Appends a finding (strings copied; severity from share). 0 or -ENOMEM.
+ */
+int finding_list__add(struct finding_list *l, enum finding_kind kind,
+		      const char *function, const char *file, int64_t line,
+		      double share, const char *evidence);
+
 const char *finding__kind_name(enum finding_kind kind);
+/* The kind named name, or -1. */
+int finding__kind_from_name(const char *name);
 const char *finding__severity_name(enum finding_severity severity);
 
 /* The severity of a measured share (the table of cut-offs in findings.c). */

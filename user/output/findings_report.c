@@ -95,3 +95,42 @@ int findings_report__write_json(const struct finding_list *l, FILE *out)
 	json_object_put(root);
 	return err;
 }
+
+static const char *member(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+int findings_report__from_json(struct json_object *doc,
+			       struct finding_list *out)
+{
+	struct json_object *arr, *line, *share;
+
+	if (!json_object_object_get_ex(doc, "findings", &arr) ||
+	    !json_object_is_type(arr, json_type_array))
+		return -ENOENT;
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		struct json_object *o = json_object_array_get_idx(arr, i);
+		const char *kind = member(o, "kind");
+		int k = kind ? finding__kind_from_name(kind) : -1;
+		int err;
+
+		if (k < 0 || !member(o, "function") || !member(o, "file") ||
+		    !member(o, "evidence") ||
+		    !json_object_object_get_ex(o, "line", &line) ||
+		    !json_object_object_get_ex(o, "share", &share))
+			return -EINVAL;
+		err = finding_list__add(
+			out, k, member(o, "function"), member(o, "file"),
+			json_object_get_int64(line),
+			json_object_get_double(share), member(o, "evidence"));
+		if (err)
+			return err;
+	}
+	return 0;
+}

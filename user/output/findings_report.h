@@ -24,6 +24,14 @@ int findings_report__table(const struct finding_list *l, FILE *out);
  */
 struct json_object *findings_report__json(const struct finding_list *l);
 
+/*
+ * The "findings" array of a saved JSON document, appended to out. 0,
+ * -ENOENT (no such array), -EINVAL (an entry of an unknown kind or shape)
+ * or -ENOMEM.
+ */
+int findings_report__from_json(struct json_object *doc,
+			       struct finding_list *out);
+
 /* {"findings": [...]} and a newline. 0, -ENOMEM or -EIO. */
 int findings_report__write_json(const struct finding_list *l, FILE *out);
 

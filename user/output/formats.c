@@ -3,17 +3,24 @@
 #include <stdio.h>
 #include <string.h>
 #include "output/call_report.h"
+#include "output/diff_report.h"
 #include "output/findings_report.h"
 #include "output/folded.h"
+#include "output/html.h"
+#include "output/json_doc.h"
 #include "output/formats.h"
 #include "output/pprof.h"
+#include "output/profile_json.h"
 #include "output/scale_report.h"
+#include "output/speedscope.h"
 #include "output/table.h"
 #include "output/wall_table.h"
 
 static const char *const kind_names[RESULT__COUNT] = {
 	[RESULT_SAMPLES] = "sampled profiles",
 	[RESULT_CALLS] = "call traces",
+	[RESULT_DIFF] = "profile diffs",
+	[RESULT_DOCUMENT] = "saved JSON documents",
 	[RESULT_SCALE] = "scale results",
 	[RESULT_FINDINGS] = "findings",
 };
@@ -59,6 +66,17 @@ static int samples_pprof(const struct result *r, FILE *out)
 	return pprof__write(r->profile, out);
 }
 
+static int samples_json(const struct result *r, FILE *out)
+{
+	return profile_json__write(r->profile, r->timeline, r->findings, false,
+				   out);
+}
+
+static int samples_speedscope(const struct result *r, FILE *out)
+{
+	return speedscope__write_profile(r->profile, out);
+}
+
 /* ---- call traces ---- */
 
 static int calls_table(const struct result *r, FILE *out)
@@ -77,6 +95,11 @@ static int calls_chrome(const struct result *r, FILE *out)
 {
 	return call_report__chrome(r->calls, r->events, r->nr_events, r->lost,
 				   out);
+}
+
+static int calls_speedscope(const struct result *r, FILE *out)
+{
+	return speedscope__write_calls(r->calls, r->events, r->nr_events, out);
 }
 
 /* The call tree as a profile (values: calls, wall, cpu, offcpu), with the
@@ -125,6 +148,37 @@ static int calls_pprof(const struct result *r, FILE *out)
 	return err;
 }
 
+/* ---- profile diffs ---- */
+
+static int diff_table(const struct result *r, FILE *out)
+{
+	return diff_report__table(r->diff, r->top, out);
+}
+
+static int diff_json(const struct result *r, FILE *out)
+{
+	return diff_report__json(r->diff, out);
+}
+
+static int diff_html(const struct result *r, FILE *out)
+{
+	return diff_report__html(r->diff, out);
+}
+
+/* ---- saved JSON documents ---- */
+
+static int document_json(const struct result *r, FILE *out)
+{
+	int err = json_doc__put(out, r->document, false, true);
+
+	return err ?: (fputc('\n', out) == EOF ? -EIO : 0);
+}
+
+static int document_html(const struct result *r, FILE *out)
+{
+	return html__write_document(r->document, out);
+}
+
 /* ---- scale sweeps ---- */
 
 static int scale_table(const struct result *r, FILE *out)
@@ -158,6 +212,7 @@ static const struct output_format formats[] = {
 	 false,
 	 {[RESULT_SAMPLES] = samples_table,
 	  [RESULT_CALLS] = calls_table,
+	  [RESULT_DIFF] = diff_table,
 	  [RESULT_SCALE] = scale_table,
 	  [RESULT_FINDINGS] = findings_table}},
 	{"folded",
@@ -171,13 +226,30 @@ static const struct output_format formats[] = {
 	{"json",
 	 {".json", NULL},
 	 false,
-	 {[RESULT_CALLS] = calls_json,
+	 {[RESULT_SAMPLES] = samples_json,
+	  [RESULT_CALLS] = calls_json,
+	  [RESULT_DIFF] = diff_json,
+	  [RESULT_DOCUMENT] = document_json,
 	  [RESULT_SCALE] = scale_json,
 	  [RESULT_FINDINGS] = findings_json}},
+	{"speedscope",
+	 {".speedscope.json", NULL},
+	 false,
+	 {[RESULT_SAMPLES] = samples_speedscope,
+	  [RESULT_CALLS] = calls_speedscope},
+	 true},
+	{"html",
+	 {".html", ".htm", NULL},
+	 false,
+	 {[RESULT_SAMPLES] = html__write_samples,
+	  [RESULT_CALLS] = html__write_calls,
+	  [RESULT_DIFF] = diff_html,
+	  [RESULT_DOCUMENT] = document_html}},
 	{"chrome",
 	 {".trace.json", NULL},
 	 false,
-	 {[RESULT_CALLS] = calls_chrome}},
+	 {[RESULT_CALLS] = calls_chrome},
+	 true},
 };
 
 #define NR_FORMATS (sizeof(formats) / sizeof(formats[0]))

@@ -12,9 +12,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <json-c/json.h>
 #include "model/call_graph.h"
 #include "model/findings.h"
 #include "model/profile.h"
+#include "model/profile_diff.h"
 #include "model/scale.h"
 #include "model/timeline.h"
 
@@ -22,6 +24,8 @@
 enum result_kind {
 	RESULT_SAMPLES,	 /* record, report: a profile of stacks */
 	RESULT_CALLS,	 /* calls: the call graph, its timeline */
+	RESULT_DIFF,	 /* diff: two profiles compared per function */
+	RESULT_DOCUMENT, /* report: a saved -f json document */
 	RESULT_SCALE,	 /* scale: per-function fits over input sizes */
 	RESULT_FINDINGS, /* --findings: only the findings of what is below */
 	RESULT__COUNT,
@@ -53,6 +57,8 @@ struct result {
 	const struct call_counters *lost; /* RESULT_CALLS */
 	const struct scale_result *scale; /* RESULT_SCALE */
 	const struct timeline *timeline;  /* every kind; NULL: none kept */
+	const struct profile_diff *diff;  /* RESULT_DIFF */
+	struct json_object *document;	  /* RESULT_DOCUMENT */
 	/*
 	 * What the data reveals; NULL: output__write runs the findings pass
 	 * over the profile, call graph and scale results above.
@@ -72,6 +78,7 @@ struct output_format {
 	const char *extensions[3];	    /* NULL-terminated, longest first */
 	bool binary;			    /* not for a terminal: needs -o */
 	output_writer write[RESULT__COUNT]; /* NULL: not for that kind */
+	bool call_events; /* calls: writes each kept call (a timeline) */
 };
 
 /* The format named name, or NULL. */

@@ -77,8 +77,6 @@ static const struct argp_option output_options[] = {
 	 "Output format (default: by the -o extension, else table)", 0},
 	{"top", OPT_TOP, "N", 0, "table: rows to show (default 40, 0 = all)",
 	 0},
-	{"findings", OPT_FINDINGS, NULL, 0,
-	 "Only what the profile reveals (table or json), with its evidence", 0},
 	{},
 };
 
@@ -104,15 +102,30 @@ static error_t parse_output(int key, char *arg, struct argp_state *state)
 			return cli__arg_error(state, "invalid row count '%s'",
 					      arg);
 		return 0;
-	case OPT_FINDINGS:
-		o->findings_only = true;
-		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
 }
 
 const struct argp options__output_argp = {output_options, parse_output};
+
+static const struct argp_option findings_options[] = {
+	{"findings", OPT_FINDINGS, NULL, 0,
+	 "Only what the profile reveals (table or json), with its evidence", 0},
+	{},
+};
+
+static error_t parse_findings(int key, char *arg, struct argp_state *state)
+{
+	struct output_opts *o = state->input;
+
+	if (key != OPT_FINDINGS)
+		return ARGP_ERR_UNKNOWN;
+	o->findings_only = true;
+	return 0;
+}
+
+const struct argp options__findings_argp = {findings_options, parse_findings};
 
 /* What the wrapping parser needs to reach the command's own parser. */
 struct wrapped {
@@ -125,7 +138,7 @@ static void *group_input(const struct option_groups *g, const struct argp *a)
 {
 	if (a == &options__pid_argp || a == &options__scope_argp)
 		return g->targets;
-	if (a == &options__output_argp)
+	if (a == &options__output_argp || a == &options__findings_argp)
 		return g->output;
 	return NULL;
 }

@@ -5,7 +5,8 @@
  *
  *   options__pid_argp     -p PID[,PID...]  -d SECONDS      (what, how long)
  *   options__scope_argp   --cgroup PATH    --all           (a whole scope)
- *   options__output_argp  -o FILE  -f FORMAT  --top N  --findings
+ *   options__output_argp  -o FILE  -f FORMAT  --top N      (where, how)
+ *   options__findings_argp  --findings  (only the findings; an output option)
  *
  * plus "-- COMMAND ARGS..." (options__parse splits it off first, so nothing
  * after "--" is ever taken for an option). A command lists the groups it
@@ -55,6 +56,7 @@ struct output_opts {
 extern const struct argp options__pid_argp;
 extern const struct argp options__scope_argp;
 extern const struct argp options__output_argp;
+extern const struct argp options__findings_argp;
 
 /* Inputs of the groups a command takes; NULL for a group it does not. */
 struct option_groups {
@@ -64,7 +66,8 @@ struct option_groups {
 
 /*
  * Parses argv (argv[0] names the command) with argp, whose children are
- * (some of) the groups above in the order pid, scope, output. Splits off
+ * (some of) the groups above in the order pid, scope, output, findings. Splits
+ * off
  * "-- COMMAND" into groups->targets->cmd first. Returns 0, or -1 after
  * printing the one-line error.
  */
