@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "model/findings.h"
+#include "model/functions.h"
 #include "model/offcpu_frames.h"
 
 struct pass;
@@ -257,36 +258,10 @@ static int innermost_python(const struct profile *p,
 		if (f->kind == FRAME_PYTHON)
 			return j;
 		if (f->kind == FRAME_MARKER &&
-		    (j || strncmp(profile__str(p, f->name), OFFCPU_FRAME_PREFIX,
-				  strlen(OFFCPU_FRAME_PREFIX))))
+		    (j || functions__frame_reason(p, f) < 0))
 			return -1;
 	}
 	return -1;
-}
-
-/* Reason of a "[off-cpu: REASON]" leaf; OFFCPU_OTHER when unnamed. */
-static enum offcpu_reason reason_of(const struct profile *p,
-				    const struct profile_sample *s)
-{
-	size_t n = strlen(OFFCPU_FRAME_PREFIX);
-	const struct profile_frame *f;
-	const char *name;
-
-	if (!s->depth)
-		return OFFCPU_OTHER;
-	f = &p->frames[s->frames[0]];
-	name = profile__str(p, f->name);
-	if (f->kind != FRAME_MARKER ||
-	    strncmp(name, OFFCPU_FRAME_PREFIX, n) != 0)
-		return OFFCPU_OTHER;
-	for (int r = OFFCPU_SLEEP; r < OFFCPU__COUNT; r++) {
-		size_t len = strlen(offcpu_reason_names[r]);
-
-		if (strncmp(name + n, offcpu_reason_names[r], len) == 0 &&
-		    name[n + len] == ']')
-			return r;
-	}
-	return OFFCPU_OTHER;
 }
 
 static int cmp_frame_fn(const struct profile_frame *x,
@@ -331,7 +306,7 @@ static int build_funcs(struct pass *ps)
 	if (ci < 0)
 		ci = si;
 	/* A call trace saved as a profile has no reasons to tell. */
-	if (profile__type_index(p, "calls") >= 0)
+	if (!strcmp(functions__profile_kind(p), "calls"))
 		oi = -1;
 	ps->have_cpu = ci >= 0;
 	ps->have_off = oi >= 0;
@@ -344,7 +319,8 @@ static int build_funcs(struct pass *ps)
 		const struct profile_sample *s = &p->samples[i];
 		double c = ci >= 0 ? s->values[ci] : 0;
 		double o = oi >= 0 ? s->values[oi] : 0;
-		enum offcpu_reason r = o > 0 ? reason_of(p, s) : OFFCPU_NONE;
+		enum offcpu_reason r =
+			o > 0 ? functions__reason(p, s) : OFFCPU_NONE;
 		int j = innermost_python(p, s);
 
 		ps->cpu += c;

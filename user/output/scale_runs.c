@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
+#include "model/functions.h"
 #include "output/pprof.h"
 #include "output/scale_runs.h"
 
@@ -60,89 +61,39 @@ int scale_runs__add_calls_json(struct scale_result *r, size_t run,
 	return err;
 }
 
-static const struct profile *g_profile; /* qsort has no context */
-
-/* Frames of one function (name, file, first line) sort together. */
-static int cmp_func(const void *a, const void *b)
-{
-	const struct profile_frame *x = &g_profile->frames[*(const size_t *)a];
-	const struct profile_frame *y = &g_profile->frames[*(const size_t *)b];
-
-	if (x->name != y->name)
-		return x->name < y->name ? -1 : 1;
-	if (x->file != y->file)
-		return x->file < y->file ? -1 : 1;
-	return (x->start_line > y->start_line) -
-	       (x->start_line < y->start_line);
-}
-
+/*
+ * Python functions only: the CPU time of a sample is its own time only
+ * when it is the sample's leaf (record -- CMD samples no native frames, so
+ * a leaf that is not Python is a pseudo-frame such as "[unknown code]":
+ * nobody's own time).
+ */
 int scale_runs__add_pprof(struct scale_result *r, size_t run, const char *path)
 {
 	struct profile *p = NULL;
-	double *total = NULL, *self = NULL;
-	size_t *func = NULL, *seen = NULL;
-	int ci, si, err;
+	struct functions fs = {};
+	double scale = 1e-9;
+	int t, err;
 
 	err = pprof__read(path, &p);
 	if (err)
 		return err;
-	ci = profile__type_index(p, "cpu");
-	si = profile__type_index(p, "samples");
-	err = -EINVAL;
-	if (ci < 0 && si < 0)
-		goto cleanup;
-	err = -ENOMEM;
-	func = calloc(p->nr_frames + 1, sizeof(*func));
-	seen = calloc(p->nr_frames + 1, sizeof(*seen));
-	total = calloc(p->nr_frames + 1, sizeof(*total));
-	self = calloc(p->nr_frames + 1, sizeof(*self));
-	if (!func || !seen || !total || !self)
-		goto cleanup;
-	/* func[frame]: the first frame, in sorted order, of its function. */
-	for (size_t i = 0; i < p->nr_frames; i++)
-		seen[i] = i;
-	g_profile = p;
-	qsort(seen, p->nr_frames, sizeof(*seen), cmp_func);
-	for (size_t i = 0; i < p->nr_frames; i++)
-		func[seen[i]] = i && !cmp_func(&seen[i - 1], &seen[i])
-					? func[seen[i - 1]]
-					: seen[i];
-	memset(seen, 0, (p->nr_frames + 1) * sizeof(*seen));
-	for (size_t i = 0; i < p->nr_samples; i++) {
-		const struct profile_sample *s = &p->samples[i];
-		double v = ci >= 0 ? s->values[ci] / 1e9
-				   : s->values[si] * (double)p->period / 1e9;
-		bool leaf = true;
-
-		for (uint32_t j = 0; j < s->depth; j++) {
-			size_t f = func[s->frames[j]];
-
-			/* "[unknown code]" at the leaf: nobody's own time. */
-			if (p->frames[f].kind == FRAME_MARKER)
-				leaf = false;
-			if (p->frames[f].kind != FRAME_PYTHON)
-				continue;
-			if (leaf)
-				self[f] += v;
-			leaf = false;
-			if (seen[f] != i + 1) {
-				seen[f] = i + 1;
-				total[f] += v;
-			}
-		}
+	t = profile__type_index(p, "cpu");
+	if (t < 0) {
+		/* Counts only: the period makes them time. */
+		t = profile__type_index(p, "samples");
+		scale = p->period * 1e-9;
 	}
-	err = 0;
-	for (size_t i = 0; i < p->nr_frames && !err; i++)
-		if (total[i] > 0)
-			err = scale__add(
-				r, run, profile__str(p, p->frames[i].name),
-				profile__str(p, p->frames[i].file),
-				p->frames[i].start_line, total[i], self[i], 0);
-cleanup:
-	free(func);
-	free(seen);
-	free(total);
-	free(self);
+	err = t < 0 ? -EINVAL : functions__build(p, FUNCTIONS_SELF_LEAF, &fs);
+	for (size_t i = 0; !err && i < fs.nr; i++) {
+		const struct function *f = &fs.funcs[i];
+
+		if (f->kind != FRAME_PYTHON || !f->total[t])
+			continue;
+		err = scale__add(r, run, profile__str(p, f->name),
+				 profile__str(p, f->file), f->start_line,
+				 f->total[t] * scale, f->self[t] * scale, 0);
+	}
+	functions__free(&fs);
 	profile__free(p);
 	return err;
 }

@@ -19,8 +19,8 @@ int scale_runs__add_calls_json(struct scale_result *r, size_t run,
 
 /*
  * From a sampled pprof profile: CPU time per Python function, inclusive
- * (counted once per sample however deep it recurses) and own (the innermost
- * Python frame). 0 or a negative errno as pprof__read gives.
+ * (counted once per sample however deep it recurses) and own (the leaf).
+ * 0, -EINVAL (no CPU values) or a negative errno as pprof__read gives.
  */
 int scale_runs__add_pprof(struct scale_result *r, size_t run, const char *path);
 
