@@ -3,9 +3,8 @@
 # that looks similar but does not have it.
 #
 # PHASE calls (run under `pystrobe calls`):
-#   cheap()       called 20 000 times from hammer(), adding up to about as
-#                 much as expensive(): planted repeated_call
-#   expensive()   about as long, called once: control
+#   cheap()       called 20 000 times from hammer(): planted repeated_call
+#   expensive()   as long as those 20 000 calls, in one call: control
 #   tiny()        called 2 000 times from main(), a small share: control
 # PHASE record (run under `pystrobe record --wall`), each for SECONDS:
 #   hot()         one line holds its CPU time: planted hot_line
@@ -14,22 +13,25 @@
 #   nap()         sleeps as long: planted sleep_wait, control for lock_wait
 #   fetch()       reads a pipe a helper writes to later: planted io_wait
 #
-# Lines that matter end in "# planted: NAME"; the workload finds them in its
-# own source and writes them, with what it measured itself (calls, wall and
-# CPU times), as a Python literal to OUT.
-# Usage: findings.py OUT PHASE SECONDS
+# Lines that matter end in a "planted: NAME" comment; the workload finds them
+# in its own source and writes them, with its functions' first lines and what
+# it measured itself (calls, wall and CPU times), as a Python literal to OUT.
+# Usage: findings.py OUT PHASE SECONDS (SECONDS: record's phase length)
 import os
 import sys
 import threading
 import time
 
 
+MARK = "# " + "planted: "  # (so that this line is not one)
+
+
 def planted_lines():
     lines = {}
     with open(__file__) as f:
         for i, ln in enumerate(f, 1):
-            if "# planted: " in ln and not ln.lstrip().startswith("#"):
-                lines[ln.rsplit("# planted: ", 1)[1].strip()] = i
+            if MARK in ln:
+                lines[ln.rsplit(MARK, 1)[1].strip()] = i
     return lines
 
 
@@ -40,9 +42,9 @@ def spin(seconds):
         s = 0
         for i in range(n): s += i  # noqa: E701 (one line, like hot's)
         dt = time.perf_counter() - t0
-        if dt > 0.05:
+        if dt > 0.02:
             return max(1, int(n * seconds / dt))
-        n *= 2
+        n *= 4
         t0 = time.perf_counter()
 
 
@@ -51,7 +53,7 @@ def spin(seconds):
 
 def cheap(x):
     s = 0
-    for i in range(12):
+    for i in range(40):
         s += i * x
     return s
 
@@ -61,10 +63,12 @@ def hammer(n):
         cheap(i)  # planted: cheap call
 
 
-def expensive(iters):
+def expensive(seconds):
+    end = time.perf_counter() + seconds
     s = 0
-    for i in range(iters):
-        s += i % 7
+    while time.perf_counter() < end:
+        for i in range(2000):
+            s += i % 7
     return s
 
 
@@ -77,12 +81,13 @@ def phase_calls(res, seconds):
     hammer(20000)
     res["hammer_wall"] = time.perf_counter() - t0
     # As long as the 20 000 cheap calls took, in one call.
-    iters = spin(res["hammer_wall"])
     t0 = time.perf_counter()
-    expensive(iters)
+    expensive(res["hammer_wall"])
     res["expensive_wall"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
     for i in range(2000):
         tiny(i)
+    res["tiny_wall"] = time.perf_counter() - t0
     res["calls"] = {"cheap": 20000, "hammer": 1, "expensive": 1, "tiny": 2000}
 
 
@@ -165,7 +170,10 @@ def phase_record(res, seconds):
 
 def main():
     out, phase, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
-    res = {"version": "%d.%d" % sys.version_info[:2], "lines": planted_lines()}
+    res = {"version": "%d.%d" % sys.version_info[:2], "lines": planted_lines(),
+           "first_lines": dict((fn.__name__, fn.__code__.co_firstlineno) for fn in (
+               cheap, hammer, expensive, tiny, hot, spread, wait_lock, nap, fetch,
+               holder, writer, main))}
     w0, c0 = time.perf_counter(), time.process_time()
     {"calls": phase_calls, "record": phase_record}[phase](res, seconds)
     res["total_wall"] = time.perf_counter() - w0

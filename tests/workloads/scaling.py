@@ -2,24 +2,29 @@
 # Workload for `pystrobe scale`: functions whose time grows as planted with
 # the input size N, in pure-Python loops (no C calls inside them, so that a
 # profile hook's per-call cost does not bend the curves):
-#   quad(n)        O(n^2): (n/4)^2 iterations, called once
+#   quad(n)        O(n^2): (n/3)^2 steps, called once
 #   lookups(n)     O(n log n): 4n binary searches over 4n slots, called once
-#   lin(n)         O(n): 100 n iterations, called once
+#   lin(n)         O(n): 400 n steps, called once
 #   step(i)        O(1) per call, called n times (O(n) in all)
-#   fixed()        O(1): 50 000 iterations whatever n, called once
-# Writes what it measured itself (each function's wall time, the calls it
-# made, whether every lookup found its target) as a Python literal to OUT.
+#   fixed()        O(1): 200 000 steps whatever n, called once
+# Appends what it measured itself (each function's wall time, the calls it
+# made, whether every lookup found its target) to OUT as a line holding a
+# Python literal.
 # Usage: scaling.py OUT N
 import sys
 import time
+from itertools import repeat
 
 
 def quad(n):
-    m = n // 4
+    # Over a list of small ints: no int is allocated per step, so that the
+    # cost per step does not grow with n (i + j would leave the small-int
+    # cache as n grows)
+    row = [1] * (n // 3)
     s = 0
-    for i in range(m):
-        for j in range(m):
-            s ^= i + j  # stays a small int: no big-int slowdown with n
+    for a in row:
+        for b in row:
+            s ^= b
     return s
 
 
@@ -42,22 +47,22 @@ def lookups(n):
 
 def lin(n):
     s = 0
-    for i in range(100 * n):
-        s += i & 7
+    for _ in repeat(None, 400 * n):
+        s ^= 1
     return s
 
 
 def step(i):
     s = 0
-    for k in range(20):
+    for k in range(40):
         s += k ^ i
     return s
 
 
 def fixed():
     s = 0
-    for i in range(50000):
-        s += i & 3
+    for _ in repeat(None, 200000):
+        s ^= 1
     return s
 
 
@@ -85,11 +90,9 @@ def main():
         "calls": {"quad": 1, "lookups": 1, "lin": 1, "step": n, "fixed": 1},
         "found": found == 4 * n,
     }
-    with open(out + ".tmp", "w") as f:
-        f.write(repr(res))
-    import os
-
-    os.rename(out + ".tmp", out)
+    # One line per run: a sweep's repeats at one size share OUT.
+    with open(out, "a") as f:
+        f.write(repr(res) + "\n")
 
 
 main()

@@ -135,7 +135,7 @@ int scale_report__json(const struct scale_result *r,
 	for (size_t i = 0; i < r->nr_funcs; i++) {
 		const struct scale_function *f = &r->funcs[i];
 		struct json_object *o = json_object_new_object();
-		struct json_object *iv = NULL;
+		struct json_object *iv = NULL, *self_iv = NULL;
 		bool fit = !f->skip, calls = fit && r->have_calls;
 
 		if (!o) {
@@ -163,6 +163,12 @@ int scale_report__json(const struct scale_result *r,
 			num(calls, f->time.exponent - f->calls_fit.exponent));
 		json_object_object_add(o, "self_exponent",
 				       num(!f->self_skip, f->self.exponent));
+		if (!f->self_skip) {
+			self_iv = json_object_new_array();
+			json_object_array_add(self_iv, num(true, f->self.lo));
+			json_object_array_add(self_iv, num(true, f->self.hi));
+		}
+		json_object_object_add(o, "self_interval", self_iv);
 		json_object_object_add(
 			o, "complexity",
 			json_object_new_string(

@@ -19,7 +19,7 @@ int scale_report__table(const struct scale_result *r, int max_rows, FILE *out);
 /*
  * {"mode", "repeat", "sizes": [...], "functions": [{"name", "file",
  * "line", "time_exponent", "time_interval": [lo, hi], "calls_exponent",
- * "per_call_exponent", "self_exponent", "complexity", "r2",
+ * "per_call_exponent", "self_exponent", "self_interval", "complexity", "r2",
  * "predicted_seconds", "seconds": [...], "self_seconds": [...],
  * "calls": [...]}], "findings": [...]}: per-size values are medians over
  * the repeats, parallel to "sizes"; what was not fitted is null.
