@@ -223,6 +223,7 @@ static void log_reason(const char *log, char *buf, size_t len)
  */
 static int run_child(char **argv, long long n, const char *log)
 {
+	bool forwarded = false;
 	char value[32];
 	pid_t pid;
 	int status, fd;
@@ -247,8 +248,11 @@ static int run_child(char **argv, long long n, const char *log)
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR)
 			return -errno;
-		if (cli__stop_signal == SIGTERM)
-			kill(pid, SIGTERM);
+		/* Once: Ctrl-C reached it already, a kill of ours did not. */
+		if (cli__stop_signal && !forwarded) {
+			kill(pid, cli__stop_signal);
+			forwarded = true;
+		}
 	}
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
