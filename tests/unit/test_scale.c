@@ -360,6 +360,15 @@ static void test_report_json(void **state)
 	assert_non_null(strstr(buf, "too small to fit"));
 	assert_non_null(strstr(buf, "AT n=40000"));
 	free(buf);
+	/* The page embeds the same document, kind "scale". */
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	assert_int_equal(scale_report__html(&r, NULL, f), 0);
+	fclose(f);
+	assert_non_null(
+		strstr(buf, "id=\"pystrobe-data\">{\"kind\":\"scale\""));
+	assert_non_null(strstr(buf, "\"complexity\":\"O(n^2)\""));
+	free(buf);
 	scale__free(&r);
 }
 

@@ -192,6 +192,11 @@ static int scale_json(const struct result *r, FILE *out)
 	return scale_report__json(r->scale, r->findings, out);
 }
 
+static int scale_html(const struct result *r, FILE *out)
+{
+	return scale_report__html(r->scale, r->findings, out);
+}
+
 /* ---- only the findings (--findings) ---- */
 
 static int findings_table(const struct result *r, FILE *out)
@@ -244,7 +249,8 @@ static const struct output_format formats[] = {
 	 {[RESULT_SAMPLES] = html__write_samples,
 	  [RESULT_CALLS] = html__write_calls,
 	  [RESULT_DIFF] = diff_html,
-	  [RESULT_DOCUMENT] = document_html}},
+	  [RESULT_DOCUMENT] = document_html,
+	  [RESULT_SCALE] = scale_html}},
 	{"chrome",
 	 {".trace.json", NULL},
 	 false,

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <json-c/json.h>
 #include "output/findings_report.h"
+#include "output/html.h"
+#include "output/json_doc.h"
 #include "output/scale_report.h"
 
 static const char *skip_text(enum scale_skip s)
@@ -110,22 +112,23 @@ static struct json_object *medians(const struct scale_result *r,
 	return a;
 }
 
-int scale_report__json(const struct scale_result *r,
-		       const struct finding_list *findings, FILE *out)
+/* The document, or NULL when out of memory. */
+static struct json_object *scale_doc(const struct scale_result *r,
+				     const struct finding_list *findings)
 {
 	struct json_object *root = json_object_new_object();
 	struct json_object *sizes = json_object_new_array();
 	struct json_object *funcs = json_object_new_array();
 	double n = r->nr_sizes ? r->sizes[r->nr_sizes - 1] : 0;
-	const char *s;
 	int err = 0;
 
 	if (!root || !sizes || !funcs) {
 		json_object_put(root);
 		json_object_put(sizes);
 		json_object_put(funcs);
-		return -ENOMEM;
+		return NULL;
 	}
+	json_object_object_add(root, "kind", json_object_new_string("scale"));
 	json_object_object_add(root, "mode", json_object_new_string(r->mode));
 	json_object_object_add(root, "runs", json_object_new_int64(r->nr_runs));
 	for (size_t i = 0; i < r->nr_sizes; i++)
@@ -191,14 +194,37 @@ int scale_report__json(const struct scale_result *r,
 	if (findings)
 		json_object_object_add(root, "findings",
 				       findings_report__json(findings));
-	s = err ? NULL
-		: json_object_to_json_string_ext(
-			  root, JSON_C_TO_STRING_PLAIN |
-					JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (!err && !s)
-		err = -ENOMEM;
-	if (!err && (fputs(s, out) < 0 || fputc('\n', out) < 0))
+	if (err) {
+		json_object_put(root);
+		return NULL;
+	}
+	return root;
+}
+
+int scale_report__json(const struct scale_result *r,
+		       const struct finding_list *findings, FILE *out)
+{
+	struct json_object *doc = scale_doc(r, findings);
+	int err;
+
+	if (!doc)
+		return -ENOMEM;
+	err = json_doc__put(out, doc, false, true);
+	if (!err && fputc('\n', out) == EOF)
 		err = -EIO;
-	json_object_put(root);
+	json_object_put(doc);
+	return err;
+}
+
+int scale_report__html(const struct scale_result *r,
+		       const struct finding_list *findings, FILE *out)
+{
+	struct json_object *doc = scale_doc(r, findings);
+	int err;
+
+	if (!doc)
+		return -ENOMEM;
+	err = html__write_document(doc, out);
+	json_object_put(doc);
 	return err;
 }

@@ -17,14 +17,18 @@
 int scale_report__table(const struct scale_result *r, int max_rows, FILE *out);
 
 /*
- * {"mode", "repeat", "sizes": [...], "functions": [{"name", "file",
- * "line", "time_exponent", "time_interval": [lo, hi], "calls_exponent",
+ * {"kind": "scale", "mode", "runs", "sizes": [...], "functions": [{"name",
+ * "file", "line", "time_exponent", "time_interval": [lo, hi], "calls_exponent",
  * "per_call_exponent", "self_exponent", "self_interval", "complexity", "r2",
  * "predicted_seconds", "seconds": [...], "self_seconds": [...],
  * "calls": [...]}], "findings": [...]}: per-size values are medians over
  * the repeats, parallel to "sizes"; what was not fitted is null.
  */
 int scale_report__json(const struct scale_result *r,
+		       const struct finding_list *findings, FILE *out);
+
+/* The HTML report page of that document (findings, function table). */
+int scale_report__html(const struct scale_result *r,
 		       const struct finding_list *findings, FILE *out);
 
 #endif
