@@ -6,8 +6,8 @@
 #include <uthash.h>
 #include "model/functions.h"
 #include "model/offcpu_frames.h"
-#include "output/json_doc.h"
 #include "output/findings_report.h"
+#include "output/json_doc.h"
 #include "output/profile_json.h"
 #include "output/stack_tree.h"
 
