@@ -2190,6 +2190,8 @@ def t_badinput_calls(ctx, interps):
     return bad.result()
 
 
+import sampler_tests  # noqa: E402  (needs the helpers above)
+
 PER_INTERP = [
     ("shares", t_shares, True),
     ("lines", t_lines, False),
@@ -2205,6 +2207,7 @@ PER_INTERP = [
     ("offcpu-idle", t_offcpu_idle, False),
     ("native-kernel", t_native_kernel, False),
     ("calls", t_calls, True),
+    ("sampler-aliasing", sampler_tests.t_sampler_aliasing, True),
 ]
 ONCE = [("badinput", t_badinput, True),
         ("offcpu-runqueue", t_offcpu_runqueue, False),

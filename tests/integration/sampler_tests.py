@@ -1,0 +1,122 @@
+# SPDX-License-Identifier: BSD-2-Clause
+"""Sampler integration tests, registered in run.py (PER_INTERP / ONCE).
+
+Each test is `t_NAME(ctx, it)` in run.py's style: it raises Fail with the
+measured numbers, or returns a one-line summary. The harness helpers (Fail,
+check, read_result, parse_folded, ...) come from the module that imports
+this one, run.py, which imports it once they are defined.
+"""
+import math
+
+from __main__ import Fail, Skip, check, dur, parse_folded, read_result  # noqa: F401
+
+SPINS = ("spin_a", "spin_b", "spin_c")
+
+# (rate Hz, [(cycle ms, CPU seconds), ...]): rates that are exact multiples
+# of the cycles (100 Hz on 10 and 20 ms, 1 kHz on 1 and 10 ms, 50 Hz on
+# 20 ms: a fixed-period timer samples each cycle at the same few phases)
+# and near multiples (99 Hz on 10 ms, 499 Hz on 2 ms, 999 Hz on 1 ms: the
+# phase creeps through the cycle too slowly to average out), 50 Hz-1 kHz.
+ALIASING_PLAN = [
+    (100, [(10, 4.0), (20, 2.0)]),
+    (1000, [(1, 1.5), (10, 1.5)]),
+    (99, [(10, 3.0)]),
+    (499, [(2, 2.0)]),
+    (999, [(1, 1.0)]),
+    (50, [(20, 4.0)]),
+]
+ALIASING_PLAN_QUICK = [
+    (100, [(10, 2.5), (20, 1.5)]),
+    (1000, [(1, 1.0), (10, 1.0)]),
+]
+
+
+def phase_counts(stacks):
+    """{(phaseK, spin_x): samples} from folded stacks of periodic.py."""
+    counts = {}
+    for frames, n in stacks:
+        names = [f.name for f in frames if f.py]
+        phase = [x for x in names if x.startswith("phase")]
+        spin = [x for x in names if x in SPINS]
+        if phase and spin:
+            key = (phase[0], spin[-1])
+            counts[key] = counts.get(key, 0) + n
+    return counts
+
+
+def t_sampler_aliasing(ctx, it):
+    """Periodic work sampled at exact and near multiples of its period.
+
+    The workload (tests/workloads/periodic.py) runs spin_a, spin_b, spin_c
+    for 6:3:1 of each cycle of its thread's CPU time and measures the shares
+    itself. A sampler whose period locks onto the cycle reports whatever
+    runs at one phase (errors of 20-40 points); a random one is off by what
+    binomial sampling allows for the number of samples n, sigma =
+    sqrt(s(1-s)/n). With z = (share - truth) / sigma, the mean of z^2 over
+    every function of every phase must stay below 3 (binomial sampling
+    gives about 2/3, three shares summing to one) and no |z| may pass 6:
+    one locked phase or a small bias repeated everywhere fails. How many
+    stay within 3 sigma is reported; on this VM per-thread timers show up
+    to about twice the binomial variance on 1 ms cycles at 1 kHz. The
+    sample rate must be the one asked for: samples per CPU-second of the
+    phases, over all runs, within 8 % (each run's is reported).
+    """
+    plan = ALIASING_PLAN_QUICK if ctx.quick else ALIASING_PLAN
+    zs, worst, msgs, errs, rates = [], (0.0, ""), [], [], []
+    all_n = all_expect = 0
+    for rate, phases in plan:
+        tout, hout = it.out("periodic.out")
+        spec = ",".join("%g:%g" % p for p in phases)
+        prof = "%s/%s-periodic-%d.folded" % (ctx.tmp, it.label, rate)
+        rc, _, err, _ = ctx.record(
+            ["-F", str(rate), "-f", "folded", "-o", prof, "--"] +
+            it.argv("periodic.py", tout, spec),
+            timeout=sum(s for _, s in phases) * 3 + 60)
+        if rc != 0:
+            raise Fail("pystrobe -F %d exited %d: %s" % (rate, rc, err[-300:]))
+        truth = read_result(hout)
+        with open(prof) as f:
+            counts = phase_counts(parse_folded(f.read()))
+        run_n = run_cpu = 0
+        for ph in truth["phases"]:
+            n = sum(counts.get((ph["function"], s), 0) for s in SPINS)
+            cpu = sum(ph["cpu"].values())
+            run_n += n
+            run_cpu += cpu
+            if n < 50:
+                errs.append("%d Hz, %g ms cycle: only %d samples in %.2f "
+                            "CPU-s" % (rate, ph["cycle_ms"], n, cpu))
+                continue
+            phase_z = []
+            for s in SPINS:
+                want = ph["shares"][s]
+                got = counts.get((ph["function"], s), 0) / n
+                z = (got - want) / math.sqrt(want * (1 - want) / n)
+                phase_z.append(abs(z))
+                zs.append(z)
+                if abs(z) > worst[0]:
+                    worst = (abs(z), "%s at %d Hz, %g ms cycle: %.1f %% "
+                             "(truth %.1f %%, n=%d)" % (
+                                 s, rate, ph["cycle_ms"], 100 * got,
+                                 100 * want, n))
+            msgs.append("%dHz/%gms:%s" % (rate, ph["cycle_ms"], "/".join(
+                "%.1f" % x for x in phase_z)))
+        all_n += run_n
+        all_expect += rate * run_cpu
+        rates.append("%d Hz %.3f" % (rate, run_n / (rate * run_cpu)))
+    if not 0.92 * all_expect <= all_n <= 1.08 * all_expect:
+        errs.append("%d samples where the rates and CPU times make %.0f" % (
+            all_n, all_expect))
+    mean_z2 = sum(z * z for z in zs) / max(1, len(zs))
+    within3 = sum(1 for z in zs if abs(z) <= 3)
+    if worst[0] > 6:
+        errs.append("|z| %.1f > 6: %s" % worst)
+    if mean_z2 > 3:
+        errs.append("mean z^2 %.2f > 3 (binomial: about 0.7)" % mean_z2)
+    summary = ("%d of %d shares within 3 sigma; max |z| %.2f (%s); mean "
+               "z^2 %.2f; samples/expected %s; |z| per phase %s" % (
+                   within3, len(zs), worst[0], worst[1], mean_z2,
+                   ", ".join(rates), " ".join(msgs)))
+    if errs:
+        raise Fail("; ".join(errs) + " [" + summary + "]")
+    return summary
