@@ -88,6 +88,7 @@ enum lost_counter {
 	LOST_OFFCPU_MISSED,	/* a switch-in not seen: that wait is lost */
 	LOST_OFFCPU_OUT_MISSED, /* a switch-out not seen: that wait is lost */
 	LOST_TIMER_MSG,		/* timer_msgs full: a re-arm or thread missed */
+	LOST_CODE_MSG,		/* code_msgs full: a code object not copied */
 	LOST__COUNT,
 };
 

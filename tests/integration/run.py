@@ -2208,6 +2208,8 @@ PER_INTERP = [
     ("native-kernel", t_native_kernel, False),
     ("calls", t_calls, True),
     ("sampler-aliasing", sampler_tests.t_sampler_aliasing, True),
+    ("sampler-codes", sampler_tests.t_sampler_codes, True),
+    ("sampler-methods", sampler_tests.t_sampler_methods, True),
 ]
 ONCE = [("badinput", t_badinput, True),
         ("offcpu-runqueue", t_offcpu_runqueue, False),

@@ -7,6 +7,7 @@ check, read_result, parse_folded, ...) come from the module that imports
 this one, run.py, which imports it once they are defined.
 """
 import math
+import re
 
 from __main__ import Fail, Skip, check, dur, parse_folded, read_result  # noqa: F401
 
@@ -120,3 +121,118 @@ def t_sampler_aliasing(ctx, it):
     if errs:
         raise Fail("; ".join(errs) + " [" + summary + "]")
     return summary
+
+
+PYFRAME = re.compile(r"^(?P<name>.*) \((?P<file>[^()]*):(?P<line>-?\d+)\)$")
+QUALNAME = re.compile(r"^[A-Za-z_<][\w<>.]*$")
+# CPython 3.13's own trampoline for class(...) -> __init__ (a static code
+# object _Py_InitCleanup named __init__ in file __init__): a real frame.
+INIT_SHIM = ("__init__", "__init__")
+
+
+def wrong_frame(name, file):
+    """Why a frame of shortcode.py's profile cannot be right, or None."""
+    if (name, file) == INIT_SHIM:
+        return None
+    short = re.match(r"<short-(\d+)>$", file)
+    fn = re.match(r"fn_(\d+)$", name)
+    if short and name != "<module>" and not (fn and fn.group(1) == short.group(1)):
+        return "exec'd file with another name"
+    if fn and not (short and short.group(1) == fn.group(1)):
+        return "fn_<i> in another file"
+    if not QUALNAME.match(name):
+        return "not a qualified name"
+    if not (file.startswith("/") or file.startswith("<")):
+        return "not a file name"
+    return None
+
+
+def t_sampler_codes(ctx, it):
+    """Code objects freed before the loader reads them, addresses reused.
+
+    shortcode.py imports two dozen stdlib modules, then runs short functions
+    made with exec (each fn_<i> in a file <short-<i>>) and drops them while
+    churning objects of their size. Every sample's Python frames must be
+    named (at most 0.2 % of samples with an [unknown code] frame) and
+    rightly: no frame may pair fn_<i> with another file, or carry a name
+    that is not a qualified name (memory of another object read as a code
+    object). The exec'd functions' share of samples must be their share of
+    CPU (within 6 points), so their samples are not lost either.
+    """
+    secs = dur(ctx, 3, 2)
+    tout, hout = it.out("shortcode.out")
+    text, _, _, _ = ctx.record_cmd(it, "shortcode.py", [tout, secs], secs)
+    truth = read_result(hout)
+    stacks = parse_folded(text)
+    total = unknown = fn = 0
+    wrong = {}
+    for frames, n in stacks:
+        total += n
+        unknown += n * any(f.raw.startswith("[unknown code") for f in frames)
+        fn += n * any(f.py and f.name.startswith("fn_") for f in frames)
+        for f in frames:
+            if f.py:
+                why = wrong_frame(f.name, f.file)
+                if why:
+                    wrong[f.raw] = wrong.get(f.raw, 0) + n
+    check(total > 0, "no samples")
+    fn_share, want = fn / total, truth["fn_cpu"] / truth["cpu"]
+    msg = ("%d samples, %d with an unknown frame (%.2f %%), %d wrong frames; "
+           "%d functions; fn_* %.1f %% of samples, %.1f %% of CPU" % (
+               total, unknown, 100.0 * unknown / total, sum(wrong.values()),
+               truth["functions"], 100 * fn_share, 100 * want))
+    errs = []
+    if unknown > 0.002 * total:
+        errs.append("unknown frames in %.2f %% of samples (> 0.2 %%)" % (
+            100.0 * unknown / total))
+    if wrong:
+        errs.append("wrong names: %s" % ", ".join(
+            "%s x%d" % (k[:80], v) for k, v in sorted(
+                wrong.items(), key=lambda kv: -kv[1])[:4]))
+    if abs(fn_share - want) > 0.06:
+        errs.append("exec'd functions: %.1f %% of samples, %.1f %% of CPU" % (
+            100 * fn_share, 100 * want))
+    if errs:
+        raise Fail("; ".join(errs) + " [" + msg + "]")
+    return msg
+
+
+def t_sampler_methods(ctx, it):
+    """Methods show their class on every version (record).
+
+    methods.py's functions each call a leaf burn_in_<name>; the caller frame
+    of each leaf must be named as the function's own __qualname__ says
+    (Base.work for an inherited method called on a Derived instance,
+    Base.cwork, Derived.own, Outer.Inner.deep, plain functions bare, also
+    one whose first argument is merely named self). 3.9 and 3.10 code
+    objects have no co_qualname: the class comes from the first argument
+    (self's type or cls, searched through the MRO for the class whose
+    __dict__ holds that very code); a staticmethod has no such argument
+    and stays bare there (README: what remains).
+    """
+    secs = dur(ctx, 2, 1)
+    tout, hout = it.out("methods.out")
+    text, _, _, _ = ctx.record_cmd(it, "methods.py", [tout, secs], secs)
+    truth = read_result(hout)
+    shown = {}
+    for frames, n in parse_folded(text):
+        py = [f for f in frames if f.py]
+        for caller, leaf in zip(py, py[1:]):
+            if leaf.name.startswith("burn_in_"):
+                key = (leaf.name[len("burn_in_"):], caller.name)
+                shown[key] = shown.get(key, 0) + n
+    errs, msgs = [], []
+    for name, qualname in sorted(truth["qualnames"].items()):
+        want = qualname
+        if truth["minor"] <= 10 and name == "swork":
+            want = name  # no self or cls to find the class by
+        seen = dict((k[1], v) for k, v in shown.items() if k[0] == name)
+        msgs.append("%s=%s" % (name, "/".join(sorted(seen)) or "-"))
+        if not seen:
+            errs.append("no samples of %s" % want)
+        elif set(seen) != {want}:
+            errs.append("%s shown as %s" % (want, ", ".join(
+                "%s x%d" % kv for kv in sorted(seen.items()))))
+    if errs:
+        raise Fail("; ".join(errs) + " [" + " ".join(msgs) + "]")
+    return " ".join(msgs)

@@ -55,9 +55,13 @@ struct target {
 
 struct cached_stack {
 	uint64_t id;
+	unsigned used_drain; /* last drain that needed it */
 	struct py_stack stack;
 	UT_hash_handle hh;
 };
+
+/* Stacks no sample needed for this many drains are dropped. */
+#define STACK_KEEP_DRAINS 8
 
 #define PERIOD_STRATA 8
 
@@ -87,6 +91,7 @@ struct sampler {
 	uint64_t rng, period_ns;
 	uint64_t rearm_delay_ns; /* running mean: sample to re-arm */
 	struct ring_buffer *timer_msgs;
+	struct ring_buffer *code_msgs; /* read by sampler__drain only */
 	pthread_t timer_thread;
 	bool timer_thread_started;
 	volatile bool stop;
@@ -94,6 +99,7 @@ struct sampler {
 	int64_t unresolved_frames, missing_stacks, missing_native;
 	int64_t untimed_threads; /* target threads we could not give a timer */
 	uint64_t seeded_stacks;
+	unsigned drains;
 };
 
 static const char *const lost_names[LOST__COUNT] = {
@@ -109,6 +115,7 @@ static const char *const lost_names[LOST__COUNT] = {
 	[LOST_OFFCPU_MISSED] = "offcpu_switch_missed",
 	[LOST_OFFCPU_OUT_MISSED] = "offcpu_switch_out_missed",
 	[LOST_TIMER_MSG] = "timer_msgs_full",
+	[LOST_CODE_MSG] = "code_msgs_full",
 };
 
 static uint64_t ktime_now(void)
@@ -339,7 +346,7 @@ static void *timer_thread_main(void *arg)
 static int start_timers(struct sampler *s, char *why, size_t why_len)
 {
 	struct rlimit rl;
-	int ncpu, err;
+	int err;
 
 	s->period_ns = 1000000000ULL / (s->opts.freq > 0 ? s->opts.freq : 1);
 	if (getrandom(&s->rng, sizeof(s->rng), 0) != sizeof(s->rng))
@@ -361,7 +368,8 @@ static int start_timers(struct sampler *s, char *why, size_t why_len)
 		return err;
 	}
 	if (!s->per_thread) {
-		ncpu = libbpf_num_possible_cpus();
+		int ncpu = libbpf_num_possible_cpus();
+
 		if (ncpu < 0) {
 			snprintf(why, why_len, "cannot count CPUs");
 			return ncpu;
@@ -401,6 +409,58 @@ static int start_timers(struct sampler *s, char *why, size_t why_len)
 	}
 	s->timer_thread_started = true;
 	return 0;
+}
+
+/* BPF's copy of a code object: to the symbolizer of its process. */
+static int on_code_msg(void *ctx, void *data, size_t size)
+{
+	const struct code_info *ci = data;
+	struct sampler *s = ctx;
+	struct target *t;
+	pid_t pid;
+
+	if (size < sizeof(*ci))
+		return 0;
+	pid = ci->pid;
+	HASH_FIND_INT(s->targets, &pid, t);
+	if (t && t->pysym)
+		pysym__add_copy(t->pysym, ci);
+	return 0;
+}
+
+/*
+ * Addresses the symbolizers found reused (or whose copies they dropped):
+ * BPF forgets them, so that it copies the code object there now, and tags
+ * them on every sample for a while.
+ */
+static void forget_stale_codes(struct sampler *s)
+{
+	int known = bpf_map__fd(s->skel->maps.code_known);
+	int slots = bpf_map__fd(s->skel->maps.code_slots);
+	uint64_t addrs[256], now = ktime_now();
+	struct target *t;
+	size_t n;
+
+	for (t = s->targets; t; t = t->hh.next) {
+		if (!t->pysym)
+			continue;
+		while ((n = pysym__take_stale(t->pysym, addrs, 256))) {
+			for (size_t i = 0; i < n; i++) {
+				struct code_id id = {.addr = addrs[i],
+						     .pid = t->pid};
+				struct code_slot slot = {.code = addrs[i],
+							 .seen_ns = now,
+							 .pid = t->pid};
+				__u32 idx = (__u32)((addrs[i] >> 3) ^
+						    (addrs[i] >> 15)) &
+					    (CODE_SLOTS - 1);
+
+				bpf_map_delete_elem(known, &id);
+				bpf_map_update_elem(slots, &idx, &slot,
+						    BPF_ANY);
+			}
+		}
+	}
 }
 
 struct sampler *sampler__new(const struct sampler_opts *opts, char *why,
@@ -445,6 +505,14 @@ struct sampler *sampler__new(const struct sampler_opts *opts, char *why,
 			 err == -EPERM ? " (pystrobe needs root, or "
 					 "CAP_BPF and CAP_PERFMON)"
 				       : "");
+		goto cleanup;
+	}
+	s->code_msgs = ring_buffer__new(bpf_map__fd(s->skel->maps.code_msgs),
+					on_code_msg, s, NULL);
+	if (!s->code_msgs) {
+		err = -errno;
+		snprintf(why, why_len, "cannot open the code ring buffer: %s",
+			 strerror(-err));
 		goto cleanup;
 	}
 	if (opts->kernel) {
@@ -508,6 +576,7 @@ void sampler__free(struct sampler *s)
 		pthread_join(s->timer_thread, NULL);
 	}
 	ring_buffer__free(s->timer_msgs);
+	ring_buffer__free(s->code_msgs);
 	HASH_ITER(hh, s->timers, tm, tmt)
 	{
 		HASH_DEL(s->timers, tm);
@@ -704,8 +773,15 @@ static void move_py_stacks(struct sampler *s)
 		key = next;
 		prev = &key;
 		HASH_FIND(hh, s->stacks, &key, sizeof(key), c);
-		if (c)
+		if (c) {
+			/*
+			 * The same walk again; its frames may carry other
+			 * identity tags now (an address reused by another
+			 * code object): the kernel's copy is the current one.
+			 */
+			bpf_map_lookup_elem(fd, &key, &c->stack);
 			continue;
+		}
 		c = malloc(sizeof(*c));
 		if (!c)
 			break;
@@ -714,6 +790,7 @@ static void move_py_stacks(struct sampler *s)
 			continue;
 		}
 		c->id = key;
+		c->used_drain = s->drains;
 		HASH_ADD(hh, s->stacks, id, sizeof(c->id), c);
 	}
 	/* Cached now: the kernel may drop them (a reinsert is identical). */
@@ -726,8 +803,10 @@ static const struct py_stack *find_py_stack(struct sampler *s, __u64 id)
 	struct cached_stack *c;
 
 	HASH_FIND(hh, s->stacks, &id, sizeof(id), c);
-	if (c)
+	if (c) {
+		c->used_drain = s->drains;
 		return &c->stack;
+	}
 	c = malloc(sizeof(*c));
 	if (!c)
 		return NULL;
@@ -737,8 +816,29 @@ static const struct py_stack *find_py_stack(struct sampler *s, __u64 id)
 		return NULL;
 	}
 	c->id = id;
+	c->used_drain = s->drains;
 	HASH_ADD(hh, s->stacks, id, sizeof(c->id), c);
 	return &c->stack;
+}
+
+/*
+ * Drops the stacks no recent sample needed: each drain's samples find
+ * theirs in the kernel's map again (it re-inserts a stack moved out), so
+ * only a stack of userspace's own (a thread blocked since the attach,
+ * still waited for) must stay. Bounds memory under churning code.
+ */
+static void prune_stacks(struct sampler *s)
+{
+	struct cached_stack *c, *tmp;
+
+	HASH_ITER(hh, s->stacks, c, tmp)
+	{
+		if (c->id >> 63 ||
+		    s->drains - c->used_drain < STACK_KEEP_DRAINS)
+			continue;
+		HASH_DEL(s->stacks, c);
+		free(c);
+	}
 }
 
 /* Closes the timers of threads that have exited. */
@@ -916,6 +1016,8 @@ int sampler__drain(struct sampler *s, struct profile *p)
 	for (t = s->targets; t; t = t->hh.next)
 		if (t->pysym)
 			pysym__next_gen(t->pysym);
+	/* Copies first: BPF sent each before the samples that need it. */
+	ring_buffer__consume(s->code_msgs);
 	move_py_stacks(s);
 	err = drain_map(s, b, bpf_map__fd(s->skel->maps.counts), false);
 	if (!err && s->opts.offcpu)
@@ -924,8 +1026,12 @@ int sampler__drain(struct sampler *s, struct profile *p)
 	s->unresolved_frames += b->unresolved_frames;
 	s->missing_native += b->missing_native;
 	free(b);
-	if (!err)
+	forget_stale_codes(s);
+	if (!err) {
 		prune_threads(s);
+		prune_stacks(s);
+	}
+	s->drains++;
 	return err;
 }
 
