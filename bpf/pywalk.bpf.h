@@ -31,9 +31,11 @@ struct {
 	__type(value, struct py_thread);
 } threads SEC(".maps");
 
+/* 3 KiB a stack: not preallocated (see counts in sampler.bpf.c). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MAX_PY_STACKS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u64);
 	__type(value, struct py_stack);
 } py_stacks SEC(".maps");

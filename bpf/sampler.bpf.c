@@ -32,9 +32,15 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile bool per_thread_timers = false;
 const volatile __u32 timer_rearm_every = TIMER_REARM_EVERY;
 
+/*
+ * Maps filled as samples come and emptied at every drain are not
+ * preallocated: allocating (and zeroing) their full size at load is most
+ * of what starting up would cost.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MAX_STACKS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct sample_key);
 	__type(value, struct cpu_sample);
 } counts SEC(".maps");
@@ -54,6 +60,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MAX_OFFCPU_STACKS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct sample_key);
 	__type(value, __u64); /* nanoseconds */
 } offcpu_ns SEC(".maps");

@@ -17,6 +17,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/perf_event.h>
 #include <pthread.h>
 #include <sched.h>
@@ -24,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
@@ -86,6 +89,7 @@ struct sampler {
 	struct ksyms *ksyms;
 	/* Timers; the lock also covers rng, used by both threads. */
 	bool per_thread;
+	bool cgroup_timers; /* per-CPU timers count opts.cgroup's tasks only */
 	struct timer *timers;
 	pthread_mutex_t timers_lock;
 	uint64_t rng, period_ns;
@@ -94,6 +98,8 @@ struct sampler {
 	struct ring_buffer *code_msgs; /* read by sampler__drain only */
 	pthread_t timer_thread;
 	bool timer_thread_started;
+	int wake_fd;  /* eventfd: tells the timer thread to stop */
+	int epoll_fd; /* the timer ring and wake_fd */
 	volatile bool stop;
 	/* Userspace losses. */
 	int64_t unresolved_frames, missing_stacks, missing_native;
@@ -189,7 +195,8 @@ static void note_rearm_delay(struct sampler *s, uint64_t d)
  * timers_lock. Attached by ioctl, not a BPF link: one fd per thread, and
  * closing it detaches everything.
  */
-static int open_timer(struct sampler *s, struct timer *t, pid_t tid, int cpu)
+static int open_timer(struct sampler *s, struct timer *t, pid_t tid, int cpu,
+		      unsigned long flags)
 {
 	struct perf_event_attr attr = {
 		.type = PERF_TYPE_SOFTWARE,
@@ -202,7 +209,7 @@ static int open_timer(struct sampler *s, struct timer *t, pid_t tid, int cpu)
 	int fd, err;
 
 	fd = syscall(__NR_perf_event_open, &attr, tid, cpu, -1,
-		     PERF_FLAG_FD_CLOEXEC);
+		     PERF_FLAG_FD_CLOEXEC | flags);
 	if (fd < 0)
 		return -errno;
 	if (ioctl(fd, PERF_EVENT_IOC_SET_BPF, prog) ||
@@ -240,7 +247,7 @@ static int add_thread_timer(struct sampler *s, pid_t pid, pid_t tid)
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	fd = open_timer(s, t, tid, -1);
+	fd = open_timer(s, t, tid, -1, 0);
 	if (fd < 0) {
 		free(t);
 		if (fd == -ESRCH)
@@ -330,6 +337,7 @@ static void *timer_thread_main(void *arg)
 {
 	struct sched_param sp = {.sched_priority = 1};
 	struct sampler *s = arg;
+	struct epoll_event ev;
 
 	/*
 	 * Each re-arm loses the time from the sample to it: run ahead of
@@ -337,9 +345,81 @@ static void *timer_thread_main(void *arg)
 	 * per wakeup is one ioctl.
 	 */
 	pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
-	while (!s->stop)
-		ring_buffer__poll(s->timer_msgs, 100);
+	while (!s->stop) {
+		if (epoll_wait(s->epoll_fd, &ev, 1, -1) > 0)
+			ring_buffer__consume(s->timer_msgs);
+	}
 	return NULL;
+}
+
+/* Stops the timer thread at once (it may be waiting for a message). */
+static void stop_timer_thread(struct sampler *s)
+{
+	uint64_t one = 1;
+
+	if (!s->timer_thread_started)
+		return;
+	s->stop = true;
+	if (write(s->wake_fd, &one, sizeof(one)) != sizeof(one))
+		return; /* cannot happen with an eventfd below 2^64 - 1 */
+	pthread_join(s->timer_thread, NULL);
+	s->timer_thread_started = false;
+}
+
+/*
+ * One timer per CPU, counting only while a task of opts.cgroup runs there
+ * when the kernel takes that cgroup (v2; v1 with perf_event), else always.
+ */
+static int open_cpu_timers(struct sampler *s, char *why, size_t why_len)
+{
+	int ncpu = libbpf_num_possible_cpus(), cg = -1, err = 0;
+	unsigned long flags = 0;
+
+	if (ncpu < 0) {
+		snprintf(why, why_len, "cannot count CPUs");
+		return ncpu;
+	}
+	if (s->opts.cgroup) {
+		cg = open(s->opts.cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		flags = cg >= 0 ? PERF_FLAG_PID_CGROUP : 0;
+	}
+	for (int cpu = 0; cpu < ncpu && !err; cpu++) {
+		struct timer *t = calloc(1, sizeof(*t));
+		int fd;
+
+		if (!t) {
+			err = -ENOMEM;
+			break;
+		}
+		fd = open_timer(s, t, flags ? cg : -1, cpu, flags);
+		if (fd < 0 && flags && cpu == 0 && fd != -ENODEV) {
+			/* Not a perf_event cgroup: every CPU's timers. */
+			flags = 0;
+			fd = open_timer(s, t, -1, cpu, 0);
+		}
+		if (fd < 0)
+			free(t);
+		if (fd == -ENODEV)
+			continue; /* CPU offline */
+		if (fd < 0) {
+			snprintf(why, why_len,
+				 "cannot open cpu-clock event on CPU %d: %s%s",
+				 cpu, strerror(-fd),
+				 fd == -EACCES || fd == -EPERM
+					 ? " (pystrobe needs root, or "
+					   "CAP_PERFMON)"
+					 : "");
+			err = fd;
+			break;
+		}
+		t->key = cpu;
+		t->fd = fd;
+		HASH_ADD(hh, s->timers, key, sizeof(t->key), t);
+	}
+	s->cgroup_timers = flags != 0;
+	if (cg >= 0)
+		close(cg);
+	return err;
 }
 
 /* CPU sampling: per-CPU timers or (per_thread) none yet, and the thread. */
@@ -368,38 +448,23 @@ static int start_timers(struct sampler *s, char *why, size_t why_len)
 		return err;
 	}
 	if (!s->per_thread) {
-		int ncpu = libbpf_num_possible_cpus();
-
-		if (ncpu < 0) {
-			snprintf(why, why_len, "cannot count CPUs");
-			return ncpu;
-		}
-		for (int cpu = 0; cpu < ncpu; cpu++) {
-			struct timer *t = calloc(1, sizeof(*t));
-			int fd;
-
-			if (!t)
-				return -ENOMEM;
-			fd = open_timer(s, t, -1, cpu);
-			if (fd < 0)
-				free(t);
-			if (fd == -ENODEV)
-				continue; /* CPU offline */
-			if (fd < 0) {
-				snprintf(why, why_len,
-					 "cannot open cpu-clock event on CPU "
-					 "%d: %s%s",
-					 cpu, strerror(-fd),
-					 fd == -EACCES || fd == -EPERM
-						 ? " (pystrobe needs root, or "
-						   "CAP_PERFMON)"
-						 : "");
-				return fd;
-			}
-			t->key = cpu;
-			t->fd = fd;
-			HASH_ADD(hh, s->timers, key, sizeof(t->key), t);
-		}
+		err = open_cpu_timers(s, why, why_len);
+		if (err)
+			return err;
+	}
+	/* The thread waits on the ring and on wake_fd (to stop it). */
+	s->wake_fd = eventfd(0, EFD_CLOEXEC);
+	s->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->wake_fd < 0 || s->epoll_fd < 0 ||
+	    epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->wake_fd,
+		      &(struct epoll_event){.events = EPOLLIN}) ||
+	    epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD,
+		      ring_buffer__epoll_fd(s->timer_msgs),
+		      &(struct epoll_event){.events = EPOLLIN})) {
+		err = -errno;
+		snprintf(why, why_len, "cannot wait for timer messages: %s",
+			 strerror(-err));
+		return err;
 	}
 	err = -pthread_create(&s->timer_thread, NULL, timer_thread_main, s);
 	if (err) {
@@ -475,6 +540,7 @@ struct sampler *sampler__new(const struct sampler_opts *opts, char *why,
 		return NULL;
 	}
 	s->opts = *opts;
+	s->wake_fd = s->epoll_fd = -1;
 	s->per_thread = opts->cpu && !opts->system_wide;
 	pthread_mutex_init(&s->timers_lock, NULL);
 	s->skel = sampler_bpf__open();
@@ -492,7 +558,11 @@ struct sampler *sampler__new(const struct sampler_opts *opts, char *why,
 	if (!opts->offcpu) {
 		bpf_program__set_autoload(s->skel->progs.ps_switch, false);
 		bpf_program__set_autoload(s->skel->progs.ps_wakeup, false);
+		bpf_map__set_max_entries(s->skel->maps.offcpu_starts, 1);
+		bpf_map__set_max_entries(s->skel->maps.offcpu_ns, 1);
 	}
+	if (!opts->cpu)
+		bpf_map__set_max_entries(s->skel->maps.counts, 1);
 	/* Stack maps cost 1 KiB per entry: only size them when asked for. */
 	if (!opts->kernel)
 		bpf_map__set_max_entries(s->skel->maps.kernel_stacks, 1);
@@ -571,10 +641,11 @@ void sampler__free(struct sampler *s)
 
 	if (!s)
 		return;
-	if (s->timer_thread_started) {
-		s->stop = true;
-		pthread_join(s->timer_thread, NULL);
-	}
+	stop_timer_thread(s);
+	if (s->wake_fd >= 0)
+		close(s->wake_fd);
+	if (s->epoll_fd >= 0)
+		close(s->epoll_fd);
 	ring_buffer__free(s->timer_msgs);
 	ring_buffer__free(s->code_msgs);
 	HASH_ITER(hh, s->timers, tm, tmt)

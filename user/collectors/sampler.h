@@ -27,6 +27,12 @@ struct sampler_opts {
 	 * rather than on the target threads only.
 	 */
 	bool system_wide;
+	/*
+	 * System-wide: a cgroup directory whose tasks (and its descendants')
+	 * alone run the timers, where the kernel can (cgroup v2, or v1 with
+	 * the perf_event controller); otherwise every CPU's do.
+	 */
+	const char *cgroup;
 	bool kernel, native;
 	struct sampler_values values;
 };

@@ -391,6 +391,7 @@ int record_main(int argc, char **argv)
 	sopts.offcpu = env.mode != MODE_CPU;
 	sopts.freq = env.freq;
 	sopts.system_wide = env.cgroup || env.all;
+	sopts.cgroup = env.cgroup;
 	sopts.kernel = env.kernel;
 	sopts.native = env.native;
 	r->profile = profile__new();
