@@ -31,9 +31,11 @@ struct {
 	__type(value, struct py_thread);
 } threads SEC(".maps");
 
+/* 3 KiB a stack: not preallocated (see counts in sampler.bpf.c). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MAX_PY_STACKS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u64);
 	__type(value, struct py_stack);
 } py_stacks SEC(".maps");
@@ -53,10 +55,34 @@ struct {
 	__uint(value_size, NATIVE_STACK_DEPTH * sizeof(__u64));
 } user_stacks SEC(".maps");
 
+/* Code objects seen in stacks (address -> identity tag), and young ones. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MAX_CODE_KNOWN);
+	__type(key, struct code_id);
+	__type(value, __u32);
+} code_known SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CODE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct code_slot);
+} code_slots SEC(".maps");
+
+/* struct code_info records; read by the loader at each drain. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, CODE_MSGS_BYTES);
+} code_msgs SEC(".maps");
+
 struct scratch {
 	struct py_stack stack;
 	/* Frame memory read so far; room past FRAME_WINDOW for field reads. */
 	__u8 window[FRAME_WINDOW + FRAME_READ_MAX];
+	__u8 hdr[CODE_HEADER_MAX]; /* a code object's or a string's header */
+	struct code_info ci;
+	__u64 frame_at[MAX_PY_FRAMES]; /* frame addresses of stack.frames */
 };
 
 struct {
@@ -94,6 +120,50 @@ static __always_inline __u64 buf_field(const __u8 *buf, __u16 off, __u8 size)
 	else
 		v = *(__u64 *)(buf + off);
 	return v;
+}
+
+/* Reads 8 (or 4: size 4) bytes at hdr[off]; 0 when out of the header. */
+static __always_inline __u64 hdr_field(const __u8 *hdr, __u16 off, __u8 size)
+{
+	if (off > CODE_HEADER_MAX - 8)
+		return 0;
+	if (size == 4)
+		return *(__u32 *)(hdr + off);
+	return *(__u64 *)(hdr + off);
+}
+
+static __always_inline __u32 code_slot_index(__u64 code)
+{
+	return (__u32)((code >> 3) ^ (code >> 15)) & (CODE_SLOTS - 1);
+}
+
+/*
+ * Reads code object `code`'s identity into s->hdr and returns its tag
+ * (never 0), or 0 when it cannot be read or is not a code object.
+ */
+static __always_inline __u32 code_tag(const struct proc_info *pi, __u64 code,
+				      struct scratch *s)
+{
+	const struct py_code_layout *cl = &pi->code;
+	__u32 n = cl->header_size;
+	__u64 name, name8 = 0, h;
+
+	if (n < 16 || n > CODE_HEADER_MAX)
+		return 0;
+	if (bpf_probe_read_user(s->hdr, n, (void *)code))
+		return 0;
+	/* ob_type follows ob_refcnt in every (GIL) build. */
+	if (cl->code_type && *(__u64 *)(s->hdr + 8) != cl->code_type)
+		return 0;
+	name = hdr_field(s->hdr, cl->name, 8);
+	bpf_probe_read_user(&name8, sizeof(name8),
+			    (void *)(name + cl->ascii_data));
+	h = mix64(name, hdr_field(s->hdr, cl->filename, 8));
+	h = mix64(h, hdr_field(s->hdr, cl->linetable, 8));
+	h = mix64(h, hdr_field(s->hdr, cl->firstlineno, 4));
+	h = mix64(h, name8);
+	h = (h ^ (h >> 32) ^ (h >> 16)) & 0xffff;
+	return h ? h : 1;
 }
 
 /*
@@ -188,9 +258,11 @@ static __always_inline __u64 find_tstate(const struct proc_info *pi, __u32 pid,
 struct frame_walk {
 	const struct proc_info *pi;
 	struct scratch *s;
+	__u32 pid;
 	__u64 frame;
 	__u64 hash;
 	__u64 win_lo, win_hi; /* user addresses now in s->window */
+	__u64 now;
 	__u32 depth;
 	__u32 read_size;
 	bool every_frame_entry;
@@ -240,25 +312,26 @@ static long frame_walk_step(__u32 i, struct frame_walk *w)
 	struct py_stack *st;
 	struct scratch *s;
 	__u32 depth = w->depth, n;
-	__u64 code, instr;
+	__u64 code, instr, at;
 	const __u8 *buf;
-	long at;
+	long pos;
 
 	if (!w->frame || !w->pi || !w->s)
 		return 1;
 	off = &w->pi->off;
 	s = w->s;
+	at = w->frame;
 	st = &s->stack;
 	n = w->read_size;
 	if (n == 0 || n > FRAME_READ_MAX)
 		return 1;
-	at = frame_bytes(w, s, n);
-	if (at < 0) {
+	pos = frame_bytes(w, s, n);
+	if (pos < 0) {
 		st->flags |= STACK_READ_FAILED;
 		count_lost(LOST_READ_FAILED);
 		return 1;
 	}
-	buf = s->window + (at & (FRAME_WINDOW - 1));
+	buf = s->window + (pos & (FRAME_WINDOW - 1));
 	w->frame = buf_field(buf, off->frame_previous, 8);
 	if (off->frame_owner != OFF_NONE &&
 	    buf_field(buf, off->frame_owner, 1) >= off->owner_shim_min) {
@@ -275,11 +348,23 @@ static long frame_walk_step(__u32 i, struct frame_walk *w)
 	/* Clear stack-ref tag bits (3.14+); objects are 8-aligned. */
 	code = buf_field(buf, off->frame_code, 8) & ~7ULL;
 	instr = buf_field(buf, off->frame_instr, off->instr_size);
+	if (code && code <= PYFRAME_ADDR_MASK) {
+		__u32 idx = code_slot_index(code), tag;
+		struct code_slot *slot = bpf_map_lookup_elem(&code_slots, &idx);
+
+		/* Young: it may be freed and its address reused any time. */
+		if (slot && slot->code == code && slot->pid == w->pid &&
+		    w->now - slot->seen_ns < CODE_YOUNG_NS) {
+			tag = code_tag(w->pi, code, s);
+			code |= (__u64)tag << PYFRAME_TAG_SHIFT;
+		}
+	}
 	if (w->every_frame_entry || (off->frame_is_entry != OFF_NONE &&
 				     buf_field(buf, off->frame_is_entry, 1)))
 		code |= PYFRAME_ENTRY;
 	st->frames[depth].code = code;
 	st->frames[depth].instr = instr;
+	s->frame_at[depth] = at;
 	w->hash = mix64(w->hash, code);
 	w->hash = mix64(w->hash, instr);
 	w->depth = depth + 1;
@@ -291,13 +376,15 @@ static long frame_walk_step(__u32 i, struct frame_walk *w)
  * frames and marking the first Python frame of each C-level eval call (for
  * merging with native stacks). Returns a hash of the stack (never 0).
  */
-static __always_inline __u64 walk_frames(const struct proc_info *pi,
+static __always_inline __u64 walk_frames(const struct proc_info *pi, __u32 pid,
 					 __u64 tstate, struct scratch *s)
 {
 	const struct py_walk_offsets *off = &pi->off;
 	struct frame_walk w = {
 		.pi = pi,
 		.s = s,
+		.pid = pid,
+		.now = bpf_ktime_get_ns(),
 		.hash = 0x5bd1e995,
 		.read_size = pi->frame_read_size,
 		.every_frame_entry = off->frame_owner == OFF_NONE &&
@@ -324,6 +411,152 @@ static __always_inline __u64 walk_frames(const struct proc_info *pi,
 }
 
 /*
+ * Copies the characters of str object `str` (bounded by max - 1 bytes)
+ * into dst; returns the bytes copied and sets *kind (0: not a compact str
+ * we can read) and *cut.
+ */
+static __always_inline __u32 copy_str(const struct proc_info *pi, __u64 str,
+				      struct scratch *s, __u8 *dst, __u32 max,
+				      __u8 *kind, __u8 *cut)
+{
+	const struct py_code_layout *cl = &pi->code;
+	__u32 n = cl->compact_data, state, k, off;
+	__u64 len;
+
+	*kind = 0;
+	*cut = 0;
+	if (!str || n < 16 || n > CODE_HEADER_MAX)
+		return 0;
+	if (bpf_probe_read_user(s->hdr, n, (void *)str))
+		return 0;
+	if (cl->unicode_type && *(__u64 *)(s->hdr + 8) != cl->unicode_type)
+		return 0;
+	state = hdr_field(s->hdr, cl->unicode_state, 4);
+	len = hdr_field(s->hdr, cl->unicode_length, 8);
+	/* state: interned:2, kind:3, compact:1, ascii:1 in every version. */
+	k = (state >> 2) & 7;
+	if (!((state >> 5) & 1) || (k != 1 && k != 2 && k != 4))
+		return 0;
+	off = (state >> 6) & 1 ? cl->ascii_data : cl->compact_data;
+	if (len > max / k) {
+		len = max / k;
+		*cut = 1;
+	}
+	len *= k;
+	if (len >= max) {
+		len = max - k;
+		*cut = 1;
+	}
+	len &= max - 1;
+	if (len && bpf_probe_read_user(dst, len, (void *)(str + off)))
+		return 0;
+	*kind = k;
+	return len;
+}
+
+struct code_capture {
+	const struct proc_info *pi;
+	struct scratch *s;
+	__u64 now;
+	__u32 pid;
+};
+
+/*
+ * Makes sure the loader will know frame i's code object: the first time
+ * BPF sees it (or sees its address hold another one), copies what names it
+ * into a code_info for the loader and marks it young; tags the frame.
+ */
+static long capture_code_step(__u32 i, struct code_capture *c)
+{
+	const struct py_code_layout *cl;
+	struct scratch *s = c->s;
+	struct code_info *ci;
+	struct code_slot *slot, fresh_slot = {};
+	struct code_id id = {.pid = c->pid};
+	__u64 code, addr, table, size = 0;
+	__u32 tag, *known, idx, n;
+
+	if (!s || !c->pi || i >= s->stack.depth || i >= MAX_PY_FRAMES)
+		return 1;
+	cl = &c->pi->code;
+	ci = &s->ci;
+	code = s->stack.frames[i].code;
+	addr = code & PYFRAME_ADDR_MASK;
+	tag = code >> PYFRAME_TAG_SHIFT;
+	if (!addr)
+		return 0;
+	id.addr = addr;
+	known = bpf_map_lookup_elem(&code_known, &id);
+	if (known && (!tag || *known == tag)) {
+		s->stack.frames[i].code =
+			(code & ~(0xffffULL << PYFRAME_TAG_SHIFT)) |
+			(__u64)*known << PYFRAME_TAG_SHIFT;
+		return 0;
+	}
+	tag = code_tag(c->pi, addr, s);
+	if (!tag)
+		return 0; /* unreadable, or not a code object: untagged */
+	ci->key = addr | (__u64)tag << PYFRAME_TAG_SHIFT;
+	ci->pid = c->pid;
+	ci->name_ptr = hdr_field(s->hdr, cl->name, 8);
+	ci->file_ptr = hdr_field(s->hdr, cl->filename, 8);
+	ci->table_ptr = hdr_field(s->hdr, cl->linetable, 8);
+	ci->firstlineno = hdr_field(s->hdr, cl->firstlineno, 4);
+	ci->first_local = ci->first_local_type = 0;
+	ci->arg0_kind = 0;
+	*(__u64 *)ci->arg0 = 0; /* up to 7 characters, then NULs */
+	if (cl->frame_localsplus != OFF_NONE &&
+	    hdr_field(s->hdr, cl->co_argcount, 4) > 0) {
+		__u64 names = hdr_field(s->hdr, cl->co_varnames, 8), arg0;
+		__u8 cut;
+
+		ci->first_local =
+			read_ptr(s->frame_at[i] + cl->frame_localsplus);
+		if (ci->first_local)
+			ci->first_local_type = read_ptr(ci->first_local + 8);
+		arg0 = names ? read_ptr(names + cl->tuple_items) : 0;
+		copy_str(c->pi, arg0, s, ci->arg0, sizeof(ci->arg0),
+			 &ci->arg0_kind, &cut);
+	}
+	ci->name_len = copy_str(c->pi, ci->name_ptr, s, ci->name, CODE_NAME_MAX,
+				&ci->name_kind, &ci->name_cut);
+	ci->file_len = copy_str(c->pi, ci->file_ptr, s, ci->file, CODE_FILE_MAX,
+				&ci->file_kind, &ci->file_cut);
+	table = ci->table_ptr;
+	ci->table_len = 0;
+	ci->table_cut = 0;
+	if (table && !bpf_probe_read_user(&size, sizeof(size),
+					  (void *)(table + cl->bytes_size))) {
+		n = size < CODE_TABLE_MAX ? size : CODE_TABLE_MAX - 1;
+		ci->table_cut = size > n;
+		n &= CODE_TABLE_MAX - 1;
+		if (n && !bpf_probe_read_user(ci->table, n,
+					      (void *)(table + cl->bytes_data)))
+			ci->table_len = n;
+	}
+	if (bpf_ringbuf_output(&code_msgs, ci, sizeof(*ci), BPF_RB_NO_WAKEUP)) {
+		count_lost(LOST_CODE_MSG);
+		s->stack.frames[i].code =
+			code & ~(0xffffULL << PYFRAME_TAG_SHIFT);
+		return 0;
+	}
+	bpf_map_update_elem(&code_known, &id, &tag, BPF_ANY);
+	s->stack.frames[i].code = (code & ~(0xffffULL << PYFRAME_TAG_SHIFT)) |
+				  (__u64)tag << PYFRAME_TAG_SHIFT;
+	idx = code_slot_index(addr);
+	slot = bpf_map_lookup_elem(&code_slots, &idx);
+	if (slot &&
+	    (slot->code != addr || slot->pid != c->pid || slot->tag != tag)) {
+		fresh_slot.code = addr;
+		fresh_slot.seen_ns = c->now;
+		fresh_slot.tag = tag;
+		fresh_slot.pid = c->pid;
+		*slot = fresh_slot;
+	}
+	return 0;
+}
+
+/*
  * Fills key's stack fields for the current thread of target pi: the Python
  * stack (stored in py_stacks, referenced by hash), and kernel and native
  * stack ids when asked for. ctx is the program's context.
@@ -347,11 +580,19 @@ capture_stacks(void *ctx, const struct proc_info *pi, struct sample_key *key)
 	if (pi->runtime_addr)
 		tstate = find_tstate(pi, key->pid, key->tid);
 	if (tstate) {
-		key->py_stack_id = walk_frames(pi, tstate, s);
+		key->py_stack_id = walk_frames(pi, key->pid, tstate, s);
 		key->flags = s->stack.flags;
 		if (s->stack.depth == 0 && !s->stack.flags) {
 			key->py_stack_id = 0; /* thread idle in C, no frames */
-		} else {
+		} else if (!bpf_map_lookup_elem(&py_stacks,
+						&key->py_stack_id)) {
+			/* A new stack: its code objects are alive right now. */
+			struct code_capture cc = {.pi = pi,
+						  .s = s,
+						  .now = bpf_ktime_get_ns(),
+						  .pid = key->pid};
+
+			bpf_loop(MAX_PY_FRAMES, capture_code_step, &cc, 0);
 			ret = bpf_map_update_elem(&py_stacks, &key->py_stack_id,
 						  &s->stack, BPF_NOEXIST);
 			if (ret && ret != -EEXIST) {

@@ -43,6 +43,25 @@
 #define NATIVE_STACK_DEPTH 127 /* perf_event_max_stack on the test hosts */
 #endif
 
+#ifndef MAX_CODE_KNOWN
+#define MAX_CODE_KNOWN 16384 /* code objects whose identity BPF remembers */
+#endif
+#ifndef CODE_SLOTS
+#define CODE_SLOTS 4096 /* direct-mapped table of young code objects */
+#endif
+#ifndef CODE_YOUNG_NS
+#define CODE_YOUNG_NS 1000000000ULL /* checked on every sample this long */
+#endif
+#ifndef CODE_MSGS_BYTES
+#define CODE_MSGS_BYTES (512 * 1024)
+#endif
+#ifndef CODE_HEADER_MAX
+#define CODE_HEADER_MAX 256 /* bytes of a code object covering its fields */
+#endif
+#define CODE_NAME_MAX  128 /* bytes of a name copied (a longer one is cut) */
+#define CODE_FILE_MAX  256
+#define CODE_TABLE_MAX 256
+
 #define OFF_NONE 0xffff /* field absent in this Python version */
 
 /*
@@ -70,6 +89,29 @@ struct py_walk_offsets {
 	__u8 owner_shim_min;  /* frames with owner >= this are C-stack shims */
 };
 
+/*
+ * What the walker needs to copy a code object's name, file, first line and
+ * line table while it is alive (code objects die young: module bodies after
+ * their import, exec'd code), and to tell one code object from another that
+ * took its address. Type addresses 0: unknown, not checked.
+ */
+struct py_code_layout {
+	__u64 code_type;    /* &PyCode_Type in the target */
+	__u64 unicode_type; /* &PyUnicode_Type */
+	__u16 name;	    /* co_qualname, or co_name before 3.11 */
+	__u16 filename, firstlineno, linetable;
+	__u16 header_size; /* bytes from the start covering those fields */
+	__u16 unicode_state, unicode_length, ascii_data, compact_data;
+	__u16 bytes_size, bytes_data;
+	/*
+	 * Before co_qualname (3.9, 3.10; else OFF_NONE): where a frame's
+	 * first local (self or cls) and the code's argument names are, so
+	 * that the loader can find the class of a method.
+	 */
+	__u16 frame_localsplus, co_argcount, co_varnames, tuple_items;
+	__u16 pad;
+};
+
 /* Per target process, keyed by tgid (as the host's PID namespace sees it). */
 struct proc_info {
 	__u64 runtime_addr; /* address of _PyRuntime in the target */
@@ -80,6 +122,7 @@ struct proc_info {
 	__u16 frame_read_size; /* bytes covering every frame field read */
 	__u16 frame_window;    /* 1: frames are contiguous (3.11+ data stack) */
 	__u16 pad;
+	struct py_code_layout code;
 };
 
 /*
@@ -87,10 +130,65 @@ struct proc_info {
  * a C-level eval call, where native stacks are spliced in.
  */
 #define PYFRAME_ENTRY 1ULL
+/*
+ * The top 16 bits of py_frame.code (user addresses stay below 2^47) hold a
+ * tag of the code object's identity (its name, file, line table and first
+ * line): a code object freed and its address taken by another one gives
+ * another tag, so (address, tag) names one code object for the whole run.
+ * 0: not tagged (the loader then reads the code object as it is now).
+ */
+#define PYFRAME_TAG_SHIFT 48
+#define PYFRAME_ADDR_MASK 0x0000fffffffffff8ULL
+#define PYFRAME_KEY(code) ((code) & ~PYFRAME_ENTRY)
 
 struct py_frame {
-	__u64 code;  /* code object address | PYFRAME_ENTRY */
+	__u64 code;  /* code object address | tag << 48 | PYFRAME_ENTRY */
 	__u64 instr; /* f_lasti or instruction pointer, as read */
+};
+
+/*
+ * A copy of what names a code object, taken by BPF the first time it sees
+ * the object in a stack (sent to the loader on the code_msgs ring buffer):
+ * the loader uses it when the object is gone, or when its address now holds
+ * something else, by the time it symbolizes. Strings are the raw characters
+ * of the str objects (1, 2 or 4 bytes each, `kind`); kind 0: unreadable.
+ */
+struct code_info {
+	__u64 key; /* address | tag << PYFRAME_TAG_SHIFT */
+	__u32 pid;
+	__u32 pad0;
+	__u64 name_ptr, file_ptr, table_ptr;
+	__s32 firstlineno;
+	__u16 name_len, file_len, table_len; /* bytes copied */
+	__u8 name_kind, file_kind;
+	__u8 name_cut, file_cut, table_cut; /* only a prefix was copied */
+	__u8 arg0_kind;
+	/*
+	 * 3.9, 3.10: the first local of the frame the object was first seen
+	 * in, its type, and the name of the first argument (a method's self
+	 * or cls: the loader finds the class from them).
+	 */
+	__u8 arg0[8];
+	__u64 first_local, first_local_type;
+	__u8 pad[6];
+	__u8 name[CODE_NAME_MAX];
+	__u8 file[CODE_FILE_MAX];
+	__u8 table[CODE_TABLE_MAX];
+};
+
+/* A code object of a process (key of the code_known map). */
+struct code_id {
+	__u64 addr;
+	__u32 pid;
+	__u32 pad;
+};
+
+/* A young code object (CODE_YOUNG_NS): its tag is read on every sample. */
+struct code_slot {
+	__u64 code; /* address */
+	__u64 seen_ns;
+	__u32 tag; /* 0: unknown (the loader found the address reused) */
+	__u32 pid;
 };
 
 /* Stack flags */

@@ -6,10 +6,12 @@ unprofiled, interleaved), as the median of several runs. The machine is
 shared and noisy: read the spread, not just the median.
 """
 import argparse
+import ctypes
 import json
 import os
 import shutil
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -21,9 +23,142 @@ PYSTROBE = "./pystrobe"
 
 
 def run_work(cmd):
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True,
-                         timeout=600).stdout.split()
-    return float(out[-1])
+    """Seconds the workload reports (its first number: wall-clock)."""
+    return run_work2(cmd)[0]
+
+
+def run_work2(cmd, on_start=None):
+    """(wall, cpu) seconds bench_workload.py reports; on_start(pid) runs
+    right after the workload is started (before it starts its work)."""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    opened = on_start(p.pid) if on_start else None
+    out, _ = p.communicate(timeout=600)
+    if opened is not None:
+        for fd in opened:
+            os.close(fd)
+    if p.returncode:
+        raise RuntimeError("%s exited %d" % (cmd, p.returncode))
+    nums = [float(x) for x in out.split()]
+    return nums[0], nums[-1]
+
+
+# --- the timers alone: cpu-clock perf events on the workload's thread with
+# an empty BPF program (or none), opened through ctypes like pystrobe does.
+LIBC = ctypes.CDLL(None, use_errno=True)
+NR_BPF, NR_PERF_EVENT_OPEN = 321, 298  # x86_64
+PERF_EVENT_IOC_ENABLE, PERF_EVENT_IOC_SET_BPF = 0x2400, 0x40042408
+
+
+def empty_bpf_program():
+    """A perf_event program that returns 0: r0 = 0; exit."""
+    insns = (ctypes.c_uint64 * 2)(0xb7, 0x95)
+    lic = ctypes.create_string_buffer(b"GPL")
+    attr = (ctypes.c_uint8 * 128)()
+    struct.pack_into("IIQQ", attr, 0, 7, 2, ctypes.addressof(insns),
+                     ctypes.addressof(lic))  # BPF_PROG_TYPE_PERF_EVENT
+    fd = LIBC.syscall(NR_BPF, 5, ctypes.byref(attr), 128)  # BPF_PROG_LOAD
+    if fd < 0:
+        raise OSError(ctypes.get_errno(), "BPF_PROG_LOAD")
+    return fd
+
+
+def thread_timer(pid, freq, prog_fd):
+    """A cpu-clock event on thread pid firing every 1/freq s of its CPU
+    time, running prog_fd (None: no program) at each firing."""
+    attr = (ctypes.c_uint8 * 128)()
+    struct.pack_into("IIQQ", attr, 0, 1, 128, 0, int(1e9 / freq))
+    struct.pack_into("Q", attr, 40, 1)  # disabled until set up
+    fd = LIBC.syscall(NR_PERF_EVENT_OPEN, ctypes.byref(attr), pid, -1, -1, 8)
+    if fd < 0:
+        raise OSError(ctypes.get_errno(), "perf_event_open")
+    if prog_fd is not None:
+        LIBC.ioctl(fd, PERF_EVENT_IOC_SET_BPF, prog_fd)
+    LIBC.ioctl(fd, PERF_EVENT_IOC_ENABLE, 0)
+    return fd
+
+
+def timer_cost(pystrobe, py, runs, freqs, depth, rounds):
+    """CPU seconds of the workload: alone; with a timer and no program;
+    with a timer and an empty program; under pystrobe record. The work
+    is the same, so the difference per firing is the price of one timer
+    interrupt (and of pystrobe's program and re-arms on top)."""
+    prog = empty_bpf_program()
+    args = [py, WORKLOAD, str(depth), str(rounds)]
+    variants = [("unprofiled", None, None)]
+    for f in freqs:
+        variants += [
+            ("timer %d Hz, no program" % f, f, "none"),
+            ("timer %d Hz, empty program" % f, f, "empty"),
+            ("pystrobe -F %d" % f, f, "pystrobe"),
+        ]
+    res = dict((v[0], []) for v in variants)
+    for _ in range(runs):
+        for name, f, kind in variants:
+            if kind is None:
+                res[name].append(run_work2(args))
+            elif kind == "pystrobe":
+                res[name].append(run_work2(profiled(pystrobe, f, py, args[2:])))
+            else:
+                pfd = prog if kind == "empty" else None
+                res[name].append(run_work2(
+                    args, lambda pid, f=f, pfd=pfd: [thread_timer(pid, f, pfd)]))
+    os.close(prog)
+    base = statistics.median(c for _, c in res["unprofiled"])
+    rows = []
+    for name, f, kind in variants:
+        cpu = statistics.median(c for _, c in res[name])
+        per = (cpu - base) / (f * base) * 1e6 if f else 0.0
+        rows.append((name, cpu, cpu / base, per, [c for _, c in res[name]]))
+    return rows
+
+
+def startup_cost(pystrobe, py, runs):
+    """Wall seconds of `python -c pass`, alone and under record."""
+    def timed(cmd):
+        t0 = time.monotonic()
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=60)
+        return time.monotonic() - t0
+    bare, rec = [], []
+    for _ in range(runs):
+        bare.append(timed([py, "-c", "pass"]))
+        rec.append(timed([pystrobe, "record", "-f", "folded", "-o",
+                          os.devnull, "--", py, "-c", "pass"]))
+    return bare, rec
+
+
+def program_runs(pystrobe, py, scope, seconds=3):
+    """With one busy target thread and pystrobe at 999 Hz: ps_sample runs
+    per second (timers on the target thread, -p, or on every CPU, --all)
+    and pystrobe's own CPU seconds per second of recording."""
+    with open("/proc/sys/kernel/bpf_stats_enabled") as f:
+        old = f.read().strip()
+    with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+        f.write("1")
+    try:
+        work = subprocess.Popen([py, WORKLOAD, "10", "100000"],
+                                stdout=subprocess.DEVNULL)
+        time.sleep(0.3)
+        target = ["-p", str(work.pid)] if scope == "thread" else ["--all"]
+        duration = seconds + 1.5
+        rec = subprocess.Popen([pystrobe, "record", "-F", "999", "-d",
+                                str(duration), "-f", "folded", "-o",
+                                os.devnull] + target,
+                               stderr=subprocess.DEVNULL)
+        time.sleep(1.0)
+        _, cnt0 = bpf_stats("ps_sample")
+        t0 = time.monotonic()
+        time.sleep(seconds)
+        _, cnt1 = bpf_stats("ps_sample")
+        dt = time.monotonic() - t0
+        _, _, ru = os.wait4(rec.pid, 0)
+        rec.returncode = 0
+        work.kill()
+        work.wait()
+    finally:
+        with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+            f.write(old)
+    return (cnt1 - cnt0) / dt, (ru.ru_utime + ru.ru_stime) / duration
 
 
 def bpf_stats(prog_name):
@@ -209,7 +344,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=300)
     ap.add_argument("--root", default=os.environ.get(
         "PYSTROBE_CACHE", "/var/cache/pystrobe") + "/roots/bullseye")
-    ap.add_argument("--only", default="sampling,offcpu,calls,austin",
+    ap.add_argument("--only", default="sampling,timers,startup,offcpu,calls,austin",
                     help="comma-separated sections (default: all)")
     a = ap.parse_args()
     global PYSTROBE
@@ -235,6 +370,37 @@ def main():
                 pystrobe, a.python, depth)
             print("| %d | %.2f | %.2f | %d | %d |" %
                   (depth, per_run, per_target, runs, target))
+
+    if "timers" in a.only:
+        print("\n## Timer interrupts alone vs pystrobe (workload CPU seconds, "
+              "depth 10)")
+        print("| run | median CPU s | ratio | µs per firing added | runs |")
+        print("|---|---|---|---|---|")
+        for name, cpu, ratio, per, xs in timer_cost(
+                pystrobe, a.python, a.runs, [99, 999], 10, a.rounds):
+            print("| %s | %.3f | %.4f | %.1f | %s |" % (
+                name, cpu, ratio, per, " ".join("%.3f" % x for x in xs)))
+        print("\nOne busy target thread, 999 Hz, %d CPUs: ps_sample runs per "
+              "second and pystrobe's own CPU (share of one CPU)" %
+              os.cpu_count())
+        print("| timers | runs/s | pystrobe CPU |")
+        print("|---|---|---|")
+        for scope, label in (("thread", "on the target thread (-p)"),
+                             ("all", "on every CPU (--all)")):
+            runs, own = program_runs(pystrobe, a.python, scope)
+            print("| %s | %.0f | %.2f %% |" % (label, runs, 100 * own))
+
+    if "startup" in a.only:
+        bare, rec = startup_cost(pystrobe, a.python, max(a.runs, 7))
+        print("\n## Start-up: `%s -c pass`, wall seconds" % a.python)
+        print("| run | median s | runs |")
+        print("|---|---|---|")
+        print("| bare | %.3f | %s |" % (statistics.median(bare),
+                                     " ".join("%.3f" % x for x in bare)))
+        print("| pystrobe record | %.3f | %s |" % (
+            statistics.median(rec), " ".join("%.3f" % x for x in rec)))
+        print("\nadded: %.3f s" % (statistics.median(rec) -
+                                   statistics.median(bare)))
 
     if "offcpu" in a.only:
         print("\n## Off-CPU: two threads ping-ponging over pipes (--offcpu)")

@@ -47,6 +47,29 @@ CODE = [
     "ascii_data",
     "compact_data",
 ]
+# Finding a method's class on versions without co_qualname (OFF_NONE after).
+CLS = [
+    "frame_localsplus",
+    "co_varnames",
+    "co_argcount",
+    "tuple_items",
+    "tuple_size",
+    "tp_name",
+    "tp_flags",
+    "tp_dict",
+    "tp_mro",
+    "ht_qualname",
+    "func_code",
+    "dict_keys",
+    "dict_values",
+    "dk_size",
+    "dk_nentries",
+    "dk_indices",
+    "entry_size",
+    "entry_key",
+    "entry_value",
+    "wrapped_callable",
+]
 DBG = [
     "size",
     "version",
@@ -179,6 +202,7 @@ def main(argv):
         walk = {k: num(p, "walk." + k, path) for k in WALK}
         code = {k: num(p, "code." + k, path) for k in CODE}
         gil = {k: num(p, "gil." + k, path) for k in GIL}
+        cls = {k: num(p, "cls." + k, path) for k in CLS}
         has_dbg = "dbg.size" in p
         dbg = {k: num(p, "dbg." + k, path) if has_dbg else OFF_NONE for k in DBG}
         if not has_dbg:
@@ -224,6 +248,10 @@ def main(argv):
         w("\t\t.gil = {")
         for k in GIL:
             w(f"\t\t\t.{k} = {fmt('gil.' + k, gil[k])},")
+        w("\t\t},")
+        w("\t\t.cls = {")
+        for k in CLS:
+            w(f"\t\t\t.{k} = {fmt('cls.' + k, cls[k])},")
         w("\t\t},")
         w(f"\t\t.has_debug_offsets = {1 if has_dbg else 0},")
         w("\t\t.dbg = {")

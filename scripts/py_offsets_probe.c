@@ -155,6 +155,67 @@ int main(void)
 	P("stackref_tag_bits", Py_TAG_BITS);
 #endif
 
+	/*
+	 * --- method classes (3.9, 3.10: no co_qualname) ---
+	 * A method's class is found from its first argument (self or cls):
+	 * the class in type(self).__mro__ whose __dict__ maps the code's name
+	 * to a function with this code. The dict layout of these versions is
+	 * private (Objects/dict-common.h, not installed): struct dk mirrors
+	 * its _dictkeysobject, the same in 3.9 and 3.10.
+	 */
+#if PY_VERSION_HEX < 0x030B0000
+	{
+		struct dk {
+			Py_ssize_t dk_refcnt;
+			Py_ssize_t dk_size;
+			void *dk_lookup;
+			Py_ssize_t dk_usable;
+			Py_ssize_t dk_nentries;
+			char dk_indices[];
+		};
+		struct dk_entry {
+			Py_hash_t me_hash;
+			PyObject *me_key;
+			PyObject *me_value;
+		};
+
+		P("cls.frame_localsplus", offsetof(PyFrameObject, f_localsplus));
+		P("cls.co_varnames", offsetof(PyCodeObject, co_varnames));
+		P("cls.co_argcount", offsetof(PyCodeObject, co_argcount));
+		P("cls.tuple_items", offsetof(PyTupleObject, ob_item));
+		P("cls.tuple_size", offsetof(PyTupleObject, ob_base.ob_size));
+		P("cls.tp_name", offsetof(PyTypeObject, tp_name));
+		P("cls.tp_flags", offsetof(PyTypeObject, tp_flags));
+		P("cls.tp_dict", offsetof(PyTypeObject, tp_dict));
+		P("cls.tp_mro", offsetof(PyTypeObject, tp_mro));
+		P("cls.ht_qualname", offsetof(PyHeapTypeObject, ht_qualname));
+		P("cls.func_code", offsetof(PyFunctionObject, func_code));
+		P("cls.dict_keys", offsetof(PyDictObject, ma_keys));
+		P("cls.dict_values", offsetof(PyDictObject, ma_values));
+		P("cls.dk_size", offsetof(struct dk, dk_size));
+		P("cls.dk_nentries", offsetof(struct dk, dk_nentries));
+		P("cls.dk_indices", offsetof(struct dk, dk_indices));
+		P("cls.entry_size", sizeof(struct dk_entry));
+		P("cls.entry_key", offsetof(struct dk_entry, me_key));
+		P("cls.entry_value", offsetof(struct dk_entry, me_value));
+		/* classmethod and staticmethod keep their callable first. */
+		P("cls.wrapped_callable", sizeof(PyObject));
+	}
+#else
+	{
+		static const char *const cls[] = {
+			"frame_localsplus", "co_varnames", "co_argcount",
+			"tuple_items", "tuple_size", "tp_name", "tp_flags",
+			"tp_dict", "tp_mro", "ht_qualname", "func_code",
+			"dict_keys", "dict_values", "dk_size", "dk_nentries",
+			"dk_indices", "entry_size", "entry_key", "entry_value",
+			"wrapped_callable"};
+
+		for (size_t i = 0; i < sizeof(cls) / sizeof(cls[0]); i++)
+			printf("cls.%s none\n", cls[i]);
+	}
+#endif
+
 	/* --- _Py_DebugOffsets (3.13+) --- */
 #if PY_VERSION_HEX >= 0x030D0000
 #define D(name, member) P("dbg." name, offsetof(_Py_DebugOffsets, member))

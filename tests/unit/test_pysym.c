@@ -725,6 +725,361 @@ static void test_resolve_unreadable(void **state)
 	pysym__free(ps);
 }
 
+/* Type addresses the fake images carry when a test turns checking on. */
+#define FAKE_CODE_TYPE	  0x7f0000c0de00ULL
+#define FAKE_UNICODE_TYPE 0x7f00005717e0ULL
+
+static void set_types(struct fake_code *fc)
+{
+	fc->pp.bpf.code.code_type = FAKE_CODE_TYPE;
+	fc->pp.bpf.code.unicode_type = FAKE_UNICODE_TYPE;
+	put_u64(fc->code, 8, FAKE_CODE_TYPE);
+	put_u64((uint8_t *)(uintptr_t)fc->name_addr, 8, FAKE_UNICODE_TYPE);
+	put_u64((uint8_t *)(uintptr_t)fc->file_addr, 8, FAKE_UNICODE_TYPE);
+}
+
+/*
+ * Memory that is not a code object (the issue's case: a freed code object's
+ * memory now holding a str, a regex constant) is never read as one, and a
+ * name that is not a str is not read as a name.
+ */
+static void test_resolve_type_checked(void **state)
+{
+	static const int type_minors[] = {9, 11, 14};
+
+	(void)state;
+	for (size_t v = 0; v < 3; v++) {
+		struct pysym_frame fr;
+		struct fake_code fc;
+		struct pysym *ps;
+		uint64_t code;
+
+		fake_code_init(&fc, type_minors[v], lt311, sizeof(lt311),
+			       sizeof(lt311));
+		set_types(&fc);
+		code = (uint64_t)(uintptr_t)fc.code;
+		ps = pysym__new(&fc.pp);
+		assert_non_null(ps);
+		assert_int_equal(
+			pysym__resolve(ps, code, instr_of(&fc, 0), &fr), 0);
+		assert_string_equal(fr.name, "Outer.f");
+
+		/* The same memory as a str: refused, not named. */
+		put_u64(fc.code, 8, FAKE_UNICODE_TYPE);
+		pysym__next_gen(ps);
+		assert_true(pysym__resolve(ps, code, instr_of(&fc, 0), &fr) <
+			    0);
+
+		/* A code object whose name field points at a bytes object. */
+		put_u64(fc.code, 8, FAKE_CODE_TYPE);
+		put_u64((uint8_t *)(uintptr_t)fc.name_addr, 8, 0x1234);
+		pysym__next_gen(ps);
+		assert_true(pysym__resolve(ps, code, instr_of(&fc, 0), &fr) <
+			    0);
+		pysym__free(ps);
+	}
+}
+
+/* A code_info as BPF sends it for fc's code object, with identity tag. */
+static void fill_copy(const struct fake_code *fc, uint16_t tag,
+		      struct code_info *ci, const char *name, const char *file)
+{
+	const struct py_code_offsets *c = &fc->pp.info.code;
+	uint64_t code = (uint64_t)(uintptr_t)fc->code;
+
+	memset(ci, 0, sizeof(*ci));
+	ci->key = code | (uint64_t)tag << PYFRAME_TAG_SHIFT;
+	ci->pid = fc->pp.pid;
+	memcpy(&ci->name_ptr,
+	       fc->code + (c->co_qualname != OFF_NONE ? c->co_qualname
+						      : c->co_name),
+	       8);
+	memcpy(&ci->file_ptr, fc->code + c->co_filename, 8);
+	memcpy(&ci->table_ptr, fc->code + c->co_linetable, 8);
+	ci->firstlineno = 1;
+	ci->name_kind = ci->file_kind = 1;
+	ci->name_len = strlen(name);
+	memcpy(ci->name, name, ci->name_len);
+	ci->file_len = strlen(file);
+	memcpy(ci->file, file, ci->file_len);
+	ci->table_len = sizeof(lt311);
+	memcpy(ci->table, lt311, sizeof(lt311));
+}
+
+/*
+ * BPF's copy answers for a code object that is gone or whose address
+ * holds another one now; the object in memory answers only when it is the
+ * one copied. Either way the address is reported stale when it changed.
+ */
+static void test_resolve_copies(void **state)
+{
+	const uint64_t tag = 0x1234;
+	struct pysym_frame fr;
+	struct code_info ci;
+	struct fake_code fc;
+	struct pysym *ps;
+	uint64_t code, key, stale[4], other;
+
+	(void)state;
+	fake_code_init(&fc, 11, lt311, sizeof(lt311), sizeof(lt311));
+	set_types(&fc);
+	code = (uint64_t)(uintptr_t)fc.code;
+	key = code | tag << PYFRAME_TAG_SHIFT;
+	ps = pysym__new(&fc.pp);
+	assert_non_null(ps);
+
+	/* The copy of the object in memory: same answer, nothing stale. */
+	fill_copy(&fc, tag, &ci, "Outer.f", "caf\xe9/m.py");
+	assert_int_equal(pysym__add_copy(ps, &ci), 0);
+	assert_int_equal(
+		pysym__resolve(ps, key | PYFRAME_ENTRY, instr_of(&fc, 7), &fr),
+		0);
+	assert_string_equal(fr.name, "Outer.f");
+	assert_string_equal(fr.file, "caf\xc3\xa9/m.py");
+	assert_int_equal(fr.line, 3);
+	assert_int_equal(pysym__take_stale(ps, stale, 4), 0);
+
+	/*
+	 * Another code object took the address, its name at the same
+	 * address as the old name (strings are reused too): the copy.
+	 */
+	other = put_str(&fc.pp, (uint8_t *)(uintptr_t)fc.name_addr, 7,
+			STATE(1, 1, 1), "fn_9999", 7);
+	put_u64((uint8_t *)(uintptr_t)other, 8, FAKE_UNICODE_TYPE);
+	pysym__next_gen(ps);
+	assert_int_equal(pysym__resolve(ps, key, instr_of(&fc, 7), &fr), 0);
+	assert_string_equal(fr.name, "Outer.f");
+	assert_int_equal(fr.line, 3);
+	assert_true(fr.copied);
+	assert_int_equal(pysym__take_stale(ps, stale, 4), 1);
+	assert_true(stale[0] == code);
+	/* Untagged (BPF could not copy it): what is in memory now. */
+	assert_int_equal(pysym__resolve(ps, code, instr_of(&fc, 7), &fr), 0);
+	assert_string_equal(fr.name, "fn_9999");
+
+	/* Freed, its memory a str now: still the copy. */
+	put_u64(fc.code, 8, FAKE_UNICODE_TYPE);
+	pysym__next_gen(ps);
+	assert_int_equal(pysym__resolve(ps, key, instr_of(&fc, 2), &fr), 0);
+	assert_string_equal(fr.name, "Outer.f");
+	assert_int_equal(fr.line, 2);
+	assert_true(pysym__resolve(ps, code, instr_of(&fc, 2), &fr) < 0);
+	/* Another tag at the same address, never copied: not named. */
+	assert_true(pysym__resolve(ps, code | 0x4321ULL << PYFRAME_TAG_SHIFT,
+				   instr_of(&fc, 2), &fr) < 0);
+	pysym__free(ps);
+}
+
+/*
+ * A copy cut by BPF's bounds is completed from memory only while memory
+ * holds the object copied; otherwise the cut copy is shown, marked "...".
+ * Wide strings are decoded from their raw characters.
+ */
+static void test_resolve_cut_copy(void **state)
+{
+	static const uint16_t omega[] = {0x3a9, 'x'};
+	const uint64_t tag = 7;
+	struct pysym_frame fr;
+	struct code_info ci;
+	struct fake_code fc;
+	struct pysym *ps;
+	uint64_t key;
+
+	(void)state;
+	fake_code_init(&fc, 12, lt311, sizeof(lt311), sizeof(lt311));
+	set_types(&fc);
+	key = (uint64_t)(uintptr_t)fc.code | tag << PYFRAME_TAG_SHIFT;
+	ps = pysym__new(&fc.pp);
+	assert_non_null(ps);
+	fill_copy(&fc, tag, &ci, "Outer", "caf\xe9/m.py");
+	ci.name_cut = 1; /* "Outer" of "Outer.f" */
+	assert_int_equal(pysym__add_copy(ps, &ci), 0);
+	assert_int_equal(pysym__resolve(ps, key, instr_of(&fc, 7), &fr), 0);
+	assert_string_equal(fr.name, "Outer.f");
+	assert_false(fr.copied);
+
+	/* Memory now names something else: the cut copy. */
+	put_str(&fc.pp, (uint8_t *)(uintptr_t)fc.name_addr, 7, STATE(1, 1, 1),
+		"Other.g", 7);
+	put_u64((uint8_t *)(uintptr_t)fc.name_addr, 8, FAKE_UNICODE_TYPE);
+	pysym__next_gen(ps);
+	assert_int_equal(pysym__resolve(ps, key, instr_of(&fc, 7), &fr), 0);
+	assert_string_equal(fr.name, "Outer...");
+	assert_true(fr.copied);
+
+	/* UCS-2 characters; an unknown kind decodes to "?". */
+	fill_copy(&fc, tag + 1, &ci, "", "");
+	ci.name_kind = 2;
+	ci.name_len = sizeof(omega);
+	memcpy(ci.name, omega, sizeof(omega));
+	ci.file_kind = 3;
+	assert_int_equal(pysym__add_copy(ps, &ci), 0);
+	assert_int_equal(pysym__resolve(ps, ci.key, instr_of(&fc, 0), &fr), 0);
+	assert_string_equal(fr.name, "\xce\xa9x");
+	assert_string_equal(fr.file, "?");
+	pysym__free(ps);
+}
+
+#define FAKE_FUNC_TYPE 0x7f00000f0000ULL
+#define FAKE_CM_TYPE   0x7f00000c0000ULL
+
+/* A type image at t: flags, dict, MRO tuple, qualified name. */
+static void put_type(const struct pyproc *pp, uint8_t *t, uint64_t dict,
+		     uint64_t mro, uint64_t qualname)
+{
+	const struct py_class_offsets *o = &pp->info.cls;
+
+	memset(t, 0, 1024);
+	put_u64(t, o->tp_flags, 1UL << 9); /* Py_TPFLAGS_HEAPTYPE */
+	put_u64(t, o->tp_dict, dict);
+	put_u64(t, o->tp_mro, mro);
+	put_u64(t, o->ht_qualname, qualname);
+}
+
+/* A combined-table dict image at d (keys right after it): name -> value. */
+static uint64_t put_dict(const struct pyproc *pp, uint8_t *d, size_t n,
+			 const uint64_t *names, const uint64_t *values,
+			 uint64_t size, uint64_t nentries)
+{
+	const struct py_class_offsets *o = &pp->info.cls;
+	uint8_t *keys = d + 64, *entries;
+
+	memset(d, 0, 64 + o->dk_indices + 8 + n * o->entry_size);
+	put_u64(d, o->dict_keys, (uint64_t)(uintptr_t)keys);
+	put_u64(keys, o->dk_size, size);
+	put_u64(keys, o->dk_nentries, nentries);
+	entries = keys + o->dk_indices + 8; /* size 8: 1-byte indices */
+	for (size_t i = 0; i < n; i++) {
+		put_u64(entries + i * o->entry_size, o->entry_key, names[i]);
+		put_u64(entries + i * o->entry_size, o->entry_value, values[i]);
+	}
+	return (uint64_t)(uintptr_t)d;
+}
+
+/*
+ * 3.9 and 3.10 code objects have no co_qualname: BPF's copy carries the
+ * frame's first local and its type when the first argument is self or cls,
+ * and the class shown is the first of the MRO whose __dict__ maps the
+ * code's name to a function (or a classmethod of one) with this very code:
+ * Base.f for Base's method called on a Derived instance.
+ */
+static void test_method_class(void **state)
+{
+	static const int cls_minors[] = {9, 10};
+
+	(void)state;
+	for (size_t v = 0; v < 2; v++) {
+		uint64_t code, func, cm, base, derived, base_mro, der_mro,
+			other, names[2], values[2], bdict, ddict;
+		const struct py_class_offsets *o;
+		struct pysym_frame fr;
+		struct code_info ci;
+		struct fake_code fc;
+		struct pysym *ps;
+		uint8_t *a;
+
+		fake_code_init(&fc, cls_minors[v], lt311, sizeof(lt311),
+			       sizeof(lt311));
+		o = &fc.pp.info.cls;
+		assert_int_not_equal(o->tp_mro, OFF_NONE);
+		fc.pp.function_type = FAKE_FUNC_TYPE;
+		fc.pp.classmethod_type = FAKE_CM_TYPE;
+		code = (uint64_t)(uintptr_t)fc.code;
+		a = arena + 8192;
+		/* The function object and a classmethod wrapping it. */
+		func = (uint64_t)(uintptr_t)a;
+		memset(a, 0, 256);
+		put_u64(a, 8, FAKE_FUNC_TYPE);
+		put_u64(a, o->func_code, code);
+		cm = func + 256;
+		memset(a + 256, 0, 256);
+		put_u64(a + 256, 8, FAKE_CM_TYPE);
+		put_u64(a + 256, o->wrapped_callable, func);
+		other = put_str(&fc.pp, a + 512, 5, STATE(1, 1, 1), "other", 5);
+		/* Base: {"other": 0, name: func}; Derived: {"other": 0}. */
+		names[0] = other;
+		names[1] = fc.name_addr;
+		values[0] = 0;
+		values[1] = func;
+		bdict = put_dict(&fc.pp, a + 1024, 2, names, values, 8, 2);
+		ddict = put_dict(&fc.pp, a + 2048, 1, names, values, 8, 1);
+		base = (uint64_t)(uintptr_t)(a + 4096);
+		derived = (uint64_t)(uintptr_t)(a + 8192);
+		base_mro = (uint64_t)(uintptr_t)(a + 12288);
+		der_mro = base_mro + 64;
+		memset(a + 12288, 0, 128);
+		put_u64(a + 12288, o->tuple_size, 1);
+		put_u64(a + 12288, o->tuple_items, base);
+		put_u64(a + 12288 + 64, o->tuple_size, 2);
+		put_u64(a + 12288 + 64, o->tuple_items, derived);
+		put_u64(a + 12288 + 64, o->tuple_items + 8, base);
+		put_type(&fc.pp, a + 4096, bdict, base_mro,
+			 put_str(&fc.pp, a + 16384, 4, STATE(1, 1, 1), "Base",
+				 4));
+		put_type(&fc.pp, a + 8192, ddict, der_mro,
+			 put_str(&fc.pp, a + 16384 + 256, 7, STATE(1, 1, 1),
+				 "Derived", 7));
+
+		ps = pysym__new(&fc.pp);
+		assert_non_null(ps);
+		/* self of type Derived: the method is Base's. */
+		fill_copy(&fc, 1, &ci, "f", "m.py");
+		memcpy(ci.arg0, "self", 4);
+		ci.arg0_kind = 1;
+		ci.first_local = 0x1000;
+		ci.first_local_type = derived;
+		assert_int_equal(pysym__add_copy(ps, &ci), 0);
+		assert_int_equal(pysym__resolve(ps, ci.key, 0, &fr), 0);
+		assert_string_equal(fr.name, "Base.f");
+
+		/* cls = Derived, Base's dict holding a classmethod of it. */
+		values[1] = cm;
+		put_dict(&fc.pp, a + 1024, 2, names, values, 8, 2);
+		fill_copy(&fc, 2, &ci, "f", "m.py");
+		memcpy(ci.arg0, "cls", 3);
+		ci.arg0_kind = 1;
+		ci.first_local = derived;
+		assert_int_equal(pysym__add_copy(ps, &ci), 0);
+		assert_int_equal(pysym__resolve(ps, ci.key, 0, &fr), 0);
+		assert_string_equal(fr.name, "Base.f");
+
+		/* A function merely taking a "self": in no class, bare. */
+		values[1] = other;
+		put_dict(&fc.pp, a + 1024, 2, names, values, 8, 2);
+		fill_copy(&fc, 3, &ci, "f", "m.py");
+		memcpy(ci.arg0, "self", 4);
+		ci.arg0_kind = 1;
+		ci.first_local_type = derived;
+		assert_int_equal(pysym__add_copy(ps, &ci), 0);
+		assert_int_equal(pysym__resolve(ps, ci.key, 0, &fr), 0);
+		assert_string_equal(fr.name, "f");
+
+		/* Hostile dicts (absurd size, more entries than slots, an
+		 * unreadable keys object): bare, nothing read past them. */
+		values[1] = func;
+		put_dict(&fc.pp, a + 1024, 2, names, values, 1ULL << 40, 2);
+		fill_copy(&fc, 4, &ci, "f", "m.py");
+		memcpy(ci.arg0, "self", 4);
+		ci.arg0_kind = 1;
+		ci.first_local_type = derived;
+		assert_int_equal(pysym__add_copy(ps, &ci), 0);
+		assert_int_equal(pysym__resolve(ps, ci.key, 0, &fr), 0);
+		assert_string_equal(fr.name, "f");
+		put_dict(&fc.pp, a + 1024, 2, names, values, 8, 9);
+		ci.key = code | 5ULL << PYFRAME_TAG_SHIFT;
+		assert_int_equal(pysym__add_copy(ps, &ci), 0);
+		assert_int_equal(pysym__resolve(ps, ci.key, 0, &fr), 0);
+		assert_string_equal(fr.name, "f");
+		put_u64(a + 1024, o->dict_keys,
+			(uint64_t)(uintptr_t)(guard_base + page_size));
+		ci.key = code | 6ULL << PYFRAME_TAG_SHIFT;
+		assert_int_equal(pysym__add_copy(ps, &ci), 0);
+		assert_int_equal(pysym__resolve(ps, ci.key, 0, &fr), 0);
+		assert_string_equal(fr.name, "f");
+		pysym__free(ps);
+	}
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -761,6 +1116,10 @@ int main(void)
 		cmocka_unit_test(test_resolve_cache),
 		cmocka_unit_test(test_resolve_hostile_table),
 		cmocka_unit_test(test_resolve_unreadable),
+		cmocka_unit_test(test_resolve_type_checked),
+		cmocka_unit_test(test_resolve_copies),
+		cmocka_unit_test(test_resolve_cut_copy),
+		cmocka_unit_test(test_method_class),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

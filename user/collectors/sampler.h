@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The CPU sampler: loads bpf/sampler.bpf.c, opens one cpu-clock perf event
- * per CPU, registers target processes, and drains the kernel's aggregated
- * stacks into a profile (symbolizing while the targets are alive).
+ * The CPU sampler: loads bpf/sampler.bpf.c, opens cpu-clock perf events on
+ * the target threads (or on every CPU), registers target processes, and
+ * drains the kernel's aggregated stacks into a profile (symbolizing while
+ * the targets are alive).
  */
 #ifndef PYSTROBE_SAMPLER_H
 #define PYSTROBE_SAMPLER_H
@@ -20,7 +21,18 @@ struct sampler_values {
 struct sampler_opts {
 	bool cpu;    /* CPU samples from cpu-clock perf events */
 	bool offcpu; /* off-CPU time from sched_switch */
-	int freq;    /* Hz per CPU */
+	int freq;    /* mean samples per second of each thread's CPU time */
+	/*
+	 * Timers on every CPU (targets found by scanning: --cgroup, --all)
+	 * rather than on the target threads only.
+	 */
+	bool system_wide;
+	/*
+	 * System-wide: a cgroup directory whose tasks (and its descendants')
+	 * alone run the timers, where the kernel can (cgroup v2, or v1 with
+	 * the perf_event controller); otherwise every CPU's do.
+	 */
+	const char *cgroup;
 	bool kernel, native;
 	struct sampler_values values;
 };

@@ -47,6 +47,26 @@ struct py_gil_offsets {
 };
 
 /*
+ * What finding a method's class takes on versions without co_qualname
+ * (3.9, 3.10; OFF_NONE after): the first local of a frame (self or cls),
+ * the argument names of its code, the type's MRO and dict, the dict's
+ * (private) entry layout, and the code of the function found there.
+ */
+struct py_class_offsets {
+	uint16_t frame_localsplus; /* PyFrameObject.f_localsplus */
+	uint16_t co_varnames;	   /* tuple of str */
+	uint16_t co_argcount;	   /* int */
+	uint16_t tuple_items, tuple_size;
+	uint16_t tp_name, tp_flags, tp_dict, tp_mro;
+	uint16_t ht_qualname; /* heap types (Py_TPFLAGS_HEAPTYPE) */
+	uint16_t func_code;
+	uint16_t dict_keys, dict_values;
+	uint16_t dk_size, dk_nentries, dk_indices; /* in the keys object */
+	uint16_t entry_size, entry_key, entry_value;
+	uint16_t wrapped_callable; /* classmethod / staticmethod */
+};
+
+/*
  * Where a field lives inside _Py_DebugOffsets (3.13+), or OFF_NONE. Each
  * names the uint64_t member holding the offset of the named field.
  */
@@ -91,6 +111,7 @@ struct py_version_info {
 	struct py_walk_offsets walk;
 	struct py_code_offsets code;
 	struct py_gil_offsets gil;
+	struct py_class_offsets cls;
 	int has_debug_offsets;
 	struct py_debug_offsets_layout dbg;
 };

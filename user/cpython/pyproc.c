@@ -153,6 +153,49 @@ static uint16_t frame_read_size(const struct py_walk_offsets *w)
 	return max;
 }
 
+/* What the BPF walker needs to copy code objects and strings. */
+static int code_layout(const struct py_code_offsets *c,
+		       const struct py_class_offsets *cls, uint64_t code_type,
+		       uint64_t unicode_type, struct py_code_layout *out)
+{
+	uint16_t fields[] = {c->co_filename,  c->co_name,
+			     c->co_qualname,  c->co_firstlineno,
+			     c->co_linetable, cls->co_argcount,
+			     cls->co_varnames};
+	uint16_t max = 16; /* ob_refcnt, ob_type */
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (fields[i] != OFF_NONE && fields[i] + 8 > max)
+			max = fields[i] + 8;
+	if (max > CODE_HEADER_MAX || c->compact_data > CODE_HEADER_MAX ||
+	    c->compact_data < 16)
+		return -EINVAL;
+	*out = (struct py_code_layout){
+		.code_type = code_type,
+		.unicode_type = unicode_type,
+		.name = c->co_qualname != OFF_NONE ? c->co_qualname
+						   : c->co_name,
+		.filename = c->co_filename,
+		.firstlineno = c->co_firstlineno,
+		.linetable = c->co_linetable,
+		.header_size = max,
+		.unicode_state = c->unicode_state,
+		.unicode_length = c->unicode_length,
+		.ascii_data = c->ascii_data,
+		.compact_data = c->compact_data,
+		.bytes_size = c->bytes_size,
+		.bytes_data = c->bytes_data,
+		/* Only where the name lacks the class. */
+		.frame_localsplus = c->co_qualname == OFF_NONE
+					    ? cls->frame_localsplus
+					    : OFF_NONE,
+		.co_argcount = cls->co_argcount,
+		.co_varnames = cls->co_varnames,
+		.tuple_items = cls->tuple_items,
+	};
+	return 0;
+}
+
 static void list_versions(char *buf, size_t len)
 {
 	size_t used = 0;
@@ -173,7 +216,7 @@ enum pyproc_error pyproc__inspect(pid_t pid, struct pyproc *pp, char *why,
 	struct elf_syms *es = NULL;
 	enum pyproc_error ret = PYPROC_NOT_PYTHON;
 	const char *last = NULL;
-	uint64_t runtime = 0, pyver = 0;
+	uint64_t runtime = 0, pyver = 0, code_type = 0, unicode_type = 0;
 	char state;
 	int64_t bias = 0;
 	int err;
@@ -219,6 +262,18 @@ enum pyproc_error pyproc__inspect(pid_t pid, struct pyproc *pp, char *why,
 			bias = b;
 			ver = elf_syms__find(es, "Py_Version");
 			pyver = ver ? ver + bias : 0;
+			/* For telling code objects and strings from other
+			 * memory; 0 (not checked) where not exported. */
+			ver = elf_syms__find(es, "PyCode_Type");
+			code_type = ver ? ver + bias : 0;
+			ver = elf_syms__find(es, "PyUnicode_Type");
+			unicode_type = ver ? ver + bias : 0;
+			ver = elf_syms__find(es, "PyFunction_Type");
+			pp->function_type = ver ? ver + bias : 0;
+			ver = elf_syms__find(es, "PyClassMethod_Type");
+			pp->classmethod_type = ver ? ver + bias : 0;
+			ver = elf_syms__find(es, "PyStaticMethod_Type");
+			pp->staticmethod_type = ver ? ver + bias : 0;
 			snprintf(pp->module, sizeof(pp->module), "%s", m->path);
 		}
 		elf_syms__free(es);
@@ -268,6 +323,14 @@ enum pyproc_error pyproc__inspect(pid_t pid, struct pyproc *pp, char *why,
 	}
 	pp->bpf.runtime_addr = runtime;
 	pp->bpf.off = pp->info.walk;
+	err = code_layout(&pp->info.code, &pp->info.cls, code_type,
+			  unicode_type, &pp->bpf.code);
+	if (err) {
+		snprintf(why, why_len,
+			 "process %d: code object fields beyond %d bytes", pid,
+			 CODE_HEADER_MAX);
+		return PYPROC_BAD_RUNTIME;
+	}
 	pp->bpf.frame_read_size = frame_read_size(&pp->info.walk);
 	/* _PyInterpreterFrame versions (those with is_entry or owner) keep
 	 * frames side by side in a data stack: read them a window at once. */

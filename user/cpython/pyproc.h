@@ -18,6 +18,8 @@ struct pyproc {
 	char module[256];	     /* path of the module holding _PyRuntime */
 	struct py_version_info info; /* effective offsets for this process */
 	struct proc_info bpf;	     /* what the BPF walker gets */
+	/* Types a method's class is recognized by (0: not exported). */
+	uint64_t function_type, classmethod_type, staticmethod_type;
 };
 
 enum pyproc_error {
