@@ -331,8 +331,8 @@ int record_main(int argc, char **argv)
 	sopts.cpu = env.mode != MODE_OFFCPU;
 	sopts.offcpu = env.mode != MODE_CPU;
 	sopts.freq = env.freq;
-	sopts.system_wide = env.cgroup || env.all;
-	sopts.cgroup = env.cgroup;
+	sopts.system_wide = env.targets.cgroup || env.targets.all;
+	sopts.cgroup = env.targets.cgroup;
 	sopts.kernel = env.kernel;
 	sopts.native = env.native;
 	r.profile = profile__new();
