@@ -204,12 +204,54 @@ static void test_table_sort(void **state)
 	call_graph__free(&g);
 }
 
+static int table_all(FILE *f, const struct call_graph *g, void *arg)
+{
+	return call_report__table(g, CALL_SORT_TOTAL, 0, &lost, f);
+}
+
+/*
+ * Times in one unit per value (the issue's 3-second mean printed as
+ * 3019628.94 us), a hostile name kept on its row, and the file in its
+ * package form.
+ */
+static void test_table_units(void **state)
+{
+	struct call_graph g;
+	char *text, *row;
+	int lines = 0;
+
+	make_graph(&g);
+	g.funcs[0].calls = 1;
+	g.funcs[0].resumes = 0;
+	g.funcs[0].total_ns = 3019628940;
+	g.funcs[0].total_offcpu_ns = 3000000000;
+	g.funcs[0].self_ns = 999500;
+	free(g.funcs[0].file);
+	g.funcs[0].file = strdup("/venv/lib/python3.12/site-packages/pkg/m.py");
+	text = render(table_all, &g, NULL);
+	row = strchr(text, '\n') + 1; /* the first row: the longest total */
+	*strchr(row, '\n') = 0;
+	assert_string_equal(row, "         1        0   3.02 s  1.00 ms  "
+				 "19.6 ms   3.00 s   3.02 s  plain "
+				 "(site-packages/pkg/m.py:10)");
+	row[strlen(row)] = '\n';
+	assert_null(strstr(text, "3019628"));
+	/* The name with a line break stays on its row. */
+	assert_non_null(strstr(text, "  new?line?tab?tl ("));
+	for (char *c = text; *c; c++)
+		lines += *c == '\n';
+	assert_int_equal(lines, 1 + 4 + 1); /* header, rows, lost */
+	free(text);
+	call_graph__free(&g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_chrome),
 		cmocka_unit_test(test_table_sort),
+		cmocka_unit_test(test_table_units),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 #include <uthash.h>
 #include "output/call_report.h"
+#include "output/text.h"
 #include "process/procfs.h"
 
 static const char *const sort_names[] = {
@@ -91,31 +92,47 @@ static void print_lost(const struct call_counters *lost, FILE *out)
 	fputs(lost->nr ? "\n" : " none\n", out);
 }
 
+/* Columns before the function's in a calls table row. */
+#define CALLS_PREFIX (10 + 1 + 8 + 5 * (1 + 8) + 2)
+
+static void put_ns(FILE *out, double ns)
+{
+	char v[TEXT_VALUE_LEN];
+
+	fputc(' ', out);
+	text__right(out, text__ns(v, ns), 8);
+}
+
 int call_report__table(const struct call_graph *g, enum call_sort key,
 		       int max_rows, const struct call_counters *lost,
 		       FILE *out)
 {
 	size_t *order = sorted_funcs(g, key), rows = g->nr_funcs;
+	int width = text__width(out);
+	char name[TEXT_ROW_LEN];
 
 	if (!order)
 		return -ENOMEM;
 	if (max_rows > 0 && (size_t)max_rows < rows)
 		rows = max_rows;
-	fprintf(out, "%10s %8s %11s %11s %11s %11s %10s  %s\n", "calls",
-		"resumes", "total ms", "self ms", "cpu ms", "offcpu ms",
-		"mean us", "function (file:line)");
+	if (width)
+		width = width > CALLS_PREFIX + 24 ? width - CALLS_PREFIX : 24;
+	fprintf(out, "%10s %8s %8s %8s %8s %8s %8s  %s\n", "calls", "resumes",
+		"total", "self", "cpu", "offcpu", "mean",
+		"function (file:line)");
 	for (size_t i = 0; i < rows; i++) {
 		const struct call_func *f = &g->funcs[order[i]];
 		uint64_t n = f->calls + f->resumes;
 
-		fprintf(out,
-			"%10" PRIu64 " %8" PRIu64
-			" %11.3f %11.3f %11.3f %11.3f %10.2f  %s (%s:%u)\n",
-			f->calls, f->resumes, f->total_ns / 1e6,
-			f->self_ns / 1e6, cpu_of(f) / 1e6,
-			f->total_offcpu_ns / 1e6,
-			n ? f->total_ns / 1e3 / n : 0.0, f->name, f->file,
-			f->line);
+		fprintf(out, "%10" PRIu64 " %8" PRIu64, f->calls, f->resumes);
+		put_ns(out, f->total_ns);
+		put_ns(out, f->self_ns);
+		put_ns(out, cpu_of(f));
+		put_ns(out, f->total_offcpu_ns);
+		put_ns(out, n ? (double)f->total_ns / n : 0.0);
+		text__function(name, sizeof(name), f->name, f->file, f->line,
+			       width);
+		fprintf(out, "  %s\n", name);
 	}
 	if (rows < g->nr_funcs)
 		fprintf(out, "(%zu more functions)\n", g->nr_funcs - rows);
