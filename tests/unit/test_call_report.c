@@ -5,6 +5,7 @@
  * fields, order and values; the table sorts by each key.
  */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -81,7 +82,7 @@ static const struct call_counters lost = {lost_names, lost_values, 2};
 
 static int json_by(FILE *f, const struct call_graph *g, void *arg)
 {
-	return call_report__json(g, *(enum call_sort *)arg, &lost, f);
+	return call_report__json(g, *(enum call_sort *)arg, &lost, NULL, f);
 }
 
 static void test_json(void **state)
@@ -120,6 +121,104 @@ static void test_json(void **state)
 	assert_int_equal(json_object_get_int(v), 3);
 	json_object_put(root);
 	free(text);
+	call_graph__free(&g);
+}
+
+static struct timeline test_timeline;
+
+static int json_timeline(FILE *f, const struct call_graph *g, void *arg)
+{
+	return call_report__json(g, CALL_SORT_CALLS, &lost, arg, f);
+}
+
+static int64_t get_i64(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	assert_true(json_object_object_get_ex(o, key, &v));
+	assert_true(json_object_is_type(v, json_type_int));
+	return json_object_get_int64(v);
+}
+
+static bool is_null(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	assert_true(json_object_object_get_ex(o, key, &v));
+	return v == NULL;
+}
+
+/* "timeline": every field of a point, unmeasured values as null. */
+static void test_json_timeline(void **state)
+{
+	struct timeline_point pt = {
+		.t_ns = 1000000000,
+		.pid = 42,
+		.cpu_pct = 87.5,
+		.rss_bytes = 64 << 20,
+		.read_bytes = 4096,
+		.write_bytes = 8 << 20,
+		.voluntary_switches = 100,
+		.involuntary_switches = 3,
+		.heap_live_bytes = TIMELINE_UNKNOWN,
+		.alloc_bytes_per_s = TIMELINE_UNKNOWN,
+	};
+	struct json_object *root, *tl, *points, *p, *off, *v;
+	struct call_graph g;
+	char *text;
+
+	memset(&test_timeline, 0, sizeof(test_timeline));
+	test_timeline.interval_ns = 1000000000;
+	test_timeline.start_unix_ns = 1700000000000000000;
+	test_timeline.io_bytes = "storage";
+	for (int i = 0; i < OFFCPU__COUNT; i++)
+		pt.offcpu_ns[i] = TIMELINE_UNKNOWN;
+	assert_int_equal(timeline__add(&test_timeline, &pt), 0);
+	for (int i = 0; i < OFFCPU__COUNT; i++)
+		pt.offcpu_ns[i] = 0;
+	pt.offcpu_ns[OFFCPU_SLEEP] = 250000000;
+	pt.t_ns = 2000000000;
+	pt.write_bytes = TIMELINE_UNKNOWN;
+	assert_int_equal(timeline__add(&test_timeline, &pt), 0);
+	make_graph(&g);
+	text = render(json_timeline, &g, &test_timeline);
+	root = json_tokener_parse(text);
+	assert_non_null(root);
+	assert_true(json_object_object_get_ex(root, "timeline", &tl));
+	assert_int_equal(get_i64(tl, "interval_ns"), 1000000000);
+	assert_int_equal(get_i64(tl, "start_unix_ns"), 1700000000000000000);
+	assert_true(json_object_object_get_ex(tl, "io_bytes", &v));
+	assert_string_equal(json_object_get_string(v), "storage");
+	assert_true(json_object_object_get_ex(tl, "points", &points));
+	assert_int_equal(json_object_array_length(points), 2);
+	p = json_object_array_get_idx(points, 0);
+	assert_int_equal(get_i64(p, "t_ns"), 1000000000);
+	assert_int_equal(get_i64(p, "pid"), 42);
+	assert_true(json_object_object_get_ex(p, "cpu_pct", &v));
+	assert_true(json_object_get_double(v) == 87.5);
+	assert_int_equal(get_i64(p, "rss_bytes"), 64 << 20);
+	assert_int_equal(get_i64(p, "read_bytes"), 4096);
+	assert_int_equal(get_i64(p, "write_bytes"), 8 << 20);
+	assert_int_equal(get_i64(p, "voluntary_switches"), 100);
+	assert_int_equal(get_i64(p, "involuntary_switches"), 3);
+	assert_true(is_null(p, "offcpu_ns"));
+	assert_true(is_null(p, "heap_live_bytes"));
+	assert_true(is_null(p, "alloc_bytes_per_s"));
+	p = json_object_array_get_idx(points, 1);
+	assert_true(is_null(p, "write_bytes"));
+	assert_true(json_object_object_get_ex(p, "offcpu_ns", &off));
+	assert_int_equal(get_i64(off, "sleep"), 250000000);
+	assert_int_equal(get_i64(off, "runqueue"), 0);
+	assert_int_equal(json_object_object_length(off), 7);
+	json_object_put(root);
+	free(text);
+	/* Without a timeline: "timeline": null. */
+	text = render(json_timeline, &g, NULL);
+	root = json_tokener_parse(text);
+	assert_true(is_null(root, "timeline"));
+	json_object_put(root);
+	free(text);
+	timeline__free(&test_timeline);
 	call_graph__free(&g);
 }
 
@@ -249,6 +348,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_json_timeline),
 		cmocka_unit_test(test_chrome),
 		cmocka_unit_test(test_table_sort),
 		cmocka_unit_test(test_table_units),

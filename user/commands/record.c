@@ -243,6 +243,22 @@ static int tick(void *ctx, char *why, size_t why_len)
 	return 0;
 }
 
+/* The timeline's off-CPU time by reason: what each interval drained. */
+static int timeline(void *ctx, struct timeline_point *points, size_t nr,
+		    char *why, size_t why_len)
+{
+	struct record_run *r = ctx;
+	int err;
+
+	if (env.mode == MODE_CPU)
+		return 0;
+	err = collect(ctx, why, why_len);
+	for (size_t i = 0; !err && i < nr; i++)
+		sampler__take_offcpu(r->sampler, points[i].pid,
+				     points[i].offcpu_ns);
+	return err;
+}
+
 static const struct session_hooks hooks = {
 	.before_exec = before_exec,
 	.on_python = on_python,
@@ -250,6 +266,7 @@ static const struct session_hooks hooks = {
 	.on_exec = on_exec,
 	.collect = collect,
 	.tick = tick,
+	.timeline = timeline,
 };
 
 static void print_summary(const struct profile *p, int64_t elapsed_ns)
@@ -350,6 +367,7 @@ int record_main(int argc, char **argv)
 	if (err)
 		goto cleanup;
 	res.profile = r.profile;
+	res.timeline = session__timeline(s);
 	res.top = env.output.top;
 	res.threads = env.threads;
 	err = output__write(format, &res, env.output.path, why, sizeof(why));

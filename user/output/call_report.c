@@ -8,6 +8,7 @@
 #include <uthash.h>
 #include "output/call_report.h"
 #include "output/text.h"
+#include "output/timeline_json.h"
 #include "process/procfs.h"
 
 static const char *const sort_names[] = {
@@ -169,7 +170,8 @@ static int write_json(struct json_object *root, FILE *out)
 #define ADD_U64(o, k, v) json_object_object_add(o, k, json_object_new_int64(v))
 
 int call_report__json(const struct call_graph *g, enum call_sort key,
-		      const struct call_counters *lost, FILE *out)
+		      const struct call_counters *lost,
+		      const struct timeline *timeline, FILE *out)
 {
 	struct json_object *root = json_object_new_object();
 	struct json_object *funcs = json_object_new_array();
@@ -224,6 +226,10 @@ int call_report__json(const struct call_graph *g, enum call_sort key,
 	json_object_object_add(root, "lost", lost_object(lost));
 	free(order);
 	free(rank);
+	if (timeline_json__add(root, timeline)) {
+		json_object_put(root);
+		return -ENOMEM;
+	}
 	return write_json(root, out);
 }
 

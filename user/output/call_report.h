@@ -18,11 +18,13 @@ int call_report__table(const struct call_graph *g, enum call_sort key,
 /*
  * {"functions": [{name, file, line, calls, resumes, unwinds, self_ns,
  * total_ns, cpu_ns, offcpu_ns, self_cpu_ns, self_offcpu_ns}], "edges":
- * [{caller, callee, calls, total_ns}], "lost": {name: count}}; cpu_ns and
+ * [{caller, callee, calls, total_ns}], "lost": {name: count}, "timeline":
+ * (output/timeline_json.h; null when timeline is NULL)}; cpu_ns and
  * offcpu_ns split total_ns; edges refer to functions by index.
  */
 int call_report__json(const struct call_graph *g, enum call_sort key,
-		      const struct call_counters *lost, FILE *out);
+		      const struct call_counters *lost,
+		      const struct timeline *timeline, FILE *out);
 
 /*
  * Chrome trace / Perfetto JSON: one complete ("X") event per activation

@@ -9,12 +9,15 @@ enum {
 	OPT_CGROUP = 2000,
 	OPT_ALL,
 	OPT_TOP,
+	OPT_INTERVAL,
 };
 
 static const struct argp_option pid_options[] = {
 	{"pid", 'p', "PID[,PID...]", 0, "Processes to attach to", 0},
 	{"duration", 'd', "SECONDS", 0,
 	 "Stop after this long (default: until Ctrl-C or the targets exit)", 0},
+	{"interval", OPT_INTERVAL, "SECONDS", 0,
+	 "Resource timeline: one point per process this often (default 1)", 0},
 	{},
 };
 
@@ -31,6 +34,13 @@ static error_t parse_pid(int key, char *arg, struct argp_state *state)
 			return cli__arg_error(
 				state, "invalid duration '%s' (seconds, > 0)",
 				arg);
+		return 0;
+	case OPT_INTERVAL:
+		if (cli__parse_double(arg, 0.01, 3600, &t->interval))
+			return cli__arg_error(state,
+					      "invalid interval '%s' (0.01 to "
+					      "3600 seconds)",
+					      arg);
 		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;

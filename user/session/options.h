@@ -4,6 +4,7 @@
  * command declares only its own options:
  *
  *   options__pid_argp     -p PID[,PID...]  -d SECONDS      (what, how long)
+ *                         --interval SECONDS (the resource timeline's step)
  *   options__scope_argp   --cgroup PATH    --all           (a whole scope)
  *   options__output_argp  -o FILE  -f FORMAT  --top N      (where, how)
  *
@@ -35,6 +36,7 @@ struct target_opts {
 	bool all;	    /* --all */
 	char **cmd;	    /* after "--"; NULL: none */
 	double duration;    /* -d, seconds; 0: until stopped */
+	double interval;    /* --interval, seconds; 0: the default (1) */
 };
 
 struct output_format;
