@@ -6,13 +6,28 @@ timeline  a workload that notes its own counters every few milliseconds
           (CPU time, RSS, context switches) and writes a known number of
           bytes: every timeline point must agree with what the workload
           measured over the point's own window.
+push      a receiver started here on 127.0.0.1 checks each request's shape
+          (POST /ingest?name=APP.cpu{pid=..,host=..}&from=&until=
+          &format=pprof&sampleRate=) and `go tool pprof` parses every body;
+          the bodies add up to the whole recording. Stopping the receiver
+          mid-run leaves pystrobe sampling, counting what it dropped, and
+          sending again once the receiver is back.
 """
 
 import bisect
+import http.server
 import json
 import os
+import re
+import shutil
+import socket
+import tempfile
+import threading
+import time
+import urllib.parse
 
-from harness import Fail, Skip, check, dur, per_interp, read_result, tail
+from harness import (BadInputs, Fail, Skip, check, dur, once, per_interp, pick_interps,
+                     read_pprof, read_result, run, tail, wait_for_file)
 
 MIB = 1 << 20
 
@@ -179,3 +194,246 @@ def t_timeline(ctx, it):
     if errs:
         raise Fail("; ".join(errs[:8]) + " [" + "; ".join(msgs) + "]")
     return "; ".join(msgs)
+
+
+# --------------------------------------------------------------------------
+# push
+
+
+class Receiver:
+    """A Pyroscope-shaped ingest endpoint on 127.0.0.1 that keeps every
+    request: (monotonic time, path, query, content type, body)."""
+
+    def __init__(self, port=0):
+        got = self.got = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n)
+                u = urllib.parse.urlsplit(self.path)
+                got.append((time.monotonic(), u.path, urllib.parse.parse_qs(u.query),
+                            self.headers.get("Content-Type"), body))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        """Closes the port: connections are refused from here on."""
+        self.server.shutdown()
+        self.server.server_close()
+
+
+NAME = re.compile(r"^(?P<app>[^{}]+)\.(?P<type>[a-z]+)\{(?P<labels>[^{}]*)\}$")
+
+
+def check_request(req, app, rate, errs):
+    """The documented shape; -> (pid, from, until) or None."""
+    _, path, q, ctype, body = req
+    one = dict((k, v[0]) for k, v in q.items() if len(v) == 1)
+    m = NAME.match(one.get("name", ""))
+    labels = dict(kv.split("=", 1) for kv in m.group("labels").split(",")) if m else {}
+    bad = []
+    if path != "/ingest":
+        bad.append("path %r" % path)
+    if not m or m.group("app") != app or m.group("type") != "cpu":
+        bad.append("name %r" % one.get("name"))
+    if labels.get("host") != socket.gethostname() or not labels.get("pid", "").isdigit():
+        bad.append("labels %r" % labels)
+    if one.get("format") != "pprof" or one.get("sampleRate") != str(rate):
+        bad.append("format %r sampleRate %r" % (one.get("format"), one.get("sampleRate")))
+    if not (one.get("from", "").isdigit() and one.get("until", "").isdigit()) \
+            or int(one["until"]) <= int(one["from"]):
+        bad.append("from %r until %r" % (one.get("from"), one.get("until")))
+    if ctype != "application/octet-stream" or body[:2] != b"\x1f\x8b":
+        bad.append("content %r, body starts %r" % (ctype, body[:4]))
+    if bad:
+        errs.append("request %s: %s" % (one.get("name"), ", ".join(bad)))
+        return None
+    return int(labels["pid"]), int(one["from"]), int(one["until"])
+
+
+def go_pprof_raw(ctx, body):
+    """Parses body with `go tool pprof -raw` -> (samples, text)."""
+    home = tempfile.mkdtemp(prefix="gohome-", dir=ctx.tmp)
+    path = os.path.join(home, "body.pb.gz")
+    with open(path, "wb") as f:
+        f.write(body)
+    env = dict(os.environ, HOME=home, GOCACHE=os.path.join(home, "cache"),
+               GOPATH=os.path.join(home, "go"), PPROF_TMPDIR=home, GO111MODULE="off")
+    rc, out, err, _ = run(["go", "tool", "pprof", "-raw", path], timeout=120, env=env)
+    text = out.decode("utf-8", "replace")
+    if rc != 0 or "Samples:" not in text:
+        raise Fail("go tool pprof -raw could not read a pushed body (rc %d): %s" % (
+            rc, tail(err)))
+    section = text.split("Samples:", 1)[1].split("Locations", 1)[0]
+    samples = sum(int(ln.split()[0]) for ln in section.splitlines()[2:]
+                  if ln.strip() and ln.split()[0].isdigit())
+    shutil.rmtree(home, ignore_errors=True)
+    return samples, text
+
+
+def samples_in(path):
+    """Sample count of a saved pprof (the samples/count type)."""
+    pp = read_pprof(path)
+    i = pp["sample_types"].index(("samples", "count"))
+    return sum(s["values"][i] for s in pp["samples"])
+
+
+PUSH_SUMMARY = re.compile(r"^pystrobe: pushed (\d+) of (\d+) profiles (.*)$", re.M)
+PUSH_DROPPED = re.compile(r"; dropped (\d+) \((\d+) queue full, (\d+) failed, (\d+) at exit\)")
+
+
+def push_summary(err):
+    """pystrobe's last words on pushing -> (sent, queued, [dropped, full, failed, exit])."""
+    m = PUSH_SUMMARY.search(err.decode("utf-8", "replace"))
+    check(m, "no push summary on stderr: %s" % tail(err))
+    d = PUSH_DROPPED.search(m.group(3))
+    return int(m.group(1)), int(m.group(2)), [int(d.group(i)) if d else 0 for i in (1, 2, 3, 4)]
+
+
+@once("push", order=200, quick=True)
+def t_push(ctx, interps):
+    """Every interval's profile arrives in the documented shape, and the
+    bodies add up to the recording."""
+    if not shutil.which("go"):
+        raise Skip("go (golang-go) not installed")
+    msgs, errs = [], []
+    for it in pick_interps(ctx, interps, ["3.12-pyenv", "3.13-trixie"], 2):
+        rec = Receiver()
+        tout, hout = it.out("push-spin.out")
+        prof = os.path.join(ctx.tmp, "%s-push.pb.gz" % it.label)
+        secs = dur(ctx, 5, 4)
+        try:
+            rc, out, err, _ = ctx.record(
+                ["-F", "199", "--push", "http://127.0.0.1:%d" % rec.port, "--app", "pst.test",
+                 "--push-interval", "1", "-o", prof, "--"]
+                + it.argv("spin.py", tout, "spin_a", secs), timeout=secs + 60)
+        finally:
+            rec.stop()
+        check(rc == 0, "%s: record exited %d: %s" % (it.label, rc, tail(err)))
+        truth = read_result(hout)
+        sent, queued, dropped = push_summary(err)
+        reqs = [(r, check_request(r, "pst.test", 199, errs)) for r in rec.got]
+        total, hot = 0, 0
+        for r, shape in reqs:
+            n, text = go_pprof_raw(ctx, r[4])
+            total += n
+            hot += "spin_a" in text and shape and shape[0] == truth["pid"]
+        want = samples_in(prof)
+        pids = set(shape[0] for _, shape in reqs if shape)
+        spans = sorted(shape[1:] for _, shape in reqs if shape and shape[0] == truth["pid"])
+        gaps = [(a, b) for (_, a), (b, _) in zip(spans, spans[1:]) if b != a]
+        msgs.append("%s: %d requests (pids %s), %d samples pushed of %d recorded, spin_a in %d"
+                    % (it.label, len(rec.got), sorted(pids), total, want, hot))
+        if len(rec.got) != sent or sent != queued or any(dropped):
+            errs.append("%s: %d requests arrived; pystrobe says %d of %d sent, dropped %s" % (
+                it.label, len(rec.got), sent, queued, dropped))
+        if total != want:
+            errs.append("%s: the bodies hold %d samples, the recording %d" % (
+                it.label, total, want))
+        if hot < secs - 2 or truth["pid"] not in pids:
+            errs.append("%s: spin_a (pid %d) in %d bodies of a %d s run at 1 s" % (
+                it.label, truth["pid"], hot, secs))
+        if gaps:
+            errs.append("%s: intervals of pid %d do not follow each other: %s" % (
+                it.label, truth["pid"], gaps[:3]))
+    if errs:
+        raise Fail("; ".join(errs[:6]) + " [" + "; ".join(msgs) + "]")
+    return "; ".join(msgs)
+
+
+@once("push-outage", order=201)
+def t_push_outage(ctx, interps):
+    """The receiver goes away for longer than the retries last and comes back:
+    sampling goes on, what could not be sent is counted, sending resumes."""
+    if not shutil.which("go"):
+        raise Skip("go (golang-go) not installed")
+    it = pick_interps(ctx, interps, ["3.12-pyenv", "3.11-pyenv"], 1)[0]
+    rec = Receiver()
+    port = rec.port
+    tout, hout = it.out("outage-spin.out")
+    prof = os.path.join(ctx.tmp, "push-outage.pb.gz")
+    secs, down = 12, 6.0
+    p = ctx.spawn([ctx.pystrobe, "record", "-F", "199", "--push", "http://127.0.0.1:%d" % port,
+                   "--app", "pst.outage", "--push-interval", "1", "-o", prof, "--"]
+                  + it.argv("spin.py", tout, "spin_a", secs),
+                  stderr=open(os.path.join(ctx.tmp, "outage.err"), "wb"))
+    try:
+        end = time.monotonic() + 30
+        while len(rec.got) < 2 and time.monotonic() < end and p.p.poll() is None:
+            time.sleep(0.05)
+        check(len(rec.got) >= 2, "no requests before the outage")
+        rec.stop()
+        t_down = time.monotonic()
+        time.sleep(down)
+        check(p.p.poll() is None, "pystrobe exited (rc %s) while the receiver was down" % (
+            p.p.returncode))
+        rec2 = Receiver(port)
+        t_up = time.monotonic()
+        rc = p.wait(secs + 60)
+    finally:
+        rec.server.server_close()
+    rec2.stop()
+    with open(os.path.join(ctx.tmp, "outage.err"), "rb") as f:
+        err = f.read()
+    check(rc == 0, "record exited %d: %s" % (rc, tail(err)))
+    truth = read_result(hout)
+    sent, queued, dropped = push_summary(err)
+    got = rec.got + rec2.got
+    seen = set()
+    for r in got:
+        shape = check_request(r, "pst.outage", 199, [])
+        check(shape, "a request of the wrong shape: %r" % (r[:4],))
+        go_pprof_raw(ctx, r[4])
+        seen.add(shape)
+    after = [r for r in rec2.got]
+    recorded = samples_in(prof)
+    cpu_share = recorded * (1e9 / 199) / 1e9 / truth["cpu"]
+    rep = run([ctx.pystrobe, "report", prof], timeout=60)[1].decode()
+    lost = re.search(r"push_dropped=(\d+)", rep)
+    msg = ("down %.1f s: %d requests before, %d after it came back; pystrobe: %d of %d sent, "
+           "dropped %s (full, failed, exit); recording %d samples = %.0f%% of the workload's "
+           "own CPU time; lost: push_dropped=%s" % (
+               t_up - t_down, len(rec.got), len(after), sent, queued, dropped[1:], recorded,
+               100 * cpu_share, lost.group(1) if lost else None))
+    errs = []
+    if not dropped[0]:
+        errs.append("nothing dropped during a %.0f s outage" % down)
+    if sent != len(seen) or sent + dropped[0] != queued:
+        errs.append("sent %d (receiver got %d distinct) + dropped %d != queued %d" % (
+            sent, len(seen), dropped[0], queued))
+    if len(after) < 2:
+        errs.append("only %d requests after the receiver came back" % len(after))
+    if not 0.85 <= cpu_share <= 1.1:
+        errs.append("sampling stalled: the recording holds %.0f%% of the CPU time" % (
+            100 * cpu_share))
+    if not lost or int(lost.group(1)) != dropped[0]:
+        errs.append("lost: line says push_dropped=%s, stderr %d" % (
+            lost.group(1) if lost else None, dropped[0]))
+    if errs:
+        raise Fail("; ".join(errs) + " [" + msg + "]")
+    return msg
+
+
+@once("badinput-push", order=202, quick=True)
+def t_badinput_push(ctx, interps):
+    b = BadInputs(ctx)
+    cmd = ["--", "/bin/true"]
+    b.expect("--push without --app", ["record", "--push", "http://127.0.0.1:9"] + cmd,
+             meaning=True)
+    b.expect("--app without --push", ["record", "--app", "x"] + cmd, meaning=True)
+    b.expect("--push ftp://", ["record", "--push", "ftp://h/", "--app", "x"] + cmd, meaning=True)
+    b.expect("--push-interval 0", ["record", "--push", "http://127.0.0.1:9", "--app", "x",
+                                   "--push-interval", "0"] + cmd, meaning=True)
+    b.expect("--app with a brace", ["record", "--push", "http://127.0.0.1:9", "--app",
+                                    "a{b}"] + cmd, meaning=True)
+    return b.result()

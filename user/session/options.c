@@ -10,6 +10,9 @@ enum {
 	OPT_ALL,
 	OPT_TOP,
 	OPT_INTERVAL,
+	OPT_PUSH,
+	OPT_APP,
+	OPT_PUSH_INTERVAL,
 };
 
 static const struct argp_option pid_options[] = {
@@ -118,6 +121,52 @@ static error_t parse_output(int key, char *arg, struct argp_state *state)
 
 const struct argp options__output_argp = {output_options, parse_output};
 
+static const struct argp_option push_options[] = {
+	{"push", OPT_PUSH, "URL", 0,
+	 "Send each interval's profile to this Pyroscope server "
+	 "(http://host:4040)",
+	 0},
+	{"app", OPT_APP, "NAME", 0, "Application name for --push", 0},
+	{"push-interval", OPT_PUSH_INTERVAL, "SECONDS", 0,
+	 "--push: one profile per process this often (default 10)", 0},
+	{},
+};
+
+static error_t parse_push(int key, char *arg, struct argp_state *state)
+{
+	struct push_cli *p = state->input;
+
+	switch (key) {
+	case OPT_PUSH:
+		if (strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8))
+			return cli__arg_error(state,
+					      "--push %s: not an http:// or "
+					      "https:// URL",
+					      arg);
+		p->url = arg;
+		return 0;
+	case OPT_APP:
+		p->app = arg;
+		return 0;
+	case OPT_PUSH_INTERVAL:
+		if (cli__parse_double(arg, 1, 3600, &p->interval))
+			return cli__arg_error(state,
+					      "invalid push interval '%s' (1 "
+					      "to 3600 seconds)",
+					      arg);
+		return 0;
+	case ARGP_KEY_END:
+		if (!p->url != !p->app)
+			return cli__arg_error(state,
+					      "--push and --app go together");
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+const struct argp options__push_argp = {push_options, parse_push};
+
 /* What the wrapping parser needs to reach the command's own parser. */
 struct wrapped {
 	const struct argp *argp;
@@ -131,6 +180,8 @@ static void *group_input(const struct option_groups *g, const struct argp *a)
 		return g->targets;
 	if (a == &options__output_argp)
 		return g->output;
+	if (a == &options__push_argp)
+		return g->push;
 	return NULL;
 }
 

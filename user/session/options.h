@@ -7,6 +7,8 @@
  *                         --interval SECONDS (the resource timeline's step)
  *   options__scope_argp   --cgroup PATH    --all           (a whole scope)
  *   options__output_argp  -o FILE  -f FORMAT  --top N      (where, how)
+ *   options__push_argp    --push URL --app NAME [--push-interval S]
+ *                         (each interval's profile to a Pyroscope server)
  *
  * plus "-- COMMAND ARGS..." (options__parse splits it off first, so nothing
  * after "--" is ever taken for an option). A command lists the groups it
@@ -53,19 +55,33 @@ struct output_opts {
 		.top = 40                                                      \
 	}
 
+/* Pushing while recording (output/push.h); url NULL: not pushing. */
+struct push_cli {
+	const char *url; /* --push */
+	const char *app; /* --app */
+	double interval; /* --push-interval, seconds */
+};
+
+#define PUSH_CLI_DEFAULT                                                       \
+	{                                                                      \
+		.interval = 10                                                 \
+	}
+
 extern const struct argp options__pid_argp;
 extern const struct argp options__scope_argp;
 extern const struct argp options__output_argp;
+extern const struct argp options__push_argp;
 
 /* Inputs of the groups a command takes; NULL for a group it does not. */
 struct option_groups {
 	struct target_opts *targets; /* pid and scope groups, and "--" */
 	struct output_opts *output;
+	struct push_cli *push;
 };
 
 /*
  * Parses argv (argv[0] names the command) with argp, whose children are
- * (some of) the groups above in the order pid, scope, output. Splits off
+ * (some of) the groups above in the order pid, scope, output, push. Splits off
  * "-- COMMAND" into groups->targets->cmd first. Returns 0, or -1 after
  * printing the one-line error.
  */
