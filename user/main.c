@@ -22,6 +22,7 @@ static const struct command commands[] = {
 	{"report", report_main, "render a saved profile"},
 	{"calls", calls_main,
 	 "trace every Python call: counts, time, CPU vs off-CPU"},
+	{"diff", diff_main, "compare two saved profiles per function"},
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))

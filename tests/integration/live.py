@@ -50,27 +50,31 @@ def last_at(notes, col, t):
     return notes[max(i - 1, 0)][col]
 
 
-def timeline_windows(tl, pid):
-    """[(start_unix_ns, end_unix_ns, point)] of pid, in order."""
-    pts = sorted((p for p in tl["points"] if p["pid"] == pid), key=lambda p: p["t_ns"])
+def timeline_windows(doc, pid):
+    """[(start_unix_ns, end_unix_ns, point)] of pid's timeline points, in
+    order; each point gains t_ns."""
+    start = doc["timeline_info"]["start_unix_ns"]
+    pts = sorted((p for p in doc["timeline"] if p["pid"] == pid), key=lambda p: p["t"])
     out, prev = [], 0
     for p in pts:
-        out.append((tl["start_unix_ns"] + prev, tl["start_unix_ns"] + p["t_ns"], p))
+        p["t_ns"] = int(round(p["t"] * 1e9))
+        out.append((start + prev, start + p["t_ns"], p))
         prev = p["t_ns"]
     return out
 
 
-def check_timeline(tl, truth, interval, errs, msgs, offcpu=False):
+def check_timeline(doc, truth, interval, errs, msgs, offcpu=False):
     """Each point against the workload's own counters over its window."""
     notes = truth["notes"]
-    wins = timeline_windows(tl, truth["pid"])
+    info = doc["timeline_info"]
+    wins = timeline_windows(doc, truth["pid"])
     if len(wins) < 4:
         raise Fail("%d timeline points for pid %d (%s)" % (len(wins), truth["pid"],
-                                                          json.dumps(tl)[:300]))
-    if tl["interval_ns"] != int(interval * 1e9):
-        errs.append("interval_ns %s, asked for %s s" % (tl["interval_ns"], interval))
-    if tl["io_bytes"] != "storage":
-        errs.append("io_bytes %r: this kernel keeps storage accounting" % tl["io_bytes"])
+                                                          json.dumps(doc["timeline"])[:300]))
+    if info["interval_ns"] != int(interval * 1e9):
+        errs.append("interval_ns %s, asked for %s s" % (info["interval_ns"], interval))
+    if info.get("io_bytes") != "storage":
+        errs.append("io_bytes %r: this kernel keeps storage accounting" % info.get("io_bytes"))
     inside = [w for w in wins if w[0] >= notes[0][0] and w[1] <= notes[-1][0]]
     spans = [(b - a) / 1e9 for a, b, _ in wins[:-1]]
     off_step = [s for s in spans if abs(s - interval) > 0.1 * interval + 0.02]
@@ -115,8 +119,8 @@ def check_timeline(tl, truth, interval, errs, msgs, offcpu=False):
             write_seen += p["write_bytes"]
         elif full and p["write_bytes"]:
             errs.append("point at %.2f s: %d bytes written outside the write (%.2f-%.2f s)" % (
-                p["t_ns"] / 1e9, p["write_bytes"], (w0 - tl["start_unix_ns"]) / 1e9,
-                (w1 - tl["start_unix_ns"]) / 1e9))
+                p["t_ns"] / 1e9, p["write_bytes"], (w0 - info["start_unix_ns"]) / 1e9,
+                (w1 - info["start_unix_ns"]) / 1e9))
         if offcpu:
             check_offcpu(p, a, b, notes, errs, worst)
     if not wbytes <= write_seen <= wbytes + MIB // 2:
@@ -149,12 +153,12 @@ def check_offcpu(p, a, b, notes, errs, worst):
     """A single-threaded workload is on the CPU or off it: the point's CPU
     and off-CPU time add up to its window (waits count when they end, and
     the workload's naps are 10 ms: within 30 ms)."""
-    off = p["offcpu_ns"]
+    off = p.get("offcpu_ns")
     if off is None:
         errs.append("point at %.2f s: no off-CPU time in a --wall run" % (p["t_ns"] / 1e9))
         return
     span = b - a
-    total = sum(v for v in off.values() if v is not None) + p["cpu_pct"] / 100 * span
+    total = sum(off.values()) + p["cpu_pct"] / 100 * span
     d = abs(total - span)
     worst["offcpu"] = max(worst.get("offcpu", 0), d / 1e6)
     if d > 30e6 + 0.05 * span:
@@ -179,16 +183,13 @@ def t_timeline(ctx, it):
         rc, out, err, _ = ctx.ps([cmd, "--interval", str(interval), "-o", prof] + extra
                                  + ["--"] + it.argv("usage.py", tout, phase, 2, it.tdir),
                                  timeout=4 * phase + 60)
-        if cmd == "record" and rc != 0 and b"not a format for sampled" in err:
-            msgs.append("record: no JSON writer for sampled profiles yet")
-            continue
         check(rc == 0, "%s exited %d: %s" % (cmd, rc, tail(err)))
         truth = read_result(hout)
         with open(prof) as f:
             doc = json.load(f)
-        check("timeline" in doc, "%s JSON has no timeline" % cmd)
+        check("timeline" in doc and "timeline_info" in doc, "%s JSON has no timeline" % cmd)
         m, e = [], []
-        check_timeline(doc["timeline"], truth, interval, e, m, offcpu=cmd == "record")
+        check_timeline(doc, truth, interval, e, m, offcpu=cmd == "record")
         msgs += ["%s: %s" % (cmd, x) for x in m]
         errs += ["%s: %s" % (cmd, x) for x in e]
     if errs:

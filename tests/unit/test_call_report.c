@@ -140,19 +140,17 @@ static int64_t get_i64(struct json_object *o, const char *key)
 	return json_object_get_int64(v);
 }
 
-static bool is_null(struct json_object *o, const char *key)
+static bool has(struct json_object *o, const char *key)
 {
-	struct json_object *v;
-
-	assert_true(json_object_object_get_ex(o, key, &v));
-	return v == NULL;
+	return json_object_object_get_ex(o, key, NULL);
 }
 
-/* "timeline": every field of a point, unmeasured values as null. */
+/* "timeline" and "timeline_info": every field of a point; what was not
+ * measured is left out. */
 static void test_json_timeline(void **state)
 {
 	struct timeline_point pt = {
-		.t_ns = 1000000000,
+		.t_ns = 1500000000,
 		.pid = 42,
 		.cpu_pct = 87.5,
 		.rss_bytes = 64 << 20,
@@ -163,7 +161,7 @@ static void test_json_timeline(void **state)
 		.heap_live_bytes = TIMELINE_UNKNOWN,
 		.alloc_bytes_per_s = TIMELINE_UNKNOWN,
 	};
-	struct json_object *root, *tl, *points, *p, *off, *v;
+	struct json_object *root, *tl, *info, *p, *off, *v;
 	struct call_graph g;
 	char *text;
 
@@ -177,22 +175,23 @@ static void test_json_timeline(void **state)
 	for (int i = 0; i < OFFCPU__COUNT; i++)
 		pt.offcpu_ns[i] = 0;
 	pt.offcpu_ns[OFFCPU_SLEEP] = 250000000;
-	pt.t_ns = 2000000000;
+	pt.t_ns = 2500000000;
 	pt.write_bytes = TIMELINE_UNKNOWN;
 	assert_int_equal(timeline__add(&test_timeline, &pt), 0);
 	make_graph(&g);
 	text = render(json_timeline, &g, &test_timeline);
 	root = json_tokener_parse(text);
 	assert_non_null(root);
-	assert_true(json_object_object_get_ex(root, "timeline", &tl));
-	assert_int_equal(get_i64(tl, "interval_ns"), 1000000000);
-	assert_int_equal(get_i64(tl, "start_unix_ns"), 1700000000000000000);
-	assert_true(json_object_object_get_ex(tl, "io_bytes", &v));
+	assert_true(json_object_object_get_ex(root, "timeline_info", &info));
+	assert_int_equal(get_i64(info, "interval_ns"), 1000000000);
+	assert_int_equal(get_i64(info, "start_unix_ns"), 1700000000000000000);
+	assert_true(json_object_object_get_ex(info, "io_bytes", &v));
 	assert_string_equal(json_object_get_string(v), "storage");
-	assert_true(json_object_object_get_ex(tl, "points", &points));
-	assert_int_equal(json_object_array_length(points), 2);
-	p = json_object_array_get_idx(points, 0);
-	assert_int_equal(get_i64(p, "t_ns"), 1000000000);
+	assert_true(json_object_object_get_ex(root, "timeline", &tl));
+	assert_int_equal(json_object_array_length(tl), 2);
+	p = json_object_array_get_idx(tl, 0);
+	assert_true(json_object_object_get_ex(p, "t", &v));
+	assert_true(json_object_get_double(v) == 1.5);
 	assert_int_equal(get_i64(p, "pid"), 42);
 	assert_true(json_object_object_get_ex(p, "cpu_pct", &v));
 	assert_true(json_object_get_double(v) == 87.5);
@@ -201,21 +200,22 @@ static void test_json_timeline(void **state)
 	assert_int_equal(get_i64(p, "write_bytes"), 8 << 20);
 	assert_int_equal(get_i64(p, "voluntary_switches"), 100);
 	assert_int_equal(get_i64(p, "involuntary_switches"), 3);
-	assert_true(is_null(p, "offcpu_ns"));
-	assert_true(is_null(p, "heap_live_bytes"));
-	assert_true(is_null(p, "alloc_bytes_per_s"));
-	p = json_object_array_get_idx(points, 1);
-	assert_true(is_null(p, "write_bytes"));
+	assert_false(has(p, "offcpu_ns"));
+	assert_false(has(p, "heap_live_bytes"));
+	assert_false(has(p, "alloc_bytes_per_s"));
+	p = json_object_array_get_idx(tl, 1);
+	assert_false(has(p, "write_bytes"));
 	assert_true(json_object_object_get_ex(p, "offcpu_ns", &off));
 	assert_int_equal(get_i64(off, "sleep"), 250000000);
 	assert_int_equal(get_i64(off, "runqueue"), 0);
 	assert_int_equal(json_object_object_length(off), 7);
 	json_object_put(root);
 	free(text);
-	/* Without a timeline: "timeline": null. */
+	/* Without a timeline: neither member. */
 	text = render(json_timeline, &g, NULL);
 	root = json_tokener_parse(text);
-	assert_true(is_null(root, "timeline"));
+	assert_false(has(root, "timeline"));
+	assert_false(has(root, "timeline_info"));
 	json_object_put(root);
 	free(text);
 	timeline__free(&test_timeline);

@@ -8,7 +8,7 @@
 #include <uthash.h>
 #include "output/call_report.h"
 #include "output/text.h"
-#include "output/timeline_json.h"
+#include "output/json_doc.h"
 #include "process/procfs.h"
 
 static const char *const sort_names[] = {
@@ -226,7 +226,7 @@ int call_report__json(const struct call_graph *g, enum call_sort key,
 	json_object_object_add(root, "lost", lost_object(lost));
 	free(order);
 	free(rank);
-	if (timeline_json__add(root, timeline)) {
+	if (timeline && json_doc__add_timeline(root, timeline)) {
 		json_object_put(root);
 		return -ENOMEM;
 	}

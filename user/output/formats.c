@@ -3,15 +3,22 @@
 #include <stdio.h>
 #include <string.h>
 #include "output/call_report.h"
+#include "output/diff_report.h"
 #include "output/folded.h"
+#include "output/html.h"
+#include "output/json_doc.h"
 #include "output/formats.h"
 #include "output/pprof.h"
+#include "output/profile_json.h"
+#include "output/speedscope.h"
 #include "output/table.h"
 #include "output/wall_table.h"
 
 static const char *const kind_names[RESULT__COUNT] = {
 	[RESULT_SAMPLES] = "sampled profiles",
 	[RESULT_CALLS] = "call traces",
+	[RESULT_DIFF] = "profile diffs",
+	[RESULT_DOCUMENT] = "saved JSON documents",
 };
 
 /* ---- sampled profiles ---- */
@@ -42,6 +49,16 @@ static int samples_pprof(const struct result *r, FILE *out)
 	return pprof__write(r->profile, out);
 }
 
+static int samples_json(const struct result *r, FILE *out)
+{
+	return profile_json__write(r->profile, r->timeline, false, out);
+}
+
+static int samples_speedscope(const struct result *r, FILE *out)
+{
+	return speedscope__write_profile(r->profile, out);
+}
+
 /* ---- call traces ---- */
 
 static int calls_table(const struct result *r, FILE *out)
@@ -58,6 +75,11 @@ static int calls_chrome(const struct result *r, FILE *out)
 {
 	return call_report__chrome(r->calls, r->events, r->nr_events, r->lost,
 				   out);
+}
+
+static int calls_speedscope(const struct result *r, FILE *out)
+{
+	return speedscope__write_calls(r->calls, r->events, r->nr_events, out);
 }
 
 /* The call tree as a profile (values: calls, wall, cpu, offcpu), with the
@@ -106,13 +128,46 @@ static int calls_pprof(const struct result *r, FILE *out)
 	return err;
 }
 
+/* ---- profile diffs ---- */
+
+static int diff_table(const struct result *r, FILE *out)
+{
+	return diff_report__table(r->diff, r->top, out);
+}
+
+static int diff_json(const struct result *r, FILE *out)
+{
+	return diff_report__json(r->diff, out);
+}
+
+static int diff_html(const struct result *r, FILE *out)
+{
+	return diff_report__html(r->diff, out);
+}
+
+/* ---- saved JSON documents ---- */
+
+static int document_json(const struct result *r, FILE *out)
+{
+	int err = json_doc__put(out, r->document, false, true);
+
+	return err ?: (fputc('\n', out) == EOF ? -EIO : 0);
+}
+
+static int document_html(const struct result *r, FILE *out)
+{
+	return html__write_document(r->document, out);
+}
+
 /* ---- the table ---- */
 
 static const struct output_format formats[] = {
 	{"table",
 	 {NULL},
 	 false,
-	 {[RESULT_SAMPLES] = samples_table, [RESULT_CALLS] = calls_table}},
+	 {[RESULT_SAMPLES] = samples_table,
+	  [RESULT_CALLS] = calls_table,
+	  [RESULT_DIFF] = diff_table}},
 	{"folded",
 	 {".folded", NULL},
 	 false,
@@ -121,11 +176,31 @@ static const struct output_format formats[] = {
 	 {".pb.gz", ".pprof", NULL},
 	 true,
 	 {[RESULT_SAMPLES] = samples_pprof, [RESULT_CALLS] = calls_pprof}},
-	{"json", {".json", NULL}, false, {[RESULT_CALLS] = calls_json}},
+	{"json",
+	 {".json", NULL},
+	 false,
+	 {[RESULT_SAMPLES] = samples_json,
+	  [RESULT_CALLS] = calls_json,
+	  [RESULT_DIFF] = diff_json,
+	  [RESULT_DOCUMENT] = document_json}},
+	{"speedscope",
+	 {".speedscope.json", NULL},
+	 false,
+	 {[RESULT_SAMPLES] = samples_speedscope,
+	  [RESULT_CALLS] = calls_speedscope},
+	 true},
+	{"html",
+	 {".html", ".htm", NULL},
+	 false,
+	 {[RESULT_SAMPLES] = html__write_samples,
+	  [RESULT_CALLS] = html__write_calls,
+	  [RESULT_DIFF] = diff_html,
+	  [RESULT_DOCUMENT] = document_html}},
 	{"chrome",
 	 {".trace.json", NULL},
 	 false,
-	 {[RESULT_CALLS] = calls_chrome}},
+	 {[RESULT_CALLS] = calls_chrome},
+	 true},
 };
 
 #define NR_FORMATS (sizeof(formats) / sizeof(formats[0]))
