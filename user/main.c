@@ -23,6 +23,7 @@ static const struct command commands[] = {
 	{"calls", calls_main,
 	 "trace every Python call: counts, time, CPU vs off-CPU"},
 	{"diff", diff_main, "compare two saved profiles per function"},
+	{"top", top_main, "a live view in the terminal (-p PID, or a scope)"},
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -6,6 +6,10 @@ timeline  a workload that notes its own counters every few milliseconds
           (CPU time, RSS, context switches) and writes a known number of
           bytes: every timeline point must agree with what the workload
           measured over the point's own window.
+top       `pystrobe top` in tmux: the hot function on screen within a few
+          seconds, the keys (sort, threads, pause, process), and quitting
+          on q, on Ctrl-C and when the target exits, with nothing attached
+          after; without a terminal, a one-line error.
 push      a receiver started here on 127.0.0.1 checks each request's shape
           (POST /ingest?name=APP.cpu{pid=..,host=..}&from=&until=
           &format=pprof&sampleRate=) and `go tool pprof` parses every body;
@@ -26,8 +30,9 @@ import threading
 import time
 import urllib.parse
 
-from harness import (BadInputs, Fail, Skip, check, dur, once, per_interp, pick_interps,
-                     read_pprof, read_result, run, tail, wait_for_file)
+from harness import (BadInputs, Fail, Skip, cgroup_mount, check, dur, once, our_bpf_objects,
+                     per_interp, pick_interps, read_pprof, read_result, run, tail,
+                     wait_for_file)
 
 MIB = 1 << 20
 
@@ -438,3 +443,245 @@ def t_badinput_push(ctx, interps):
     b.expect("--app with a brace", ["record", "--push", "http://127.0.0.1:9", "--app",
                                     "a{b}"] + cmd, meaning=True)
     return b.result()
+
+
+# --------------------------------------------------------------------------
+# top
+
+
+class Tmux:
+    """`pystrobe top ARGS` in a detached tmux session of its own server;
+    the exit status lands in a file."""
+
+    def __init__(self, ctx, args, width=160, height=40):
+        self.sock = "pystrobe-it-%d-%d" % (os.getpid(), int(time.monotonic() * 1000))
+        self.status = os.path.join(ctx.tmp, self.sock + ".exit")
+        cmd = "%s top %s; echo $? > %s; sleep 120" % (
+            ctx.pystrobe, " ".join(str(a) for a in args), self.status)
+        self.tmux("new-session", "-d", "-x", str(width), "-y", str(height), cmd)
+
+    def tmux(self, *args):
+        rc, out, err, _ = run(["tmux", "-L", self.sock] + list(args), timeout=20)
+        check(rc == 0, "tmux %s: %s" % (args[0], tail(err)))
+        return out.decode("utf-8", "replace")
+
+    def screen(self):
+        return self.tmux("capture-pane", "-p", "-t", "0")
+
+    def keys(self, *keys):
+        self.tmux("send-keys", "-t", "0", *keys)
+
+    def wait(self, pred, timeout, what):
+        """Polls the screen until pred(screen) -> (screen, seconds waited)."""
+        t0 = time.monotonic()
+        while True:
+            scr = self.screen()
+            if pred(scr):
+                return scr, time.monotonic() - t0
+            if os.path.exists(self.status) or time.monotonic() - t0 > timeout:
+                raise Fail("%s: not on screen after %.1f s%s:\n%s" % (
+                    what, time.monotonic() - t0,
+                    " (top exited %s)" % self.exit_status() if os.path.exists(self.status)
+                    else "", scr))
+            time.sleep(0.1)
+
+    def exit_status(self, timeout=0):
+        end = time.monotonic() + timeout
+        while True:
+            try:
+                with open(self.status) as f:
+                    return int(f.read().strip())
+            except (OSError, ValueError):
+                if time.monotonic() >= end:
+                    return None
+                time.sleep(0.05)
+
+    def kill(self):
+        run(["tmux", "-L", self.sock, "kill-server"], timeout=20)
+
+
+ROW = re.compile(r"^\s*(?P<own>[\d.]+)%\s+(?P<total>[\d.]+)%\s.*?  (?P<func>\S+) \(")
+
+
+def rows(scr):
+    """The function rows on screen: [(function, own %, total %)]."""
+    out = []
+    for ln in scr.splitlines():
+        m = ROW.match(ln)
+        if m:
+            out.append((m.group("func"), float(m.group("own")), float(m.group("total"))))
+    return out
+
+
+def hot(func, pct=50):
+    return lambda scr: any(f == func and own >= pct for f, own, _ in rows(scr))
+
+
+def elapsed(scr):
+    m = re.search(r"Hz  ([\d.]+ \w+)", scr)
+    return m.group(1) if m else None
+
+
+def nothing_attached(what, errs):
+    leaks = our_bpf_objects()
+    if leaks:
+        errs.append("%s: left attached: %s" % (what, "; ".join(leaks)))
+
+
+def top_session(ctx, it, errs, msgs):
+    """The keys, then q."""
+    tout, hout = it.out("top-spin.out")
+    w = ctx.spawn(it.argv("spin.py", tout, "spin_a", 60))
+    wait_for_file(hout + ".ready", 30, w)
+    tm = Tmux(ctx, ["-p", w.pid])
+    try:
+        scr, waited = tm.wait(hot("spin_a"), 10, "spin_a at 50% or more")
+        msgs.append("%s: spin_a on screen after %.1f s" % (it.label, waited))
+        if waited > 5:
+            errs.append("spin_a took %.1f s to show" % waited)
+        if "pid %d" % w.pid not in scr or "1 process" not in scr:
+            errs.append("header does not name pid %d: %r" % (w.pid, scr.splitlines()[0]))
+        if rows(scr)[0][0] != "spin_a":
+            errs.append("by OWN%% the first row is %s" % (rows(scr)[0],))
+        tm.keys("2")  # TOTAL%: the callers of spin_a come first
+        scr, _ = tm.wait(lambda s: rows(s) and rows(s)[0][0] != "spin_a", 5,
+                         "a caller of spin_a first by TOTAL%")
+        if rows(scr)[0][0] not in ("main", "<module>") or rows(scr)[0][2] < 50:
+            errs.append("by TOTAL%% the first row is %s" % (rows(scr)[0],))
+        tm.keys("1")
+        tm.wait(lambda s: rows(s) and rows(s)[0][0] == "spin_a", 5, "spin_a first again")
+        tm.keys("t")
+        scr, _ = tm.wait(lambda s: re.search(r"^\s*%d\s+%d\s+[\d.]+%%" % (w.pid, w.pid), s,
+                                             re.M), 5, "the thread view's main thread")
+        if "THREAD" not in scr:
+            errs.append("thread view without its header")
+        tm.keys("t")
+        tm.wait(hot("spin_a"), 5, "the functions again")
+        tm.keys("Space")
+        scr, _ = tm.wait(lambda s: "[paused]" in s, 5, "[paused]")
+        frozen = elapsed(scr)
+        time.sleep(2.2)
+        if elapsed(tm.screen()) != frozen:
+            errs.append("the screen changed while paused (%s, then %s)" % (
+                frozen, elapsed(tm.screen())))
+        tm.keys("Space")
+        scr, _ = tm.wait(lambda s: "[paused]" not in s and elapsed(s) != frozen, 5,
+                         "running again")
+        tm.keys("q")
+        rc = tm.exit_status(5)
+        if rc != 0:
+            errs.append("q: exit status %s" % rc)
+        nothing_attached("after q", errs)
+        if w.p.poll() is not None:
+            errs.append("the target died (rc %s)" % w.p.returncode)
+        # Ctrl-C quits the same way.
+        tm2 = Tmux(ctx, ["-p", w.pid])
+        try:
+            tm2.wait(hot("spin_a"), 10, "spin_a (second run)")
+            tm2.keys("C-c")
+            rc = tm2.exit_status(5)
+            if rc != 0:
+                errs.append("Ctrl-C: exit status %s" % rc)
+            nothing_attached("after Ctrl-C", errs)
+        finally:
+            tm2.kill()
+    finally:
+        tm.kill()
+        with open(hout + ".stop", "w"):
+            pass
+
+
+def top_target_exits(ctx, it, errs, msgs):
+    """top leaves on its own when its target exits."""
+    tout, hout = it.out("top-short.out")
+    w = ctx.spawn(it.argv("spin.py", tout, "spin_b", 3))
+    wait_for_file(hout + ".ready", 30, w)
+    tm = Tmux(ctx, ["-p", w.pid])
+    try:
+        tm.wait(hot("spin_b"), 10, "spin_b")
+        w.wait(30)
+        t_exit = time.monotonic()
+        rc = tm.exit_status(10)
+        msgs.append("%s: left %.1f s after its target" % (it.label, time.monotonic() - t_exit))
+        if rc != 0:
+            errs.append("target exited: top's exit status %s" % rc)
+        nothing_attached("after the target exited", errs)
+    finally:
+        tm.kill()
+
+
+@once("top", order=210, quick=True)
+def t_top(ctx, interps):
+    """top in tmux: the hot function, keys, q, Ctrl-C, the target's exit;
+    no terminal: one line."""
+    if not shutil.which("tmux"):
+        raise Skip("tmux not installed")
+    msgs, errs = [], []
+    for it in pick_interps(ctx, interps, ["3.12-pyenv", "3.13-trixie"], 2):
+        top_session(ctx, it, errs, msgs)
+        top_target_exits(ctx, it, errs, msgs)
+    b = BadInputs(ctx)
+    b.expect("top without a terminal", ["top", "-p", str(os.getpid())], meaning=True)
+    b.expect("top -- CMD", ["top", "--", "/bin/true"], meaning=True)
+    b.expect("top -F 0", ["top", "-F", "0", "-p", str(os.getpid())], meaning=True)
+    msgs.append(b.result())
+    if errs:
+        raise Fail("; ".join(errs) + " [" + "; ".join(msgs) + "]")
+    return "; ".join(msgs)
+
+
+@once("top-scope", order=211)
+def t_top_scope(ctx, interps):
+    """top --cgroup: both processes, then one at a time with p, all with P."""
+    from containers import TestCgroup  # noqa: E402 (an area's helper)
+    if not shutil.which("tmux"):
+        raise Skip("tmux not installed")
+    mount = cgroup_mount("cgroup2")
+    if not mount:
+        raise Skip("no cgroup v2 mount")
+    it = pick_interps(ctx, interps, ["3.12-pyenv", "3.11-pyenv"], 1)[0]
+    cg = TestCgroup(mount, "pystrobe-top-%d" % os.getpid())
+    tm = None
+    procs = {}
+    try:
+        for func in ("spin_a", "spin_b"):
+            tout, hout = it.out("scope-%s.out" % func)
+            procs[func] = (ctx.spawn(cg.wrap(it.argv("spin.py", tout, func, 60))), hout)
+        for func, (p, hout) in procs.items():
+            wait_for_file(hout + ".ready", 30, p)
+        tm = Tmux(ctx, ["--cgroup", cg.path])
+        both = lambda s: hot("spin_a", 20)(s) and hot("spin_b", 20)(s)  # noqa: E731
+        scr, waited = tm.wait(both, 10, "spin_a and spin_b")
+        check("2 processes" in scr, "header: %r" % scr.splitlines()[0])
+        seen = {}
+        for _ in range(2):
+            tm.keys("p")
+            scr, _ = tm.wait(lambda s: re.search(r"process (\d+) .*, 1 of 2", s) and
+                             not seen.get(re.search(r"process (\d+)", s).group(1)), 5,
+                             "one process picked")
+            pid = re.search(r"process (\d+)", scr).group(1)
+            scr, _ = tm.wait(lambda s: rows(s) and re.search(r"process %s" % pid, s) and
+                             ("spin_a" in [r[0] for r in rows(s)]) !=
+                             ("spin_b" in [r[0] for r in rows(s)]), 5,
+                             "only process %s's function" % pid)
+            shown = [r[0] for r in rows(scr) if r[0] in ("spin_a", "spin_b")]
+            seen[pid] = shown[0]
+        tm.keys("P")
+        tm.wait(both, 5, "both again")
+        tm.keys("q")
+        rc = tm.exit_status(5)
+        check(rc == 0, "q: exit status %s" % rc)
+        errs = []
+        nothing_attached("after q", errs)
+        want = dict((str(p.pid), f) for f, (p, _) in procs.items())
+        check(seen == want, "p showed %s, the processes run %s" % (seen, want))
+        check(not errs, "; ".join(errs))
+        return "both on screen after %.1f s; p picked %s" % (waited, seen)
+    finally:
+        if tm:
+            tm.kill()
+        for p, hout in procs.values():
+            with open(hout + ".stop", "w"):
+                pass
+            p.wait(30)
+        cg.remove()
