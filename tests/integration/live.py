@@ -30,7 +30,7 @@ import threading
 import time
 import urllib.parse
 
-from harness import (BadInputs, Fail, Skip, cgroup_mount, check, dur, once, our_bpf_objects,
+from harness import (BadInputs, Fail, Skip, cgroup_mount, check, check_no_leaks, dur, once,
                      per_interp, pick_interps, read_pprof, read_result, run, tail,
                      wait_for_file)
 
@@ -523,7 +523,7 @@ def elapsed(scr):
 
 
 def nothing_attached(what, errs):
-    leaks = our_bpf_objects()
+    leaks = check_no_leaks(())  # freeing is asynchronous: it waits a little
     if leaks:
         errs.append("%s: left attached: %s" % (what, "; ".join(leaks)))
 
