@@ -22,6 +22,8 @@ static const struct command commands[] = {
 	{"report", report_main, "render a saved profile"},
 	{"calls", calls_main,
 	 "trace every Python call: counts, time, CPU vs off-CPU"},
+	{"scale", scale_main,
+	 "run a command at several sizes: how each function's time grows"},
 	{"diff", diff_main, "compare two saved profiles per function"},
 	{"top", top_main, "a live view in the terminal (-p PID, or a scope)"},
 };

@@ -82,7 +82,8 @@ static const struct call_counters lost = {lost_names, lost_values, 2};
 
 static int json_by(FILE *f, const struct call_graph *g, void *arg)
 {
-	return call_report__json(g, *(enum call_sort *)arg, &lost, NULL, f);
+	return call_report__json(g, *(enum call_sort *)arg, &lost, NULL, NULL,
+				 f);
 }
 
 static void test_json(void **state)
@@ -128,7 +129,7 @@ static struct timeline test_timeline;
 
 static int json_timeline(FILE *f, const struct call_graph *g, void *arg)
 {
-	return call_report__json(g, CALL_SORT_CALLS, &lost, arg, f);
+	return call_report__json(g, CALL_SORT_CALLS, &lost, NULL, arg, f);
 }
 
 static int64_t get_i64(struct json_object *o, const char *key)

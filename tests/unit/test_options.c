@@ -283,6 +283,46 @@ static void test_format_choice(void **state)
 	assert_non_null(strstr(why, "from the -o extension"));
 }
 
+/*
+ * --findings: its own group, so that a command without findings (diff)
+ * refuses it; with it, only the findings, as a table or JSON.
+ */
+static void test_findings(void **state)
+{
+	static const struct argp_child with_findings[] = {
+		{&options__output_argp, 0, NULL, 2},
+		{&options__findings_argp, 0, NULL, 2},
+		{},
+	};
+	static const struct argp findings_argp = {NULL, NULL, NULL, "doc",
+						  with_findings};
+	const struct option_groups groups = {NULL, &output};
+	char *argv[] = {"pystrobe test", "--findings", "-f", "json", NULL};
+	char why[256];
+	int status;
+
+	assert_int_equal(parse("--findings", NULL), -1);
+	assert_one_error("findings");
+	memset(&output, 0, sizeof(output));
+	capture_begin();
+	status = options__parse(&findings_argp, 4, argv, &groups, NULL);
+	capture_end();
+	assert_int_equal(status, 0);
+	assert_string_equal(err_text, "");
+	assert_true(output.findings_only);
+	assert_ptr_equal(output.format, output__find("json"));
+	assert_ptr_equal(
+		output__choose(NULL, NULL, RESULT_FINDINGS, why, sizeof(why)),
+		output__find("table"));
+	assert_ptr_equal(output__choose(NULL, "f.json", RESULT_FINDINGS, why,
+					sizeof(why)),
+			 output__find("json"));
+	assert_null(output__choose(output__find("folded"), NULL,
+				   RESULT_FINDINGS, why, sizeof(why)));
+	assert_string_equal(
+		why, "folded is not a format for findings (table, json)");
+}
+
 static void test_number_parsers(void **state)
 {
 	long l;
@@ -312,6 +352,7 @@ int main(void)
 		cmocka_unit_test(test_too_many_pids),
 		cmocka_unit_test(test_check_targets),
 		cmocka_unit_test(test_format_choice),
+		cmocka_unit_test(test_findings),
 		cmocka_unit_test(test_number_parsers),
 	};
 

@@ -24,7 +24,7 @@ static char *render(const struct profile *p, const struct timeline *tl,
 	FILE *f = open_memstream(&buf, &len);
 
 	assert_non_null(f);
-	assert_int_equal(profile_json__write(p, tl, html, f), 0);
+	assert_int_equal(profile_json__write(p, tl, NULL, html, f), 0);
 	fclose(f);
 	return buf;
 }

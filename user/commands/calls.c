@@ -107,6 +107,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 static const struct argp_child children[] = {
 	{&options__pid_argp, 0, "What to profile:", 1},
 	{&options__output_argp, 0, "Output:", 2},
+	{&options__findings_argp, 0, NULL, 2},
 	{},
 };
 
@@ -442,8 +443,9 @@ int calls_main(int argc, char **argv)
 	    options__check_targets(&env.targets, TARGET_PIDS | TARGET_COMMAND,
 				   "trace"))
 		return 1;
-	format = output__choose(env.output.format, env.output.path,
-				RESULT_CALLS, why, sizeof(why));
+	res.kind = env.output.findings_only ? RESULT_FINDINGS : res.kind;
+	format = output__choose(env.output.format, env.output.path, res.kind,
+				why, sizeof(why));
 	if (!format) {
 		cli__error("%s", why);
 		return 1;

@@ -113,6 +113,7 @@ static const struct argp_child children[] = {
 	{&options__pid_argp, 0, "What to profile:", 1},
 	{&options__scope_argp, 0, NULL, 1},
 	{&options__output_argp, 0, "Output:", 2},
+	{&options__findings_argp, 0, NULL, 2},
 	{&options__push_argp, 0, "Continuous profiling:", 3},
 	{},
 };
@@ -422,8 +423,9 @@ int record_main(int argc, char **argv)
 				   TARGET_PIDS | TARGET_SCOPE | TARGET_COMMAND,
 				   "profile"))
 		return 1;
-	format = output__choose(env.output.format, env.output.path,
-				RESULT_SAMPLES, why, sizeof(why));
+	res.kind = env.output.findings_only ? RESULT_FINDINGS : res.kind;
+	format = output__choose(env.output.format, env.output.path, res.kind,
+				why, sizeof(why));
 	if (!format) {
 		cli__error("%s", why);
 		return 1;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "commands/commands.h"
+#include "output/findings_report.h"
 #include "output/formats.h"
 #include "output/pprof.h"
 #include "session/cli.h"
@@ -60,6 +61,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 
 static const struct argp_child children[] = {
 	{&options__output_argp, 0, "Output:", 2},
+	{&options__findings_argp, 0, NULL, 2},
 	{},
 };
 
@@ -85,7 +87,9 @@ int report_main(int argc, char **argv)
 	const struct option_groups groups = {NULL, &env.output};
 	struct result res = {.kind = RESULT_SAMPLES};
 	const struct output_format *format;
+	struct finding_list saved = {};
 	struct profile *p = NULL;
+	bool document;
 	char why[512];
 	int err;
 
@@ -93,13 +97,15 @@ int report_main(int argc, char **argv)
 		return 1;
 	if (is_document(env.input))
 		res.kind = RESULT_DOCUMENT;
+	document = res.kind == RESULT_DOCUMENT;
+	res.kind = env.output.findings_only ? RESULT_FINDINGS : res.kind;
 	format = output__choose(env.output.format, env.output.path, res.kind,
 				why, sizeof(why));
 	if (!format) {
 		cli__error("%s", why);
 		return 1;
 	}
-	if (res.kind == RESULT_DOCUMENT) {
+	if (document) {
 		res.document = json_object_from_file(env.input);
 		if (!res.document ||
 		    !json_object_is_type(res.document, json_type_object)) {
@@ -108,6 +114,15 @@ int report_main(int argc, char **argv)
 			json_object_put(res.document);
 			return 1;
 		}
+		/* A document keeps the findings it was written with. */
+		if (env.output.findings_only &&
+		    findings_report__from_json(res.document, &saved)) {
+			cli__error("%s holds no findings", env.input);
+			json_object_put(res.document);
+			finding_list__free(&saved);
+			return 1;
+		}
+		res.findings = env.output.findings_only ? &saved : NULL;
 	} else {
 		err = pprof__read(env.input, &p);
 		if (err) {
@@ -124,6 +139,7 @@ int report_main(int argc, char **argv)
 	if (err)
 		cli__error("%s", why);
 	json_object_put(res.document);
+	finding_list__free(&saved);
 	profile__free(p);
 	return err ? 1 : 0;
 }

@@ -9,6 +9,7 @@
 #include "output/call_report.h"
 #include "output/text.h"
 #include "output/json_doc.h"
+#include "output/findings_report.h"
 #include "process/procfs.h"
 
 static const char *const sort_names[] = {
@@ -171,6 +172,7 @@ static int write_json(struct json_object *root, FILE *out)
 
 int call_report__json(const struct call_graph *g, enum call_sort key,
 		      const struct call_counters *lost,
+		      const struct finding_list *findings,
 		      const struct timeline *timeline, FILE *out)
 {
 	struct json_object *root = json_object_new_object();
@@ -224,6 +226,9 @@ int call_report__json(const struct call_graph *g, enum call_sort key,
 	json_object_object_add(root, "functions", funcs);
 	json_object_object_add(root, "edges", edges);
 	json_object_object_add(root, "lost", lost_object(lost));
+	if (findings)
+		json_object_object_add(root, "findings",
+				       findings_report__json(findings));
 	free(order);
 	free(rank);
 	if (timeline && json_doc__add_timeline(root, timeline)) {

@@ -4,12 +4,14 @@
 #include <string.h>
 #include "output/call_report.h"
 #include "output/diff_report.h"
+#include "output/findings_report.h"
 #include "output/folded.h"
 #include "output/html.h"
 #include "output/json_doc.h"
 #include "output/formats.h"
 #include "output/pprof.h"
 #include "output/profile_json.h"
+#include "output/scale_report.h"
 #include "output/speedscope.h"
 #include "output/table.h"
 #include "output/wall_table.h"
@@ -19,15 +21,30 @@ static const char *const kind_names[RESULT__COUNT] = {
 	[RESULT_CALLS] = "call traces",
 	[RESULT_DIFF] = "profile diffs",
 	[RESULT_DOCUMENT] = "saved JSON documents",
+	[RESULT_SCALE] = "scale results",
+	[RESULT_FINDINGS] = "findings",
 };
 
 /* ---- sampled profiles ---- */
 
+/* Every table ends with the findings. */
+static int with_findings(int err, const struct result *r, FILE *out)
+{
+	if (err || !r->findings)
+		return err;
+	fputc('\n', out);
+	return findings_report__table(r->findings, out);
+}
+
 static int samples_table(const struct result *r, FILE *out)
 {
+	int err;
+
 	if (wall_table__applies(r->profile))
-		return wall_table__write(r->profile, out, r->top);
-	return table__write(r->profile, out, 0, r->top);
+		err = wall_table__write(r->profile, out, r->top);
+	else
+		err = table__write(r->profile, out, 0, r->top);
+	return with_findings(err, r, out);
 }
 
 /*
@@ -51,7 +68,8 @@ static int samples_pprof(const struct result *r, FILE *out)
 
 static int samples_json(const struct result *r, FILE *out)
 {
-	return profile_json__write(r->profile, r->timeline, false, out);
+	return profile_json__write(r->profile, r->timeline, r->findings, false,
+				   out);
 }
 
 static int samples_speedscope(const struct result *r, FILE *out)
@@ -63,12 +81,15 @@ static int samples_speedscope(const struct result *r, FILE *out)
 
 static int calls_table(const struct result *r, FILE *out)
 {
-	return call_report__table(r->calls, r->sort, r->top, r->lost, out);
+	return with_findings(
+		call_report__table(r->calls, r->sort, r->top, r->lost, out), r,
+		out);
 }
 
 static int calls_json(const struct result *r, FILE *out)
 {
-	return call_report__json(r->calls, r->sort, r->lost, r->timeline, out);
+	return call_report__json(r->calls, r->sort, r->lost, r->findings,
+				 r->timeline, out);
 }
 
 static int calls_chrome(const struct result *r, FILE *out)
@@ -159,6 +180,36 @@ static int document_html(const struct result *r, FILE *out)
 	return html__write_document(r->document, out);
 }
 
+/* ---- scale sweeps ---- */
+
+static int scale_table(const struct result *r, FILE *out)
+{
+	return with_findings(scale_report__table(r->scale, r->top, out), r,
+			     out);
+}
+
+static int scale_json(const struct result *r, FILE *out)
+{
+	return scale_report__json(r->scale, r->findings, out);
+}
+
+static int scale_html(const struct result *r, FILE *out)
+{
+	return scale_report__html(r->scale, r->findings, out);
+}
+
+/* ---- only the findings (--findings) ---- */
+
+static int findings_table(const struct result *r, FILE *out)
+{
+	return findings_report__table(r->findings, out);
+}
+
+static int findings_json(const struct result *r, FILE *out)
+{
+	return findings_report__write_json(r->findings, out);
+}
+
 /* ---- the table ---- */
 
 static const struct output_format formats[] = {
@@ -167,7 +218,9 @@ static const struct output_format formats[] = {
 	 false,
 	 {[RESULT_SAMPLES] = samples_table,
 	  [RESULT_CALLS] = calls_table,
-	  [RESULT_DIFF] = diff_table}},
+	  [RESULT_DIFF] = diff_table,
+	  [RESULT_SCALE] = scale_table,
+	  [RESULT_FINDINGS] = findings_table}},
 	{"folded",
 	 {".folded", NULL},
 	 false,
@@ -182,7 +235,9 @@ static const struct output_format formats[] = {
 	 {[RESULT_SAMPLES] = samples_json,
 	  [RESULT_CALLS] = calls_json,
 	  [RESULT_DIFF] = diff_json,
-	  [RESULT_DOCUMENT] = document_json}},
+	  [RESULT_DOCUMENT] = document_json,
+	  [RESULT_SCALE] = scale_json,
+	  [RESULT_FINDINGS] = findings_json}},
 	{"speedscope",
 	 {".speedscope.json", NULL},
 	 false,
@@ -195,7 +250,8 @@ static const struct output_format formats[] = {
 	 {[RESULT_SAMPLES] = html__write_samples,
 	  [RESULT_CALLS] = html__write_calls,
 	  [RESULT_DIFF] = diff_html,
-	  [RESULT_DOCUMENT] = document_html}},
+	  [RESULT_DOCUMENT] = document_html,
+	  [RESULT_SCALE] = scale_html}},
 	{"chrome",
 	 {".trace.json", NULL},
 	 false,
@@ -281,19 +337,40 @@ const struct output_format *output__choose(const struct output_format *f,
 int output__write(const struct output_format *f, const struct result *r,
 		  const char *path, char *why, size_t why_len)
 {
+	struct finding_list found = {};
+	struct result with = *r;
 	FILE *out = stdout;
 	int err;
 
+	if (!r->findings) {
+		struct findings_input in = {
+			.profile = r->profile,
+			.calls = r->calls,
+			.scale = r->scale,
+		};
+
+		err = findings__analyze(&in, &found);
+		if (err) {
+			finding_list__free(&found);
+			snprintf(why, why_len,
+				 "looking for findings failed: %s",
+				 strerror(-err));
+			return err;
+		}
+		with.findings = &found;
+	}
 	if (path) {
 		out = fopen(path, "we");
 		if (!out) {
 			err = -errno;
 			snprintf(why, why_len, "cannot write %s: %s", path,
 				 strerror(-err));
+			finding_list__free(&found);
 			return err;
 		}
 	}
-	err = f->write[r->kind](r, out);
+	err = f->write[r->kind](&with, out);
+	finding_list__free(&found);
 	if (fflush(out) && !err)
 		err = -errno;
 	if (out != stdout && fclose(out) && !err)

@@ -14,8 +14,10 @@
 #include <stdio.h>
 #include <json-c/json.h>
 #include "model/call_graph.h"
+#include "model/findings.h"
 #include "model/profile.h"
 #include "model/profile_diff.h"
+#include "model/scale.h"
 #include "model/timeline.h"
 
 /* What a command produced. */
@@ -24,6 +26,8 @@ enum result_kind {
 	RESULT_CALLS,	 /* calls: the call graph, its timeline */
 	RESULT_DIFF,	 /* diff: two profiles compared per function */
 	RESULT_DOCUMENT, /* report: a saved -f json document */
+	RESULT_SCALE,	 /* scale: per-function fits over input sizes */
+	RESULT_FINDINGS, /* --findings: only the findings of what is below */
 	RESULT__COUNT,
 };
 
@@ -51,9 +55,15 @@ struct result {
 	const struct call_event *events; /* RESULT_CALLS: the timeline */
 	size_t nr_events;
 	const struct call_counters *lost; /* RESULT_CALLS */
+	const struct scale_result *scale; /* RESULT_SCALE */
 	const struct timeline *timeline;  /* every kind; NULL: none kept */
 	const struct profile_diff *diff;  /* RESULT_DIFF */
 	struct json_object *document;	  /* RESULT_DOCUMENT */
+	/*
+	 * What the data reveals; NULL: output__write runs the findings pass
+	 * over the profile, call graph and scale results above.
+	 */
+	const struct finding_list *findings;
 	/* How to render. */
 	int top;	     /* table rows; <= 0: all */
 	bool threads;	     /* folded: a root frame per thread */

@@ -57,7 +57,8 @@ static int put_samples(void *ctx, FILE *out)
 {
 	const struct result *r = ctx;
 
-	return profile_json__write(r->profile, r->timeline, true, out);
+	return profile_json__write(r->profile, r->timeline, r->findings, true,
+				   out);
 }
 
 int html__write_samples(const struct result *r, FILE *out)
@@ -190,7 +191,8 @@ static int calls_head(const struct result *r, struct profile *p,
 
 	if (!mem)
 		return -ENOMEM;
-	err = call_report__json(r->calls, r->sort, r->lost, r->timeline, mem);
+	err = call_report__json(r->calls, r->sort, r->lost, r->findings,
+				r->timeline, mem);
 	if (fclose(mem) && !err)
 		err = -ENOMEM;
 	if (!err) {

@@ -6,6 +6,7 @@
 #include <uthash.h>
 #include "model/functions.h"
 #include "model/offcpu_frames.h"
+#include "output/findings_report.h"
 #include "output/json_doc.h"
 #include "output/profile_json.h"
 #include "output/stack_tree.h"
@@ -252,7 +253,8 @@ static int write_tree(const struct doc *d, bool html, FILE *out)
 }
 
 int profile_json__write(const struct profile *p, const struct timeline *tl,
-			bool html, FILE *out)
+			const struct finding_list *findings, bool html,
+			FILE *out)
 {
 	struct doc d = {.p = p};
 	struct json_object *head = NULL;
@@ -270,6 +272,8 @@ int profile_json__write(const struct profile *p, const struct timeline *tl,
 		head = head_object(&d, tl);
 		err = head ? 0 : -ENOMEM;
 	}
+	if (!err && findings)
+		ADD(head, "findings", findings_report__json(findings));
 	err = err ?: json_doc__put(out, head, html, false);
 	if (!err) {
 		fputs(",\"tree\":", out);

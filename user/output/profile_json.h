@@ -12,6 +12,7 @@
  *                 total_offcpu_by_reason_ns (off-CPU and wall kinds)}],
  *  "threads": [{pid, tid, thread_name, comm, KEY per value type}],
  *  "lost": {counter: value},
+ *  "findings": [...]            (findings_report.h, when given),
  *  "timeline": [...]            (when the run kept one; json_doc.h),
  *  "tree": {...}}               (stack_tree.h; func indexes "functions")
  *
@@ -26,6 +27,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include "model/findings.h"
 #include "model/profile.h"
 #include "model/timeline.h"
 
@@ -34,8 +36,9 @@
 int profile_json__main_type(const struct profile *p);
 
 /* Writes the document (html: escaped to sit in a <script> element).
- * timeline may be NULL. 0 or a negative errno. */
+ * timeline and findings may be NULL. 0 or a negative errno. */
 int profile_json__write(const struct profile *p, const struct timeline *tl,
-			bool html, FILE *out);
+			const struct finding_list *findings, bool html,
+			FILE *out);
 
 #endif

@@ -13,6 +13,7 @@ enum {
 	OPT_PUSH,
 	OPT_APP,
 	OPT_PUSH_INTERVAL,
+	OPT_FINDINGS,
 };
 
 static const struct argp_option pid_options[] = {
@@ -166,6 +167,23 @@ static error_t parse_push(int key, char *arg, struct argp_state *state)
 }
 
 const struct argp options__push_argp = {push_options, parse_push};
+static const struct argp_option findings_options[] = {
+	{"findings", OPT_FINDINGS, NULL, 0,
+	 "Only what the profile reveals (table or json), with its evidence", 0},
+	{},
+};
+
+static error_t parse_findings(int key, char *arg, struct argp_state *state)
+{
+	struct output_opts *o = state->input;
+
+	if (key != OPT_FINDINGS)
+		return ARGP_ERR_UNKNOWN;
+	o->findings_only = true;
+	return 0;
+}
+
+const struct argp options__findings_argp = {findings_options, parse_findings};
 
 /* What the wrapping parser needs to reach the command's own parser. */
 struct wrapped {
@@ -178,7 +196,7 @@ static void *group_input(const struct option_groups *g, const struct argp *a)
 {
 	if (a == &options__pid_argp || a == &options__scope_argp)
 		return g->targets;
-	if (a == &options__output_argp)
+	if (a == &options__output_argp || a == &options__findings_argp)
 		return g->output;
 	if (a == &options__push_argp)
 		return g->push;

@@ -9,6 +9,7 @@
  *   options__output_argp  -o FILE  -f FORMAT  --top N      (where, how)
  *   options__push_argp    --push URL --app NAME [--push-interval S]
  *                         (each interval's profile to a Pyroscope server)
+ *   options__findings_argp  --findings  (only the findings; an output option)
  *
  * plus "-- COMMAND ARGS..." (options__parse splits it off first, so nothing
  * after "--" is ever taken for an option). A command lists the groups it
@@ -47,6 +48,7 @@ struct output_opts {
 	const char *path;		    /* -o; NULL: stdout */
 	const struct output_format *format; /* -f; NULL: chosen by -o */
 	long top;			    /* --top; rows of a table, 0: all */
+	bool findings_only;		    /* --findings: only the findings */
 };
 
 /* Defaults a command starts from. */
@@ -71,6 +73,7 @@ extern const struct argp options__pid_argp;
 extern const struct argp options__scope_argp;
 extern const struct argp options__output_argp;
 extern const struct argp options__push_argp;
+extern const struct argp options__findings_argp;
 
 /* Inputs of the groups a command takes; NULL for a group it does not. */
 struct option_groups {
@@ -81,7 +84,8 @@ struct option_groups {
 
 /*
  * Parses argv (argv[0] names the command) with argp, whose children are
- * (some of) the groups above in the order pid, scope, output, push. Splits off
+ * (some of) the groups above in the order pid, scope, output, findings,
+ * push. Splits off
  * "-- COMMAND" into groups->targets->cmd first. Returns 0, or -1 after
  * printing the one-line error.
  */

@@ -1,0 +1,98 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# Workload for `pystrobe scale`: functions whose time grows as planted with
+# the input size N, in pure-Python loops (no C calls inside them, so that a
+# profile hook's per-call cost does not bend the curves):
+#   quad(n)        O(n^2): (n/3)^2 steps, called once
+#   lookups(n)     O(n log n): 4n binary searches over 4n slots, called once
+#   lin(n)         O(n): 400 n steps, called once
+#   step(i)        O(1) per call, called n times (O(n) in all)
+#   fixed()        O(1): 200 000 steps whatever n, called once
+# Appends what it measured itself (each function's wall time, the calls it
+# made, whether every lookup found its target) to OUT as a line holding a
+# Python literal.
+# Usage: scaling.py OUT N
+import sys
+import time
+from itertools import repeat
+
+
+def quad(n):
+    # Over a list of small ints: no int is allocated per step, so that the
+    # cost per step does not grow with n (i + j would leave the small-int
+    # cache as n grows)
+    row = [1] * (n // 3)
+    s = 0
+    for a in row:
+        for b in row:
+            s ^= b
+    return s
+
+
+def lookups(n):
+    # 4n binary searches over 4n slots: n log n, and nothing in memory
+    # that grows with n to add cache effects to the curve
+    count = 4 * n
+    found = 0
+    for target in range(count):
+        lo, hi = 0, count
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if mid < target:
+                lo = mid + 1
+            else:
+                hi = mid
+        found += lo == target
+    return found
+
+
+def lin(n):
+    s = 0
+    for _ in repeat(None, 400 * n):
+        s ^= 1
+    return s
+
+
+def step(i):
+    s = 0
+    for k in range(40):
+        s += k ^ i
+    return s
+
+
+def fixed():
+    s = 0
+    for _ in repeat(None, 200000):
+        s ^= 1
+    return s
+
+
+def timed(times, name, fn, *args):
+    t0 = time.perf_counter()
+    r = fn(*args)
+    times[name] = time.perf_counter() - t0
+    return r
+
+
+def main():
+    out, n = sys.argv[1], int(sys.argv[2])
+    times = {}
+    timed(times, "quad", quad, n)
+    found = timed(times, "lookups", lookups, n)
+    timed(times, "lin", lin, n)
+    t0 = time.perf_counter()
+    for i in range(n):
+        step(i)
+    times["step"] = time.perf_counter() - t0
+    timed(times, "fixed", fixed)
+    res = {
+        "n": n,
+        "times": times,
+        "calls": {"quad": 1, "lookups": 1, "lin": 1, "step": n, "fixed": 1},
+        "found": found == 4 * n,
+    }
+    # One line per run: a sweep's repeats at one size share OUT.
+    with open(out, "a") as f:
+        f.write(repr(res) + "\n")
+
+
+main()
