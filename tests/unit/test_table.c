@@ -178,8 +178,39 @@ static void test_terminal_width(void **state)
 	out = tty_render(60, write_cpu, p, &err);
 	assert_int_equal(err, 0);
 	assert_non_null(strstr(out, long_name));
-	assert_non_null(strstr(out, " (__init__.py:120)\n"));
+	assert_non_null(strstr(out, " (….py:120)\n"));
 	assert_non_null(strstr(out, "  loads (__init__.py:299)\n"));
+	free(out);
+	profile__free(p);
+}
+
+/* The lost: line breaks between counters in a terminal, under its first
+ * counter; in a file it stays one line. */
+static void test_lost_wraps(void **state)
+{
+	struct profile *p = long_fixture();
+	char *out, *lost;
+	int err;
+
+	profile__set_counter(p, "sample_map_full", 0);
+	profile__set_counter(p, "frame_read_failed", 12);
+	profile__set_counter(p, "offcpu_switch_out_missed", 3);
+	profile__set_counter(p, "unresolved_frames", 0);
+	out = tty_render(60, write_cpu, p, &err);
+	assert_int_equal(err, 0);
+	lost = strstr(out, "lost:");
+	assert_non_null(lost);
+	assert_true(widest_line(lost) <= 60);
+	assert_string_equal(lost,
+			    "lost: sample_map_full=0 frame_read_failed=12\n"
+			    "      offcpu_switch_out_missed=3\n"
+			    "      unresolved_frames=0\n");
+	free(out);
+	out = render(p, 1, 0, &err);
+	assert_non_null(strstr(out,
+			       "lost: sample_map_full=0 frame_read_failed=12 "
+			       "offcpu_switch_out_missed=3 "
+			       "unresolved_frames=0\n"));
 	free(out);
 	profile__free(p);
 }
@@ -259,6 +290,7 @@ int main(void)
 		cmocka_unit_test(test_max_rows),
 		cmocka_unit_test(test_full_width),
 		cmocka_unit_test(test_terminal_width),
+		cmocka_unit_test(test_lost_wraps),
 		cmocka_unit_test(test_wall),
 		cmocka_unit_test(test_errors),
 	};

@@ -83,7 +83,12 @@ static void test_function_fits(void **state)
 	text__function(buf, sizeof(buf), long_name, long_path, 120, 10);
 	assert_string_equal(buf, "DistutilsMetaFinder.spec_for_distutils."
 				 "<locals>.DistutilsLoader.exec_module "
-				 "(__init__.py:120)");
+				 "(….py:120)");
+	/* The file name itself gives way from the left when it must. */
+	cols = text__function(buf, sizeof(buf), "handle_request",
+			      "/srv/scripts/demo_workload.py", 28, 33);
+	assert_string_equal(buf, "handle_request (…_workload.py:28)");
+	assert_int_equal(cols, 33);
 	/* Fits: unchanged; no path: the name; no line: no colon. */
 	text__function(buf, sizeof(buf), "f", "/srv/a.py", 3, 80);
 	assert_string_equal(buf, "f (/srv/a.py:3)");

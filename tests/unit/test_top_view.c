@@ -238,9 +238,12 @@ static void test_fit(void **state)
 	assert_int_equal(s.nr, 8); /* 4 header lines, 1 column header, 2 rows,
 				      the keys */
 	o.height = 0;
-	o.width = 72;
+	o.width = 74; /* 58 columns of values: 16 for the function */
 	render(v, &o, &s);
 	assert_non_null(row_of(&s, "  cold (app.py:20)"));
+	o.width = 72;
+	render(v, &o, &s);
+	assert_non_null(row_of(&s, "  cold (….py:20)"));
 	o.paused = true;
 	render(v, &o, &s);
 	assert_non_null(strstr(s.lines[0], "[paused]"));

@@ -88,10 +88,18 @@ static size_t *sorted_funcs(const struct call_graph *g, enum call_sort key)
 
 static void print_lost(const struct call_counters *lost, FILE *out)
 {
-	fputs("lost:", out);
-	for (size_t i = 0; i < lost->nr; i++)
-		fprintf(out, " %s=%" PRId64, lost->names[i], lost->values[i]);
-	fputs(lost->nr ? "\n" : " none\n", out);
+	struct text_wrap wrap;
+	char word[512];
+
+	text__wrap_start(&wrap, out, "lost:");
+	for (size_t i = 0; i < lost->nr; i++) {
+		snprintf(word, sizeof(word), "%s=%" PRId64, lost->names[i],
+			 lost->values[i]);
+		text__wrap_word(&wrap, word);
+	}
+	if (!lost->nr)
+		text__wrap_word(&wrap, "none");
+	text__wrap_end(&wrap);
 }
 
 /* Columns before the function's in a calls table row. */

@@ -85,6 +85,7 @@ int table__write(const struct profile *p, FILE *out, int value_index,
 	struct thread_id *threads = NULL;
 	size_t i, n, nr_threads = 0, nr_pids = 0, rows;
 	char v1[TEXT_VALUE_LEN], v2[TEXT_VALUE_LEN], name[TEXT_ROW_LEN];
+	struct text_wrap wrap;
 	const char *unit;
 	int64_t total;
 	int err = -ENOMEM, width;
@@ -162,12 +163,16 @@ int table__write(const struct profile *p, FILE *out, int value_index,
 	if (rows < n)
 		fprintf(out, "(%zu more functions)\n", n - rows);
 
-	fputs("lost:", out);
-	for (i = 0; i < p->nr_counters; i++)
-		fprintf(out, " %s=%" PRId64,
-			profile__str(p, p->counters[i].name),
-			p->counters[i].value);
-	fputs(p->nr_counters ? "\n" : " none\n", out);
+	text__wrap_start(&wrap, out, "lost:");
+	for (i = 0; i < p->nr_counters; i++) {
+		snprintf(name, sizeof(name), "%s=%" PRId64,
+			 profile__str(p, p->counters[i].name),
+			 p->counters[i].value);
+		text__wrap_word(&wrap, name);
+	}
+	if (!p->nr_counters)
+		text__wrap_word(&wrap, "none");
+	text__wrap_end(&wrap);
 	err = ferror(out) ? -EIO : 0;
 
 cleanup:

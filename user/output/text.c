@@ -115,6 +115,19 @@ const char *text__short_path(const char *path, char *buf, size_t len)
 	return buf;
 }
 
+/* The last n columns of s (all of s when shorter). */
+static const char *tail_of(const char *s, size_t n)
+{
+	const char *p = s + strlen(s);
+	size_t cols = 0;
+
+	while (p > s && cols < n) {
+		p--;
+		cols += !continuation(*p);
+	}
+	return p;
+}
+
 size_t text__function(char *buf, size_t len, const char *name, const char *path,
 		      int64_t line, int width)
 {
@@ -144,9 +157,11 @@ size_t text__function(char *buf, size_t len, const char *name, const char *path,
 				cut = s;
 				break;
 			}
+		if (*cut != '/' && text__columns(cut) > avail)
+			cut = tail_of(cut, avail > 4 ? avail - 1 : 3);
 	}
 	puts_(&b, " (");
-	if (cut != sp && *cut == '/')
+	if (cut != sp && (*cut == '/' || cut[-1] != '/'))
 		puts_(&b, TEXT_ELLIPSIS);
 	puts_(&b, cut);
 	puts_(&b, tail);
@@ -239,6 +254,31 @@ const char *text__value(char *buf, int64_t v, const char *unit)
 		return text__bytes(buf, v);
 	snprintf(buf, TEXT_VALUE_LEN, "%" PRId64, v);
 	return buf;
+}
+
+void text__wrap_start(struct text_wrap *w, FILE *out, const char *head)
+{
+	w->out = out;
+	w->width = text__width(out);
+	w->indent = w->col = text__columns(head) + 1;
+	fputs(head, out);
+}
+
+void text__wrap_word(struct text_wrap *w, const char *word)
+{
+	int n = text__columns(word);
+
+	if (w->width && w->col > w->indent && w->col + 1 + n > w->width) {
+		fprintf(w->out, "\n%*s", w->indent - 1, "");
+		w->col = w->indent - 1;
+	}
+	fprintf(w->out, " %s", word);
+	w->col += 1 + n;
+}
+
+void text__wrap_end(struct text_wrap *w)
+{
+	fputc('\n', w->out);
 }
 
 void text__right(FILE *out, const char *s, int width)

@@ -46,7 +46,8 @@ const char *text__short_path(const char *path, char *buf, size_t len);
 /*
  * "name (path:line)" in at most width columns (0: unlimited): the path
  * is shortened (text__short_path), then cut from the left at a directory
- * ("…/mod.py"), then to its file name alone; the name is never cut, so a
+ * ("…/mod.py"), then to its file name alone, then to the end of that
+ * ("…load.py", three characters at least); the name is never cut, so a
  * long name may still overflow. line < 0 leaves ":line" out; path NULL or
  * "" gives the name alone. Returns the columns written.
  */
@@ -78,5 +79,20 @@ const char *text__value(char *buf, int64_t v, const char *unit);
 
 /* Writes s right-aligned in a field of width columns (fputs when wider). */
 void text__right(FILE *out, const char *s, int width);
+
+/*
+ * A line of words ("lost: a=0 b=3 ...") that breaks between words to stay
+ * within out's terminal width, continuation lines indented under the first
+ * word: text__wrap_start writes the head, text__wrap_word one word (a space
+ * or a line break before it), text__wrap_end the final newline.
+ */
+struct text_wrap {
+	FILE *out;
+	int width, col, indent;
+};
+
+void text__wrap_start(struct text_wrap *w, FILE *out, const char *head);
+void text__wrap_word(struct text_wrap *w, const char *word);
+void text__wrap_end(struct text_wrap *w);
 
 #endif

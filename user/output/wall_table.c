@@ -151,12 +151,17 @@ int wall_table__write(const struct profile *p, FILE *out, int max_rows)
 
 	print_rows(out, p, sorted, n, max_rows, sum_wall, sum_cpu, sum_off);
 	if (p->nr_counters) {
-		fprintf(out, "lost:");
-		for (i = 0; i < p->nr_counters; i++)
-			fprintf(out, " %s=%" PRId64,
-				profile__str(p, p->counters[i].name),
-				p->counters[i].value);
-		fputc('\n', out);
+		struct text_wrap wrap;
+		char word[512];
+
+		text__wrap_start(&wrap, out, "lost:");
+		for (i = 0; i < p->nr_counters; i++) {
+			snprintf(word, sizeof(word), "%s=%" PRId64,
+				 profile__str(p, p->counters[i].name),
+				 p->counters[i].value);
+			text__wrap_word(&wrap, word);
+		}
+		text__wrap_end(&wrap);
 	}
 	err = ferror(out) ? -EIO : 0;
 cleanup:
