@@ -203,8 +203,8 @@ static void test_lost_wraps(void **state)
 	assert_true(widest_line(lost) <= 60);
 	assert_string_equal(lost,
 			    "lost: sample_map_full=0 frame_read_failed=12\n"
-			    "      offcpu_switch_out_missed=3\n"
-			    "      unresolved_frames=0\n");
+			    "      offcpu_switch_out_missed=3 "
+			    "unresolved_frames=0\n");
 	free(out);
 	out = render(p, 1, 0, &err);
 	assert_non_null(strstr(out,
