@@ -450,18 +450,19 @@ def t_badinput_push(ctx, interps):
 
 
 class Tmux:
-    """`pystrobe top ARGS` in a detached tmux session of its own server;
-    the exit status lands in a file."""
+    """`pystrobe top ARGS` in a detached tmux session of its own server
+    (its socket in the test's directory); the exit status lands in a file."""
 
     def __init__(self, ctx, args, width=160, height=40):
-        self.sock = "pystrobe-it-%d-%d" % (os.getpid(), int(time.monotonic() * 1000))
-        self.status = os.path.join(ctx.tmp, self.sock + ".exit")
+        name = "tmux-%d" % int(time.monotonic() * 1000)
+        self.sock = os.path.join(ctx.tmp, name + ".sock")
+        self.status = os.path.join(ctx.tmp, name + ".exit")
         cmd = "%s top %s; echo $? > %s; sleep 120" % (
             ctx.pystrobe, " ".join(str(a) for a in args), self.status)
         self.tmux("new-session", "-d", "-x", str(width), "-y", str(height), cmd)
 
     def tmux(self, *args):
-        rc, out, err, _ = run(["tmux", "-L", self.sock] + list(args), timeout=20)
+        rc, out, err, _ = run(["tmux", "-S", self.sock] + list(args), timeout=20)
         check(rc == 0, "tmux %s: %s" % (args[0], tail(err)))
         return out.decode("utf-8", "replace")
 
@@ -497,7 +498,11 @@ class Tmux:
                 time.sleep(0.05)
 
     def kill(self):
-        run(["tmux", "-L", self.sock, "kill-server"], timeout=20)
+        run(["tmux", "-S", self.sock, "kill-server"], timeout=20)
+        try:
+            os.unlink(self.sock)
+        except OSError:
+            pass
 
 
 ROW = re.compile(r"^\s*(?P<own>[\d.]+)%\s+(?P<total>[\d.]+)%\s.*?  (?P<func>\S+) \(")
