@@ -36,7 +36,7 @@ WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializ
 # User code includes by folder: "session/cli.h", "bpf/sampler.h".
 ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -fno-omit-frame-pointer $(SANFLAGS) \
 	-I$(OUTPUT) -iquote user -iquote .
-LDLIBS := -lbpf -lelf -lz -lprotobuf-c -ljson-c -lcap -lm
+LDLIBS := -lbpf -lelf -lz -lprotobuf-c -ljson-c -lcap -lm -lcurl -lncursesw -ltinfo -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf \
 	-I/usr/include/$(shell uname -m)-linux-gnu -Wall -Werror
 

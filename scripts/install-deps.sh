@@ -7,7 +7,7 @@ pkgs=(
 	libprotobuf-c-dev protobuf-c-compiler libcmocka-dev
 	golang-go debootstrap austin clang-format linux-perf util-linux
 	libclang-rt-14-dev uthash-dev python3 libcap-dev libjson-c-dev systemtap-sdt-dev
-	bpftrace xxd
+	bpftrace xxd libcurl4-openssl-dev libncurses-dev tmux
 )
 missing=()
 for p in "${pkgs[@]}"; do

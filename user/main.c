@@ -25,6 +25,7 @@ static const struct command commands[] = {
 	{"scale", scale_main,
 	 "run a command at several sizes: how each function's time grows"},
 	{"diff", diff_main, "compare two saved profiles per function"},
+	{"top", top_main, "a live view in the terminal (-p PID, or a scope)"},
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))

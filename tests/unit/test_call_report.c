@@ -5,6 +5,7 @@
  * fields, order and values; the table sorts by each key.
  */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -81,7 +82,8 @@ static const struct call_counters lost = {lost_names, lost_values, 2};
 
 static int json_by(FILE *f, const struct call_graph *g, void *arg)
 {
-	return call_report__json(g, *(enum call_sort *)arg, &lost, NULL, f);
+	return call_report__json(g, *(enum call_sort *)arg, &lost, NULL, NULL,
+				 f);
 }
 
 static void test_json(void **state)
@@ -120,6 +122,104 @@ static void test_json(void **state)
 	assert_int_equal(json_object_get_int(v), 3);
 	json_object_put(root);
 	free(text);
+	call_graph__free(&g);
+}
+
+static struct timeline test_timeline;
+
+static int json_timeline(FILE *f, const struct call_graph *g, void *arg)
+{
+	return call_report__json(g, CALL_SORT_CALLS, &lost, NULL, arg, f);
+}
+
+static int64_t get_i64(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	assert_true(json_object_object_get_ex(o, key, &v));
+	assert_true(json_object_is_type(v, json_type_int));
+	return json_object_get_int64(v);
+}
+
+static bool has(struct json_object *o, const char *key)
+{
+	return json_object_object_get_ex(o, key, NULL);
+}
+
+/* "timeline" and "timeline_info": every field of a point; what was not
+ * measured is left out. */
+static void test_json_timeline(void **state)
+{
+	struct timeline_point pt = {
+		.t_ns = 1500000000,
+		.pid = 42,
+		.cpu_pct = 87.5,
+		.rss_bytes = 64 << 20,
+		.read_bytes = 4096,
+		.write_bytes = 8 << 20,
+		.voluntary_switches = 100,
+		.involuntary_switches = 3,
+		.heap_live_bytes = TIMELINE_UNKNOWN,
+		.alloc_bytes_per_s = TIMELINE_UNKNOWN,
+	};
+	struct json_object *root, *tl, *info, *p, *off, *v;
+	struct call_graph g;
+	char *text;
+
+	memset(&test_timeline, 0, sizeof(test_timeline));
+	test_timeline.interval_ns = 1000000000;
+	test_timeline.start_unix_ns = 1700000000000000000;
+	test_timeline.io_bytes = "storage";
+	for (int i = 0; i < OFFCPU__COUNT; i++)
+		pt.offcpu_ns[i] = TIMELINE_UNKNOWN;
+	assert_int_equal(timeline__add(&test_timeline, &pt), 0);
+	for (int i = 0; i < OFFCPU__COUNT; i++)
+		pt.offcpu_ns[i] = 0;
+	pt.offcpu_ns[OFFCPU_SLEEP] = 250000000;
+	pt.t_ns = 2500000000;
+	pt.write_bytes = TIMELINE_UNKNOWN;
+	assert_int_equal(timeline__add(&test_timeline, &pt), 0);
+	make_graph(&g);
+	text = render(json_timeline, &g, &test_timeline);
+	root = json_tokener_parse(text);
+	assert_non_null(root);
+	assert_true(json_object_object_get_ex(root, "timeline_info", &info));
+	assert_int_equal(get_i64(info, "interval_ns"), 1000000000);
+	assert_int_equal(get_i64(info, "start_unix_ns"), 1700000000000000000);
+	assert_true(json_object_object_get_ex(info, "io_bytes", &v));
+	assert_string_equal(json_object_get_string(v), "storage");
+	assert_true(json_object_object_get_ex(root, "timeline", &tl));
+	assert_int_equal(json_object_array_length(tl), 2);
+	p = json_object_array_get_idx(tl, 0);
+	assert_true(json_object_object_get_ex(p, "t", &v));
+	assert_true(json_object_get_double(v) == 1.5);
+	assert_int_equal(get_i64(p, "pid"), 42);
+	assert_true(json_object_object_get_ex(p, "cpu_pct", &v));
+	assert_true(json_object_get_double(v) == 87.5);
+	assert_int_equal(get_i64(p, "rss_bytes"), 64 << 20);
+	assert_int_equal(get_i64(p, "read_bytes"), 4096);
+	assert_int_equal(get_i64(p, "write_bytes"), 8 << 20);
+	assert_int_equal(get_i64(p, "voluntary_switches"), 100);
+	assert_int_equal(get_i64(p, "involuntary_switches"), 3);
+	assert_false(has(p, "offcpu_ns"));
+	assert_false(has(p, "heap_live_bytes"));
+	assert_false(has(p, "alloc_bytes_per_s"));
+	p = json_object_array_get_idx(tl, 1);
+	assert_false(has(p, "write_bytes"));
+	assert_true(json_object_object_get_ex(p, "offcpu_ns", &off));
+	assert_int_equal(get_i64(off, "sleep"), 250000000);
+	assert_int_equal(get_i64(off, "runqueue"), 0);
+	assert_int_equal(json_object_object_length(off), 7);
+	json_object_put(root);
+	free(text);
+	/* Without a timeline: neither member. */
+	text = render(json_timeline, &g, NULL);
+	root = json_tokener_parse(text);
+	assert_false(has(root, "timeline"));
+	assert_false(has(root, "timeline_info"));
+	json_object_put(root);
+	free(text);
+	timeline__free(&test_timeline);
 	call_graph__free(&g);
 }
 
@@ -204,12 +304,55 @@ static void test_table_sort(void **state)
 	call_graph__free(&g);
 }
 
+static int table_all(FILE *f, const struct call_graph *g, void *arg)
+{
+	return call_report__table(g, CALL_SORT_TOTAL, 0, &lost, f);
+}
+
+/*
+ * Times in one unit per value (the issue's 3-second mean printed as
+ * 3019628.94 us), a hostile name kept on its row, and the file in its
+ * package form.
+ */
+static void test_table_units(void **state)
+{
+	struct call_graph g;
+	char *text, *row;
+	int lines = 0;
+
+	make_graph(&g);
+	g.funcs[0].calls = 1;
+	g.funcs[0].resumes = 0;
+	g.funcs[0].total_ns = 3019628940;
+	g.funcs[0].total_offcpu_ns = 3000000000;
+	g.funcs[0].self_ns = 999500;
+	free(g.funcs[0].file);
+	g.funcs[0].file = strdup("/venv/lib/python3.12/site-packages/pkg/m.py");
+	text = render(table_all, &g, NULL);
+	row = strchr(text, '\n') + 1; /* the first row: the longest total */
+	*strchr(row, '\n') = 0;
+	assert_string_equal(row, "         1        0   3.02 s  1.00 ms  "
+				 "19.6 ms   3.00 s   3.02 s  plain "
+				 "(site-packages/pkg/m.py:10)");
+	row[strlen(row)] = '\n';
+	assert_null(strstr(text, "3019628"));
+	/* The name with a line break stays on its row. */
+	assert_non_null(strstr(text, "  new?line?tab?tl ("));
+	for (char *c = text; *c; c++)
+		lines += *c == '\n';
+	assert_int_equal(lines, 1 + 4 + 1); /* header, rows, lost */
+	free(text);
+	call_graph__free(&g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_json_timeline),
 		cmocka_unit_test(test_chrome),
 		cmocka_unit_test(test_table_sort),
+		cmocka_unit_test(test_table_units),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

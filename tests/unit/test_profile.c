@@ -190,6 +190,76 @@ static void test_many(void **state)
 	profile__free(p);
 }
 
+/* A profile of two processes, for the merge tests. */
+static struct profile *two_processes(void)
+{
+	struct profile *p = profile__new();
+	struct profile_frame f = {.kind = FRAME_PYTHON, .line = 3};
+	uint32_t a, b;
+	int64_t v[2];
+
+	assert_int_equal(profile__add_type(p, "samples", "count"), 0);
+	assert_int_equal(profile__add_type(p, "cpu", "nanoseconds"), 1);
+	p->period = 1000;
+	p->time_nanos = 77;
+	f.name = profile__intern(p, "a");
+	f.file = profile__intern(p, "/a.py");
+	a = profile__add_frame(p, &f);
+	f.name = profile__intern(p, "b");
+	b = profile__add_frame(p, &f);
+	v[0] = 2;
+	v[1] = 2000;
+	assert_int_equal(profile__add_sample(p, (uint32_t[]){a, b}, 2, v, 10,
+					     11, "main", "py"),
+			 0);
+	v[0] = 5;
+	v[1] = 5000;
+	assert_int_equal(profile__add_sample(p, &b, 1, v, 20, 20, "t", "py"),
+			 0);
+	assert_int_equal(profile__set_process_label(p, 20, "cgroup", "/cg"), 0);
+	return p;
+}
+
+/*
+ * new_like copies the types and period, not the samples; merge re-interns
+ * frames and strings, adds equal samples together, takes one process or
+ * all, and refuses other sample types.
+ */
+static void test_merge(void **state)
+{
+	struct profile *src = two_processes(), *dst = profile__new_like(src);
+	struct profile *other = profile__new();
+
+	assert_non_null(dst);
+	assert_int_equal(dst->nr_types, 2);
+	assert_int_equal(dst->nr_samples, 0);
+	assert_int_equal(dst->period, 1000);
+	assert_int_equal(dst->time_nanos, 77);
+	assert_int_equal(profile__merge(dst, src, 20), 0);
+	assert_int_equal(dst->nr_samples, 1);
+	assert_int_equal(dst->samples[0].pid, 20);
+	assert_int_equal(dst->samples[0].values[1], 5000);
+	assert_string_equal(
+		profile__str(dst, dst->frames[dst->samples[0].frames[0]].name),
+		"b");
+	assert_string_equal(profile__process_label(dst, 20, "cgroup"), "/cg");
+	assert_null(profile__process_label(dst, 10, "cgroup"));
+	/* All of it, twice over: pid 20's sample doubles, pid 10's once. */
+	assert_int_equal(profile__merge(dst, src, -1), 0);
+	assert_int_equal(dst->nr_samples, 2);
+	assert_int_equal(dst->samples[0].values[0], 10);
+	assert_int_equal(dst->samples[1].values[0], 2);
+	assert_int_equal(dst->samples[1].depth, 2);
+	assert_string_equal(profile__str(dst, dst->samples[1].thread_name),
+			    "main");
+	assert_int_equal(dst->nr_frames, 2);
+	profile__add_type(other, "offcpu", "nanoseconds");
+	assert_int_equal(profile__merge(other, src, -1), -EINVAL);
+	profile__free(other);
+	profile__free(dst);
+	profile__free(src);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -199,6 +269,7 @@ int main(void)
 		cmocka_unit_test(test_counters),
 		cmocka_unit_test(test_format_frame),
 		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_merge),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -223,8 +223,9 @@ static void test_runs_calls_json(void **state)
 
 	assert_true(fd >= 0);
 	f = fdopen(fd, "w");
-	assert_int_equal(call_report__json(&g, CALL_SORT_TOTAL, &lost, NULL, f),
-			 0);
+	assert_int_equal(
+		call_report__json(&g, CALL_SORT_TOTAL, &lost, NULL, NULL, f),
+		0);
 	fclose(f);
 	assert_int_equal(scale__init(&r, "calls", true, runs, 3), 0);
 	assert_int_equal(scale_runs__add_calls_json(&r, 1, path), 0);

@@ -53,6 +53,7 @@ struct target {
 	char comm[32];
 	struct pysym *pysym;
 	struct nativesym *native;
+	int64_t offcpu_ns[OFFCPU__COUNT]; /* drained since the last take */
 	UT_hash_handle hh;
 };
 
@@ -825,6 +826,19 @@ int sampler__seed_blocked(struct sampler *s, pid_t pid)
 	return 0;
 }
 
+void sampler__take_offcpu(struct sampler *s, pid_t pid,
+			  int64_t ns[OFFCPU__COUNT])
+{
+	struct target *t;
+
+	HASH_FIND_INT(s->targets, &pid, t);
+	for (int i = 0; i < OFFCPU__COUNT; i++) {
+		ns[i] = t ? t->offcpu_ns[i] : 0;
+		if (t)
+			t->offcpu_ns[i] = 0;
+	}
+}
+
 bool sampler__has_python(struct sampler *s, pid_t pid)
 {
 	struct target *t;
@@ -1036,6 +1050,11 @@ static int add_key(struct sampler *s, struct stack_builder *b,
 		procfs__comm(pid, tid, th.comm, sizeof(th.comm));
 	}
 	th.comm[sizeof(th.comm) - 1] = 0;
+	if (offcpu)
+		t->offcpu_ns[key->reason > OFFCPU_NONE &&
+					     key->reason < OFFCPU__COUNT
+				     ? key->reason
+				     : OFFCPU_OTHER] += ns;
 	if (!offcpu && vi->samples >= 0)
 		values[vi->samples] = count;
 	if (!offcpu && vi->cpu >= 0)

@@ -10,6 +10,9 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include "bpf/offcpu_reason.h"
 #include "model/profile.h"
 #include "cpython/pyproc.h"
 
@@ -56,6 +59,15 @@ bool sampler__has_python(struct sampler *s, pid_t pid);
 
 /* Moves what the kernel aggregated so far into p; 0 or negative errno. */
 int sampler__drain(struct sampler *s, struct profile *p);
+
+/*
+ * Off-CPU time of pid by reason (enum offcpu_reason; OFFCPU_NONE stays 0)
+ * drained since the last call, into ns; the count starts over. A wait is
+ * counted when it ends (or, still going at the end, by
+ * sampler__finish_offcpu).
+ */
+void sampler__take_offcpu(struct sampler *s, pid_t pid,
+			  int64_t ns[OFFCPU__COUNT]);
 
 /*
  * Accounts the threads still off the CPU (blocked until now), once, at

@@ -479,6 +479,7 @@ int calls_main(int argc, char **argv)
 	res.calls = &g;
 	res.events = call_tracer__events(r.tracer, &res.nr_events);
 	res.lost = &lost;
+	res.timeline = session__timeline(s);
 	res.top = env.output.top;
 	res.sort = env.sort;
 	err = output__write(format, &res, env.output.path, why, sizeof(why));

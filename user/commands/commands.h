@@ -12,5 +12,6 @@ int report_main(int argc, char **argv);
 int calls_main(int argc, char **argv);
 int scale_main(int argc, char **argv);
 int diff_main(int argc, char **argv);
+int top_main(int argc, char **argv);
 
 #endif

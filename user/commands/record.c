@@ -12,6 +12,8 @@
 #include "collectors/sampler.h"
 #include "commands/commands.h"
 #include "output/formats.h"
+#include "output/push.h"
+#include "output/text.h"
 #include "session/cli.h"
 #include "session/options.h"
 #include "session/session.h"
@@ -21,12 +23,14 @@
 static struct record_env {
 	struct target_opts targets;
 	struct output_opts output;
+	struct push_cli push;
 	long freq;
 	bool native, kernel, threads;
 	enum { MODE_CPU, MODE_OFFCPU, MODE_WALL } mode;
 	int nr_modes; /* --cpu/--offcpu/--wall given */
 } env = {
 	.output = OUTPUT_OPTS_DEFAULT,
+	.push = PUSH_CLI_DEFAULT,
 	.freq = 99,
 };
 
@@ -49,7 +53,8 @@ static const char doc[] =
 	"  pystrobe record -o out.folded -- python3 app.py\n"
 	"  pystrobe record -o cpu.pb.gz --native -- python3 app.py\n"
 	"  pystrobe record --wall -p 1234 -d 30   # CPU and waits, with "
-	"reasons";
+	"reasons\n"
+	"  pystrobe record --all --push http://pyroscope:4040 --app web";
 
 static const struct argp_option options[] = {
 	{"frequency", 'F', "HZ", 0, "Samples per second per CPU (default 99)",
@@ -109,6 +114,7 @@ static const struct argp_child children[] = {
 	{&options__scope_argp, 0, NULL, 1},
 	{&options__output_argp, 0, "Output:", 2},
 	{&options__findings_argp, 0, NULL, 2},
+	{&options__push_argp, 0, "Continuous profiling:", 3},
 	{},
 };
 
@@ -154,6 +160,10 @@ static int add_types(struct profile *p, struct sampler_values *v)
 struct record_run {
 	struct sampler *sampler;
 	struct profile *profile;
+	/* --push: what was drained since the last push, and when that was. */
+	struct pusher *pusher;
+	struct profile *interval;
+	int64_t pushed_unix_ns, next_push_ns;
 };
 
 static int label_cgroup(struct record_run *r, pid_t pid, const char *cgroup,
@@ -222,7 +232,7 @@ static int before_exec(void *ctx, struct target_proc *t, char *why,
 static int collect(void *ctx, char *why, size_t why_len)
 {
 	struct record_run *r = ctx;
-	int err = sampler__drain(r->sampler, r->profile);
+	int err = sampler__drain(r->sampler, r->interval ?: r->profile);
 
 	if (err)
 		snprintf(why, why_len, "collecting samples failed: %s",
@@ -236,12 +246,58 @@ static int on_exec(void *ctx, struct target_proc *t, char *why, size_t why_len)
 	return collect(ctx, why, why_len) ?: before_exec(ctx, t, why, why_len);
 }
 
+/*
+ * --push: the interval's profile goes to the pusher (which never waits on
+ * the server), then joins the whole recording's.
+ */
+static int push_interval(struct record_run *r, char *why, size_t why_len)
+{
+	int64_t now = wall_ns();
+	struct profile *next;
+	int err;
+
+	err = push__interval(r->pusher, r->interval, r->profile,
+			     r->pushed_unix_ns, now);
+	err = err ?: profile__merge(r->profile, r->interval, -1);
+	next = err ? NULL : profile__new_like(r->profile);
+	if (!err && !next)
+		err = -ENOMEM;
+	if (err) {
+		snprintf(why, why_len, "pushing the profile failed: %s",
+			 strerror(-err));
+		return err;
+	}
+	profile__free(r->interval);
+	r->interval = next;
+	r->pushed_unix_ns = now;
+	return 0;
+}
+
 static int tick(void *ctx, char *why, size_t why_len)
 {
 	struct record_run *r = ctx;
 
 	sampler__poll_gil(r->sampler);
-	return 0;
+	if (!r->pusher || cli__now_ns() < r->next_push_ns)
+		return 0;
+	r->next_push_ns += env.push.interval * 1e9;
+	return collect(ctx, why, why_len) ?: push_interval(r, why, why_len);
+}
+
+/* The timeline's off-CPU time by reason: what each interval drained. */
+static int timeline(void *ctx, struct timeline_point *points, size_t nr,
+		    char *why, size_t why_len)
+{
+	struct record_run *r = ctx;
+	int err;
+
+	if (env.mode == MODE_CPU)
+		return 0;
+	err = collect(ctx, why, why_len);
+	for (size_t i = 0; !err && i < nr; i++)
+		sampler__take_offcpu(r->sampler, points[i].pid,
+				     points[i].offcpu_ns);
+	return err;
 }
 
 static const struct session_hooks hooks = {
@@ -251,6 +307,7 @@ static const struct session_hooks hooks = {
 	.on_exec = on_exec,
 	.collect = collect,
 	.tick = tick,
+	.timeline = timeline,
 };
 
 static void print_summary(const struct profile *p, int64_t elapsed_ns)
@@ -267,6 +324,34 @@ static void print_summary(const struct profile *p, int64_t elapsed_ns)
 			(long long)total, elapsed_ns / 1e9, env.freq);
 }
 
+/*
+ * The last interval goes, the server gets a few seconds for what is queued,
+ * and what never arrived is counted (push_dropped) and said.
+ */
+static int finish_push(struct record_run *r, char *why, size_t why_len)
+{
+	struct push_stats st;
+	char size[TEXT_VALUE_LEN];
+	int err = push_interval(r, why, why_len);
+
+	push__free(r->pusher, 5, &st);
+	r->pusher = NULL;
+	profile__set_counter(r->profile, "push_dropped", push__dropped(&st));
+	fprintf(stderr, "pystrobe: pushed %llu of %llu profiles (%s) to %s",
+		(unsigned long long)st.sent, (unsigned long long)st.queued,
+		text__bytes(size, st.bytes), env.push.url);
+	if (push__dropped(&st))
+		fprintf(stderr,
+			"; dropped %llu (%llu queue full, %llu failed, %llu at "
+			"exit): %s",
+			(unsigned long long)push__dropped(&st),
+			(unsigned long long)st.dropped_full,
+			(unsigned long long)st.dropped_failed,
+			(unsigned long long)st.dropped_exit, st.last_error);
+	fputc('\n', stderr);
+	return err;
+}
+
 /* Collects what is left, then detaches: nothing stays attached after. */
 static int finish(struct record_run *r, struct session *s, char *why,
 		  size_t why_len)
@@ -274,7 +359,8 @@ static int finish(struct record_run *r, struct session *s, char *why,
 	int err = collect(r, why, why_len);
 
 	if (!err)
-		err = sampler__finish_offcpu(r->sampler, r->profile);
+		err = sampler__finish_offcpu(r->sampler,
+					     r->interval ?: r->profile);
 	if (err) {
 		snprintf(why, why_len, "collecting samples failed: %s",
 			 strerror(-err));
@@ -285,6 +371,30 @@ static int finish(struct record_run *r, struct session *s, char *why,
 	sampler__free(r->sampler);
 	r->sampler = NULL;
 	session__release(s);
+	return r->pusher ? finish_push(r, why, why_len) : 0;
+}
+
+static int start_push(struct record_run *r, char *why, size_t why_len)
+{
+	struct push_opts o = {
+		.url = env.push.url,
+		.app = env.push.app,
+		.type = env.mode == MODE_CPU	  ? "cpu"
+			: env.mode == MODE_OFFCPU ? "offcpu"
+						  : "wall",
+		.sample_rate = env.freq,
+	};
+
+	r->pusher = push__new(&o, why, why_len);
+	if (!r->pusher)
+		return -errno;
+	r->interval = profile__new_like(r->profile);
+	if (!r->interval) {
+		snprintf(why, why_len, "out of memory");
+		return -ENOMEM;
+	}
+	r->pushed_unix_ns = wall_ns();
+	r->next_push_ns = cli__now_ns() + env.push.interval * 1e9;
 	return 0;
 }
 
@@ -292,7 +402,8 @@ int record_main(int argc, char **argv)
 {
 	static const struct argp argp = {options, parse_arg, NULL, doc,
 					 children};
-	const struct option_groups groups = {&env.targets, &env.output};
+	const struct option_groups groups = {&env.targets, &env.output,
+					     &env.push};
 	struct session_config cfg = {
 		.targets = &env.targets,
 		.hooks = &hooks,
@@ -346,6 +457,11 @@ int record_main(int argc, char **argv)
 		err = -errno;
 		goto cleanup;
 	}
+	if (env.push.url) {
+		err = start_push(&r, why, sizeof(why));
+		if (err)
+			goto cleanup;
+	}
 	err = session__start(s, why, sizeof(why));
 	if (!err)
 		err = session__run(s, why, sizeof(why));
@@ -354,6 +470,7 @@ int record_main(int argc, char **argv)
 	if (err)
 		goto cleanup;
 	res.profile = r.profile;
+	res.timeline = session__timeline(s);
 	res.top = env.output.top;
 	res.threads = env.threads;
 	err = output__write(format, &res, env.output.path, why, sizeof(why));
@@ -364,8 +481,10 @@ cleanup:
 	if (err)
 		cli__error("%s", why);
 	sampler__free(r.sampler);
+	push__free(r.pusher, 0, NULL);
 	err = session__exit_status(s, err);
 	session__free(s);
+	profile__free(r.interval);
 	profile__free(r.profile);
 	return err;
 }

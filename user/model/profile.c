@@ -338,6 +338,120 @@ int profile__set_process_label(struct profile *p, int64_t pid, const char *key,
 	return 0;
 }
 
+const char *profile__process_label(const struct profile *p, int64_t pid,
+				   const char *key)
+{
+	for (size_t i = 0; i < p->nr_proc_labels; i++)
+		if (p->proc_labels[i].pid == pid &&
+		    !strcmp(profile__str(p, p->proc_labels[i].key), key))
+			return profile__str(p, p->proc_labels[i].value);
+	return NULL;
+}
+
+struct profile *profile__new_like(const struct profile *src)
+{
+	struct profile *p = profile__new();
+	int i;
+
+	for (i = 0; p && i < src->nr_types; i++)
+		if (profile__add_type(p, profile__str(src, src->types[i].type),
+				      profile__str(src, src->types[i].unit)) <
+		    0)
+			break;
+	if (p && i == src->nr_types) {
+		p->period_type.type = profile__intern(
+			p, profile__str(src, src->period_type.type));
+		p->period_type.unit = profile__intern(
+			p, profile__str(src, src->period_type.unit));
+		p->period = src->period;
+		p->time_nanos = src->time_nanos;
+		if (p->period_type.type != (uint32_t)-1 &&
+		    p->period_type.unit != (uint32_t)-1)
+			return p;
+	}
+	profile__free(p);
+	errno = ENOMEM;
+	return NULL;
+}
+
+/* dst's index of src's frame i, interning its strings. */
+static int64_t copy_frame(struct profile *dst, const struct profile *src,
+			  uint32_t i)
+{
+	struct profile_frame f = src->frames[i];
+
+	f.name = profile__intern(dst, profile__str(src, f.name));
+	f.file = profile__intern(dst, profile__str(src, f.file));
+	if (f.name == (uint32_t)-1 || f.file == (uint32_t)-1)
+		return -ENOMEM;
+	return profile__add_frame(dst, &f);
+}
+
+int profile__merge(struct profile *dst, const struct profile *src, int64_t pid)
+{
+	int64_t *map = NULL; /* src frame -> dst frame + 1, 0: not yet */
+	uint32_t *frames = NULL;
+	size_t cap = 0;
+	int err = 0;
+
+	if (dst->nr_types != src->nr_types)
+		return -EINVAL;
+	for (int i = 0; i < src->nr_types; i++)
+		if (strcmp(profile__str(dst, dst->types[i].type),
+			   profile__str(src, src->types[i].type)))
+			return -EINVAL;
+	map = calloc(src->nr_frames + 1, sizeof(*map));
+	if (!map)
+		return -ENOMEM;
+	for (size_t i = 0; !err && i < src->nr_samples; i++) {
+		const struct profile_sample *s = &src->samples[i];
+
+		if (pid >= 0 && s->pid != pid)
+			continue;
+		if (s->depth > cap) {
+			uint32_t *f =
+				reallocarray(frames, s->depth, sizeof(*f));
+
+			if (!f) {
+				err = -ENOMEM;
+				break;
+			}
+			frames = f;
+			cap = s->depth;
+		}
+		for (uint32_t j = 0; !err && j < s->depth; j++) {
+			uint32_t k = s->frames[j];
+
+			if (!map[k]) {
+				int64_t idx = copy_frame(dst, src, k);
+
+				if (idx < 0) {
+					err = idx;
+					break;
+				}
+				map[k] = idx + 1;
+			}
+			frames[j] = map[k] - 1;
+		}
+		if (!err)
+			err = profile__add_sample(
+				dst, frames, s->depth, s->values, s->pid,
+				s->tid, profile__str(src, s->thread_name),
+				profile__str(src, s->comm));
+	}
+	for (size_t i = 0; !err && i < src->nr_proc_labels; i++) {
+		const struct profile_process_label *l = &src->proc_labels[i];
+
+		if (pid < 0 || l->pid == pid)
+			err = profile__set_process_label(
+				dst, l->pid, profile__str(src, l->key),
+				profile__str(src, l->value));
+	}
+	free(map);
+	free(frames);
+	return err;
+}
+
 int64_t profile__counter(const struct profile *p, const char *name, int64_t def)
 {
 	size_t i;

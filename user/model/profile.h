@@ -120,6 +120,23 @@ int profile__set_counter(struct profile *p, const char *name, int64_t value);
 int profile__set_process_label(struct profile *p, int64_t pid, const char *key,
 			       const char *value);
 
+/* The value of pid's label key, or NULL. */
+const char *profile__process_label(const struct profile *p, int64_t pid,
+				   const char *key);
+
+/*
+ * A new empty profile with src's sample types, period, period type and
+ * start (a recording's per-interval profiles). NULL with errno ENOMEM.
+ */
+struct profile *profile__new_like(const struct profile *src);
+
+/*
+ * Adds src's samples of process pid (pid < 0: every sample) to dst, and
+ * the process labels that go with them; counters stay. dst's sample types
+ * must be src's, in order. Returns 0, -EINVAL (other types) or -ENOMEM.
+ */
+int profile__merge(struct profile *dst, const struct profile *src, int64_t pid);
+
 /* Value of counter name, or def when absent. */
 int64_t profile__counter(const struct profile *p, const char *name,
 			 int64_t def);

@@ -34,6 +34,13 @@ struct timeline {
 	struct timeline_point *points; /* by t_ns, then pid */
 	size_t nr, cap;
 	int64_t interval_ns;
+	int64_t start_unix_ns; /* the run's start, wall clock (for logs) */
+	/* What read_bytes and write_bytes count: "storage" (/proc/PID/io
+	 * read_bytes/write_bytes: to and from the block layer, writes when
+	 * pages are dirtied) or "syscalls" (rchar/wchar, where the kernel
+	 * keeps no storage accounting: every read and write call, pipes and
+	 * sockets too); NULL: not measured. */
+	const char *io_bytes;
 };
 
 /* Appends a copy of pt; 0 or -ENOMEM. */

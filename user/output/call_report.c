@@ -7,6 +7,8 @@
 #include <json-c/json.h>
 #include <uthash.h>
 #include "output/call_report.h"
+#include "output/text.h"
+#include "output/json_doc.h"
 #include "output/findings_report.h"
 #include "process/procfs.h"
 
@@ -86,10 +88,29 @@ static size_t *sorted_funcs(const struct call_graph *g, enum call_sort key)
 
 static void print_lost(const struct call_counters *lost, FILE *out)
 {
-	fputs("lost:", out);
-	for (size_t i = 0; i < lost->nr; i++)
-		fprintf(out, " %s=%" PRId64, lost->names[i], lost->values[i]);
-	fputs(lost->nr ? "\n" : " none\n", out);
+	struct text_wrap wrap;
+	char word[512];
+
+	text__wrap_start(&wrap, out, "lost:");
+	for (size_t i = 0; i < lost->nr; i++) {
+		snprintf(word, sizeof(word), "%s=%" PRId64, lost->names[i],
+			 lost->values[i]);
+		text__wrap_word(&wrap, word);
+	}
+	if (!lost->nr)
+		text__wrap_word(&wrap, "none");
+	text__wrap_end(&wrap);
+}
+
+/* Columns before the function's in a calls table row. */
+#define CALLS_PREFIX (10 + 1 + 8 + 5 * (1 + 8) + 2)
+
+static void put_ns(FILE *out, double ns)
+{
+	char v[TEXT_VALUE_LEN];
+
+	fputc(' ', out);
+	text__right(out, text__ns(v, ns), 8);
 }
 
 int call_report__table(const struct call_graph *g, enum call_sort key,
@@ -97,26 +118,31 @@ int call_report__table(const struct call_graph *g, enum call_sort key,
 		       FILE *out)
 {
 	size_t *order = sorted_funcs(g, key), rows = g->nr_funcs;
+	int width = text__width(out);
+	char name[TEXT_ROW_LEN];
 
 	if (!order)
 		return -ENOMEM;
 	if (max_rows > 0 && (size_t)max_rows < rows)
 		rows = max_rows;
-	fprintf(out, "%10s %8s %11s %11s %11s %11s %10s  %s\n", "calls",
-		"resumes", "total ms", "self ms", "cpu ms", "offcpu ms",
-		"mean us", "function (file:line)");
+	if (width)
+		width = width > CALLS_PREFIX + 24 ? width - CALLS_PREFIX : 24;
+	fprintf(out, "%10s %8s %8s %8s %8s %8s %8s  %s\n", "calls", "resumes",
+		"total", "self", "cpu", "offcpu", "mean",
+		"function (file:line)");
 	for (size_t i = 0; i < rows; i++) {
 		const struct call_func *f = &g->funcs[order[i]];
 		uint64_t n = f->calls + f->resumes;
 
-		fprintf(out,
-			"%10" PRIu64 " %8" PRIu64
-			" %11.3f %11.3f %11.3f %11.3f %10.2f  %s (%s:%u)\n",
-			f->calls, f->resumes, f->total_ns / 1e6,
-			f->self_ns / 1e6, cpu_of(f) / 1e6,
-			f->total_offcpu_ns / 1e6,
-			n ? f->total_ns / 1e3 / n : 0.0, f->name, f->file,
-			f->line);
+		fprintf(out, "%10" PRIu64 " %8" PRIu64, f->calls, f->resumes);
+		put_ns(out, f->total_ns);
+		put_ns(out, f->self_ns);
+		put_ns(out, cpu_of(f));
+		put_ns(out, f->total_offcpu_ns);
+		put_ns(out, n ? (double)f->total_ns / n : 0.0);
+		text__function(name, sizeof(name), f->name, f->file, f->line,
+			       width);
+		fprintf(out, "  %s\n", name);
 	}
 	if (rows < g->nr_funcs)
 		fprintf(out, "(%zu more functions)\n", g->nr_funcs - rows);
@@ -154,7 +180,8 @@ static int write_json(struct json_object *root, FILE *out)
 
 int call_report__json(const struct call_graph *g, enum call_sort key,
 		      const struct call_counters *lost,
-		      const struct finding_list *findings, FILE *out)
+		      const struct finding_list *findings,
+		      const struct timeline *timeline, FILE *out)
 {
 	struct json_object *root = json_object_new_object();
 	struct json_object *funcs = json_object_new_array();
@@ -212,6 +239,10 @@ int call_report__json(const struct call_graph *g, enum call_sort key,
 				       findings_report__json(findings));
 	free(order);
 	free(rank);
+	if (timeline && json_doc__add_timeline(root, timeline)) {
+		json_object_put(root);
+		return -ENOMEM;
+	}
 	return write_json(root, out);
 }
 

@@ -19,12 +19,14 @@ int call_report__table(const struct call_graph *g, enum call_sort key,
  * {"functions": [{name, file, line, calls, resumes, unwinds, self_ns,
  * total_ns, cpu_ns, offcpu_ns, self_cpu_ns, self_offcpu_ns}], "edges":
  * [{caller, callee, calls, total_ns}], "lost": {name: count}, "findings":
- * [...] (when findings is not NULL)}; cpu_ns and offcpu_ns split total_ns;
- * edges refer to functions by index.
+ * [...] (when findings is not NULL), "timeline": [...], "timeline_info":
+ * {...} (json_doc__add_timeline; when timeline is not NULL)}; cpu_ns and
+ * offcpu_ns split total_ns; edges refer to functions by index.
  */
 int call_report__json(const struct call_graph *g, enum call_sort key,
 		      const struct call_counters *lost,
-		      const struct finding_list *findings, FILE *out);
+		      const struct finding_list *findings,
+		      const struct timeline *timeline, FILE *out);
 
 /*
  * Chrome trace / Perfetto JSON: one complete ("X") event per activation

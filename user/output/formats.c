@@ -88,7 +88,8 @@ static int calls_table(const struct result *r, FILE *out)
 
 static int calls_json(const struct result *r, FILE *out)
 {
-	return call_report__json(r->calls, r->sort, r->lost, r->findings, out);
+	return call_report__json(r->calls, r->sort, r->lost, r->findings,
+				 r->timeline, out);
 }
 
 static int calls_chrome(const struct result *r, FILE *out)

@@ -191,7 +191,8 @@ static int calls_head(const struct result *r, struct profile *p,
 
 	if (!mem)
 		return -ENOMEM;
-	err = call_report__json(r->calls, r->sort, r->lost, r->findings, mem);
+	err = call_report__json(r->calls, r->sort, r->lost, r->findings,
+				r->timeline, mem);
 	if (fclose(mem) && !err)
 		err = -ENOMEM;
 	if (!err) {
@@ -220,9 +221,6 @@ static int calls_head(const struct result *r, struct profile *p,
 	json_object_object_add(head, "value_types", types);
 	json_object_object_add(head, "main_value",
 			       json_object_new_string("wall_ns"));
-	if (r->timeline)
-		json_object_object_add(head, "timeline",
-				       json_doc__timeline(r->timeline));
 	*out = head;
 	return 0;
 }

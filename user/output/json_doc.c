@@ -91,6 +91,25 @@ struct json_object *json_doc__timeline(const struct timeline *t)
 	return arr;
 }
 
+int json_doc__add_timeline(struct json_object *root, const struct timeline *t)
+{
+	struct json_object *points = json_doc__timeline(t);
+	struct json_object *info = json_object_new_object();
+
+	if (!points || !info) {
+		json_object_put(points);
+		json_object_put(info);
+		return -ENOMEM;
+	}
+	ADD(info, "interval_ns", json_object_new_int64(t->interval_ns));
+	ADD(info, "start_unix_ns", json_object_new_int64(t->start_unix_ns));
+	if (t->io_bytes)
+		ADD(info, "io_bytes", json_object_new_string(t->io_bytes));
+	ADD(root, "timeline", points);
+	ADD(root, "timeline_info", info);
+	return 0;
+}
+
 struct json_object *json_doc__counters(const struct profile *p)
 {
 	struct json_object *o = json_object_new_object();

@@ -32,6 +32,14 @@ int json_doc__string(FILE *out, const char *s, bool html);
  */
 struct json_object *json_doc__timeline(const struct timeline *t);
 
+/*
+ * Adds "timeline" (json_doc__timeline) and "timeline_info": {interval_ns,
+ * start_unix_ns (the run's start, wall clock: t counts from it), io_bytes
+ * ("storage" or "syscalls": what read_bytes and write_bytes count; absent
+ * when not measured)} to root. 0 or -ENOMEM.
+ */
+int json_doc__add_timeline(struct json_object *root, const struct timeline *t);
+
 /* {name: value} of p's counters. */
 struct json_object *json_doc__counters(const struct profile *p);
 

@@ -217,8 +217,10 @@ static struct json_object *head_object(const struct doc *d,
 	ADD(root, "functions", funcs);
 	ADD(root, "threads", threads_array(d));
 	ADD(root, "lost", json_doc__counters(p));
-	if (tl)
-		ADD(root, "timeline", json_doc__timeline(tl));
+	if (tl && json_doc__add_timeline(root, tl)) {
+		json_object_put(root);
+		return NULL;
+	}
 	return root;
 }
 

@@ -7,11 +7,16 @@
 
 #include "model/functions.h"
 #include "output/table.h"
+#include "output/text.h"
+
+/* Columns before the function's: "SELF%  TOTAL%  SELF  TOTAL  ". */
+#define ROW_PREFIX 43
 
 /* A row: a function's values of one type, and its text. */
 struct func {
 	int64_t self, total;
 	char *text;
+	uint32_t frame; /* for the row's text */
 };
 
 static int cmp_i64_desc(int64_t a, int64_t b)
@@ -72,43 +77,6 @@ static char *func_text(const struct profile *p, const struct profile_frame *f)
 	return s;
 }
 
-/*
- * Copies s into dst (TABLE_NAME_WIDTH * 4 + 4 bytes), shortened to at most
- * width UTF-8 characters by replacing its middle with an ellipsis, so that
- * both the name and the line stay visible.
- */
-static const char *elide(const char *s, char *dst, size_t width)
-{
-	size_t chars = 0, head, tail, i, head_end = 0, tail_start = 0;
-	size_t len = strlen(s), seen;
-
-	for (i = 0; i < len; i++)
-		chars += ((unsigned char)s[i] & 0xc0) != 0x80;
-	if (chars <= width || width < 3)
-		return s;
-	head = (width - 1) / 2;
-	tail = width - 1 - head;
-	for (i = 0, seen = 0; i <= len; i++) {
-		if (i == len || ((unsigned char)s[i] & 0xc0) != 0x80) {
-			if (seen == head)
-				head_end = i;
-			if (seen == chars - tail)
-				tail_start = i;
-			seen++;
-		}
-	}
-	if (head_end + 4 + len - tail_start > TABLE_NAME_WIDTH * 4 + 4) {
-		/* Not UTF-8 (overlong runs of continuation bytes): cut bytes.
-		 */
-		snprintf(dst, width + 1, "%s", s);
-		return dst;
-	}
-	memcpy(dst, s, head_end);
-	memcpy(dst + head_end, "\xe2\x80\xa6", 3); /* U+2026 */
-	memcpy(dst + head_end + 3, s + tail_start, len - tail_start + 1);
-	return dst;
-}
-
 int table__write(const struct profile *p, FILE *out, int value_index,
 		 int max_rows)
 {
@@ -116,8 +84,11 @@ int table__write(const struct profile *p, FILE *out, int value_index,
 	struct func *sorted = NULL, *fn;
 	struct thread_id *threads = NULL;
 	size_t i, n, nr_threads = 0, nr_pids = 0, rows;
+	char v1[TEXT_VALUE_LEN], v2[TEXT_VALUE_LEN], name[TEXT_ROW_LEN];
+	struct text_wrap wrap;
+	const char *unit;
 	int64_t total;
-	int err = -ENOMEM;
+	int err = -ENOMEM, width;
 
 	if (value_index < 0 || value_index >= p->nr_types)
 		return -EINVAL;
@@ -156,41 +127,52 @@ int table__write(const struct profile *p, FILE *out, int value_index,
 			continue;
 		sorted[n].self = f->self[value_index];
 		sorted[n].total = f->total[value_index];
+		sorted[n].frame = f->frame;
 		sorted[n].text = func_text(p, &p->frames[f->frame]);
 		if (!sorted[n++].text)
 			goto cleanup;
 	}
 	qsort(sorted, n, sizeof(*sorted), cmp_func);
 
-	fprintf(out,
-		"total: %" PRId64
-		" %s (%s) from %zu thread%s in %zu process%s\n",
-		total, profile__str(p, p->types[value_index].type),
-		profile__str(p, p->types[value_index].unit), nr_threads,
+	unit = profile__str(p, p->types[value_index].unit);
+	fprintf(out, "total: %s %s", text__value(v1, total, unit),
+		profile__str(p, p->types[value_index].type));
+	if (strcmp(unit, "nanoseconds") && strcmp(unit, "bytes"))
+		fprintf(out, " (%s)", unit);
+	fprintf(out, " from %zu thread%s in %zu process%s\n", nr_threads,
 		nr_threads == 1 ? "" : "s", nr_pids, nr_pids == 1 ? "" : "es");
 	fprintf(out, "%7s %7s %12s %12s  %s\n", "SELF%", "TOTAL%", "SELF",
 		"TOTAL", "FUNCTION");
+	/* The function column takes what the terminal has left. */
+	width = text__width(out);
+	if (width)
+		width = width > ROW_PREFIX + 24 ? width - ROW_PREFIX : 24;
 	rows = max_rows > 0 && (size_t)max_rows < n ? (size_t)max_rows : n;
 	for (i = 0; i < rows; i++) {
-		char short_text[TABLE_NAME_WIDTH * 4 + 4];
-
 		fn = &sorted[i];
-		fprintf(out,
-			"%6.2f%% %6.2f%% %12" PRId64 " %12" PRId64 "  %s\n",
+		text__frame(name, sizeof(name), p, &p->frames[fn->frame],
+			    width);
+		fprintf(out, "%6.2f%% %6.2f%% ",
 			total ? 100.0 * fn->self / total : 0.0,
-			total ? 100.0 * fn->total / total : 0.0, fn->self,
-			fn->total,
-			elide(fn->text, short_text, TABLE_NAME_WIDTH));
+			total ? 100.0 * fn->total / total : 0.0);
+		text__right(out, text__value(v1, fn->self, unit), 12);
+		fputc(' ', out);
+		text__right(out, text__value(v2, fn->total, unit), 12);
+		fprintf(out, "  %s\n", name);
 	}
 	if (rows < n)
 		fprintf(out, "(%zu more functions)\n", n - rows);
 
-	fputs("lost:", out);
-	for (i = 0; i < p->nr_counters; i++)
-		fprintf(out, " %s=%" PRId64,
-			profile__str(p, p->counters[i].name),
-			p->counters[i].value);
-	fputs(p->nr_counters ? "\n" : " none\n", out);
+	text__wrap_start(&wrap, out, "lost:");
+	for (i = 0; i < p->nr_counters; i++) {
+		snprintf(name, sizeof(name), "%s=%" PRId64,
+			 profile__str(p, p->counters[i].name),
+			 p->counters[i].value);
+		text__wrap_word(&wrap, name);
+	}
+	if (!p->nr_counters)
+		text__wrap_word(&wrap, "none");
+	text__wrap_end(&wrap);
 	err = ferror(out) ? -EIO : 0;
 
 cleanup:

@@ -9,6 +9,10 @@ enum {
 	OPT_CGROUP = 2000,
 	OPT_ALL,
 	OPT_TOP,
+	OPT_INTERVAL,
+	OPT_PUSH,
+	OPT_APP,
+	OPT_PUSH_INTERVAL,
 	OPT_FINDINGS,
 };
 
@@ -16,6 +20,8 @@ static const struct argp_option pid_options[] = {
 	{"pid", 'p', "PID[,PID...]", 0, "Processes to attach to", 0},
 	{"duration", 'd', "SECONDS", 0,
 	 "Stop after this long (default: until Ctrl-C or the targets exit)", 0},
+	{"interval", OPT_INTERVAL, "SECONDS", 0,
+	 "Resource timeline: one point per process this often (default 1)", 0},
 	{},
 };
 
@@ -32,6 +38,13 @@ static error_t parse_pid(int key, char *arg, struct argp_state *state)
 			return cli__arg_error(
 				state, "invalid duration '%s' (seconds, > 0)",
 				arg);
+		return 0;
+	case OPT_INTERVAL:
+		if (cli__parse_double(arg, 0.01, 3600, &t->interval))
+			return cli__arg_error(state,
+					      "invalid interval '%s' (0.01 to "
+					      "3600 seconds)",
+					      arg);
 		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -109,6 +122,51 @@ static error_t parse_output(int key, char *arg, struct argp_state *state)
 
 const struct argp options__output_argp = {output_options, parse_output};
 
+static const struct argp_option push_options[] = {
+	{"push", OPT_PUSH, "URL", 0,
+	 "Send each interval's profile to this Pyroscope server "
+	 "(http://host:4040)",
+	 0},
+	{"app", OPT_APP, "NAME", 0, "Application name for --push", 0},
+	{"push-interval", OPT_PUSH_INTERVAL, "SECONDS", 0,
+	 "--push: one profile per process this often (default 10)", 0},
+	{},
+};
+
+static error_t parse_push(int key, char *arg, struct argp_state *state)
+{
+	struct push_cli *p = state->input;
+
+	switch (key) {
+	case OPT_PUSH:
+		if (strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8))
+			return cli__arg_error(state,
+					      "--push %s: not an http:// or "
+					      "https:// URL",
+					      arg);
+		p->url = arg;
+		return 0;
+	case OPT_APP:
+		p->app = arg;
+		return 0;
+	case OPT_PUSH_INTERVAL:
+		if (cli__parse_double(arg, 1, 3600, &p->interval))
+			return cli__arg_error(state,
+					      "invalid push interval '%s' (1 "
+					      "to 3600 seconds)",
+					      arg);
+		return 0;
+	case ARGP_KEY_END:
+		if (!p->url != !p->app)
+			return cli__arg_error(state,
+					      "--push and --app go together");
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+const struct argp options__push_argp = {push_options, parse_push};
 static const struct argp_option findings_options[] = {
 	{"findings", OPT_FINDINGS, NULL, 0,
 	 "Only what the profile reveals (table or json), with its evidence", 0},
@@ -140,6 +198,8 @@ static void *group_input(const struct option_groups *g, const struct argp *a)
 		return g->targets;
 	if (a == &options__output_argp || a == &options__findings_argp)
 		return g->output;
+	if (a == &options__push_argp)
+		return g->push;
 	return NULL;
 }
 

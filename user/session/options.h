@@ -4,8 +4,11 @@
  * command declares only its own options:
  *
  *   options__pid_argp     -p PID[,PID...]  -d SECONDS      (what, how long)
+ *                         --interval SECONDS (the resource timeline's step)
  *   options__scope_argp   --cgroup PATH    --all           (a whole scope)
  *   options__output_argp  -o FILE  -f FORMAT  --top N      (where, how)
+ *   options__push_argp    --push URL --app NAME [--push-interval S]
+ *                         (each interval's profile to a Pyroscope server)
  *   options__findings_argp  --findings  (only the findings; an output option)
  *
  * plus "-- COMMAND ARGS..." (options__parse splits it off first, so nothing
@@ -36,6 +39,7 @@ struct target_opts {
 	bool all;	    /* --all */
 	char **cmd;	    /* after "--"; NULL: none */
 	double duration;    /* -d, seconds; 0: until stopped */
+	double interval;    /* --interval, seconds; 0: the default (1) */
 };
 
 struct output_format;
@@ -53,21 +57,35 @@ struct output_opts {
 		.top = 40                                                      \
 	}
 
+/* Pushing while recording (output/push.h); url NULL: not pushing. */
+struct push_cli {
+	const char *url; /* --push */
+	const char *app; /* --app */
+	double interval; /* --push-interval, seconds */
+};
+
+#define PUSH_CLI_DEFAULT                                                       \
+	{                                                                      \
+		.interval = 10                                                 \
+	}
+
 extern const struct argp options__pid_argp;
 extern const struct argp options__scope_argp;
 extern const struct argp options__output_argp;
+extern const struct argp options__push_argp;
 extern const struct argp options__findings_argp;
 
 /* Inputs of the groups a command takes; NULL for a group it does not. */
 struct option_groups {
 	struct target_opts *targets; /* pid and scope groups, and "--" */
 	struct output_opts *output;
+	struct push_cli *push;
 };
 
 /*
  * Parses argv (argv[0] names the command) with argp, whose children are
- * (some of) the groups above in the order pid, scope, output, findings. Splits
- * off
+ * (some of) the groups above in the order pid, scope, output, findings,
+ * push. Splits off
  * "-- COMMAND" into groups->targets->cmd first. Returns 0, or -1 after
  * printing the one-line error.
  */

@@ -8,9 +8,11 @@
 #include "process/discovery.h"
 #include "session/cli.h"
 #include "session/session.h"
+#include "session/usage_timeline.h"
 
 #define SCAN_INTERVAL_NS 200000000LL /* new processes within 0.2 s */
 #define POLL_NS		 2000000L
+#define TIMELINE_NS	 1000000000LL /* --interval's default */
 
 struct session_target {
 	struct target_proc proc;
@@ -28,6 +30,7 @@ struct session {
 	int scan_err; /* first hook error of a discovery scan */
 	char *why;    /* where a discovery scan's hooks write */
 	size_t why_len;
+	struct usage_timeline *usage; /* the resource timeline */
 };
 
 struct session *session__new(const struct session_config *cfg, char *why,
@@ -44,7 +47,11 @@ struct session *session__new(const struct session_config *cfg, char *why,
 	s->cfg = *cfg;
 	s->opts = o;
 	s->procs = calloc(o->nr_pids ?: 1, sizeof(*s->procs));
-	if (!s->procs) {
+	s->usage = usage_timeline__new(o->interval ? o->interval * 1e9
+						   : TIMELINE_NS);
+	if (!s->procs || !s->usage) {
+		usage_timeline__free(s->usage);
+		free(s->procs);
 		free(s);
 		snprintf(why, why_len, "out of memory");
 		errno = ENOMEM;
@@ -54,6 +61,7 @@ struct session *session__new(const struct session_config *cfg, char *why,
 	for (int i = 0; i < o->nr_pids; i++)
 		if (pyproc__inspect(o->pids[i], &s->procs[i], why, why_len) !=
 		    PYPROC_OK) {
+			usage_timeline__free(s->usage);
 			free(s->procs);
 			free(s);
 			errno = EINVAL;
@@ -75,6 +83,16 @@ static struct session_target *add_target(struct session *s)
 	return t;
 }
 
+/* Resource timeline points for pid from now on. */
+static int watch(struct session *s, pid_t pid)
+{
+	int err = usage_timeline__watch(s->usage, pid, cli__now_ns());
+
+	if (err)
+		snprintf(s->why, s->why_len, "out of memory");
+	return err;
+}
+
 /* A process came into a scope: hand it on as Python or as another one. */
 static void on_discovered(pid_t pid, const char *cgroup, void *ctx)
 {
@@ -88,7 +106,8 @@ static void on_discovered(pid_t pid, const char *cgroup, void *ctx)
 			HOOK(s, on_other, pid, cgroup, s->why, s->why_len);
 	else
 		s->scan_err = HOOK(s, on_python, &pp, ORIGIN_SCOPE, cgroup,
-				   s->why, s->why_len);
+				   s->why, s->why_len)
+				      ?: watch(s, pid);
 }
 
 static int start_command(struct session *s, char *why, size_t why_len)
@@ -106,7 +125,8 @@ static int start_command(struct session *s, char *why, size_t why_len)
 	err = HOOK(s, before_exec, &t->proc, why, why_len);
 	if (err)
 		return err;
-	return target__release(&t->proc, s->opts->cmd, why, why_len);
+	err = target__release(&t->proc, s->opts->cmd, why, why_len);
+	return err ?: watch(s, t->proc.pid);
 }
 
 int session__start(struct session *s, char *why, size_t why_len)
@@ -114,6 +134,8 @@ int session__start(struct session *s, char *why, size_t why_len)
 	const struct target_opts *o = s->opts;
 	int err;
 
+	s->why = why; /* for watch() */
+	s->why_len = why_len;
 	if (o->cgroup || o->all) {
 		s->discovery = discovery__new(o->cgroup, why, why_len);
 		return s->discovery ? 0 : -EINVAL;
@@ -131,16 +153,48 @@ int session__start(struct session *s, char *why, size_t why_len)
 		t->python = true;
 		t->proc.hold_exec = true;
 		target__seize(&t->proc);
+		err = watch(s, t->proc.pid);
+		if (err)
+			return err;
 	}
 	return 0;
 }
 
-/* Lets targets stopped at their exit go, once their data is collected. */
-static void let_go_exiting(struct session *s)
+/*
+ * One round of timeline points (only: that process's last one; final: the
+ * run's end), completed by the command's hook, then kept.
+ */
+static int take_points(struct session *s, pid_t only, bool final, int64_t now,
+		       char *why, size_t why_len)
+{
+	struct timeline_point *points;
+	size_t nr;
+	int err;
+
+	err = usage_timeline__take(s->usage, only, final, now, &points, &nr);
+	if (!err && nr)
+		err = HOOK(s, timeline, points, nr, why, why_len);
+	if (!err && usage_timeline__commit(s->usage))
+		err = -ENOMEM;
+	if (err == -ENOMEM)
+		snprintf(why, why_len, "out of memory");
+	return err;
+}
+
+/* Lets targets stopped at their exit go, once their data is collected
+ * (their last timeline point too, unless err already). Returns err or the
+ * first error. */
+static int let_go_exiting(struct session *s, int err, int64_t now, char *why,
+			  size_t why_len)
 {
 	for (int i = 0; i < s->nr_targets; i++)
-		if (s->targets[i].proc.exiting)
+		if (s->targets[i].proc.exiting) {
+			err = err
+				      ?: take_points(s, s->targets[i].proc.pid,
+						     false, now, why, why_len);
 			target__let_go(&s->targets[i].proc);
+		}
+	return err;
 }
 
 /*
@@ -176,13 +230,15 @@ static int poll_target(struct session *s, struct session_target *t,
 int session__run(struct session *s, char *why, size_t why_len)
 {
 	int64_t interval = s->cfg.collect_interval_ns, now, last_collect;
-	int64_t deadline = 0, last_scan;
+	int64_t deadline = 0, last_scan, next_point;
 	struct timespec pause = {.tv_nsec = POLL_NS};
 	int err = 0;
 
 	cli__catch_stop_signals();
 	s->start_ns = last_collect = cli__now_ns();
 	last_scan = s->start_ns - SCAN_INTERVAL_NS; /* scan at once */
+	usage_timeline__start(s->usage, s->start_ns);
+	next_point = s->start_ns + usage_timeline__get(s->usage)->interval_ns;
 	if (s->opts->duration > 0)
 		deadline = s->start_ns + s->opts->duration * 1e9;
 	s->why = why;
@@ -214,15 +270,26 @@ int session__run(struct session *s, char *why, size_t why_len)
 		if (!err &&
 		    (exiting || (interval && now - last_collect >= interval))) {
 			err = HOOK(s, collect, why, why_len);
-			let_go_exiting(s);
+			err = let_go_exiting(s, err, now, why, why_len);
 			last_collect = now;
+		}
+		if (!err && now >= next_point) {
+			err = take_points(s, 0, false, now, why, why_len);
+			while (next_point <= now)
+				next_point += usage_timeline__get(s->usage)
+						      ->interval_ns;
 		}
 		if (err || all_gone)
 			break;
 		nanosleep(&pause, NULL);
 	}
 	s->end_ns = cli__now_ns();
-	return err;
+	return err ?: take_points(s, 0, true, s->end_ns, why, why_len);
+}
+
+const struct timeline *session__timeline(const struct session *s)
+{
+	return usage_timeline__get(s->usage);
 }
 
 int64_t session__elapsed_ns(const struct session *s)
@@ -263,6 +330,7 @@ void session__free(struct session *s)
 		return;
 	session__release(s);
 	discovery__free(s->discovery);
+	usage_timeline__free(s->usage);
 	free(s->procs);
 	free(s);
 }

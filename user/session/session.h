@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "cpython/pyproc.h"
+#include "model/timeline.h"
 #include "process/target.h"
 #include "session/options.h"
 
@@ -63,6 +64,11 @@ struct session_hooks {
 	int (*collect)(void *ctx, char *why, size_t why_len);
 	/* Every poll (about every 2 ms). */
 	int (*tick)(void *ctx, char *why, size_t why_len);
+	/* Resource timeline points of one round (every --interval, at a
+	 * target's exit, at the end), before they are kept: the command adds
+	 * what it measures itself (off-CPU time by reason, heap). */
+	int (*timeline)(void *ctx, struct timeline_point *points, size_t nr,
+			char *why, size_t why_len);
 };
 
 struct session_config {
@@ -108,6 +114,12 @@ void session__release(struct session *s);
  * errno from the command) makes it non-zero.
  */
 int session__exit_status(struct session *s, int err);
+
+/*
+ * The resource timeline: a point per target process every --interval
+ * (default 1 s), at its exit, and at the end of the run.
+ */
+const struct timeline *session__timeline(const struct session *s);
 
 /* The started command's PID, or 0. */
 pid_t session__command_pid(const struct session *s);
