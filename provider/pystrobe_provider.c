@@ -45,10 +45,12 @@
  *    takes itself off its thread at its first event after the semaphores
  *    drop to 0.
  *
- * Switching. A background thread (no Python thread state while idle)
- * polls the semaphores every PS_POLL_MS without the GIL and takes the GIL
- * only when they changed, to switch events on or off. At import, events are
- * switched on synchronously if a tracer is already attached.
+ * Switching. Nothing is switched on before the loader calls start() (after
+ * it has done its own work: pystrobe's code is not the program's). Then a
+ * background thread (no Python thread state while idle) polls the
+ * semaphores every PS_POLL_MS without the GIL and takes the GIL only when
+ * they changed, to switch events on or off; start() itself switches them
+ * on synchronously if a tracer is already attached.
  *
  * Fork: os.fork() stops the poller before forking and starts a fresh one
  * in both processes after it (os.register_at_fork; in the parent only once
@@ -243,11 +245,17 @@ PS_SEMAPHORE unsigned short pystrobe_function__return_semaphore;
 #define PS_LOAD(v)     __atomic_load_n(&(v), __ATOMIC_ACQUIRE)
 #define PS_STORE(v, x) __atomic_store_n(&(v), (x), __ATOMIC_RELEASE)
 
-/* Whether a tracer is attached to either probe in this process. */
+static int ps_started; /* start() was called: events may be switched on */
+
+/*
+ * Whether events are wanted: start() was called and a tracer is attached to
+ * either probe in this process.
+ */
 static inline int ps_wanted(void)
 {
-	return PS_LOAD(pystrobe_function__entry_semaphore) != 0 ||
-	       PS_LOAD(pystrobe_function__return_semaphore) != 0;
+	return PS_LOAD(ps_started) &&
+	       (PS_LOAD(pystrobe_function__entry_semaphore) != 0 ||
+		PS_LOAD(pystrobe_function__return_semaphore) != 0);
 }
 
 static int ps_enabled;	      /* events switched on (the last state applied) */
@@ -294,10 +302,35 @@ static uintptr_t ps_code_id(PyCodeObject *co)
 	return id;
 }
 
+/*
+ * Start-up frames not recorded (see start()): on thread ps_skip_thread, the
+ * frames that were running when start() was called and have not returned
+ * yet (ps_skip_outer), and the calls made under them (ps_skip_depth). Under
+ * the GIL.
+ */
+static unsigned long ps_skip_thread;
+static long ps_skip_outer, ps_skip_depth;
+
+/* Whether this event belongs to a start-up frame; keeps the counts. */
+static int ps_skip(int entry)
+{
+	if (PyThread_get_thread_ident() != ps_skip_thread)
+		return 0;
+	if (entry)
+		ps_skip_depth++;
+	else if (ps_skip_depth > 0)
+		ps_skip_depth--;
+	else
+		ps_skip_outer--; /* a start-up frame returned */
+	return 1;
+}
+
 /* One probe site each: the notes list exactly one location per probe. */
 __attribute__((noinline)) static void ps_fire_entry(PyCodeObject *co, int kind)
 {
 	if (!PS_LOAD(pystrobe_function__entry_semaphore))
+		return;
+	if (ps_skip_outer > 0 && ps_skip(1))
 		return;
 	STAP_PROBE4(pystrobe, function__entry, ps_code_id(co) | (unsigned)kind,
 		    ps_utf8(co->co_filename), ps_utf8(PS_CODE_NAME(co)),
@@ -307,6 +340,8 @@ __attribute__((noinline)) static void ps_fire_entry(PyCodeObject *co, int kind)
 __attribute__((noinline)) static void ps_fire_return(PyCodeObject *co, int kind)
 {
 	if (!PS_LOAD(pystrobe_function__return_semaphore))
+		return;
+	if (ps_skip_outer > 0 && ps_skip(0))
 		return;
 	STAP_PROBE1(pystrobe, function__return,
 		    ps_code_id(co) | (unsigned)kind);
@@ -588,6 +623,9 @@ static int ps_source_apply(int on, int include_self)
 	PyThreadState *self = PyThreadState_Get(), *ts;
 	PyInterpreterState *interp = PyThreadState_GetInterpreter(self);
 
+	/* threading first: importing it is not the program's work */
+	if (ps_threading_apply(on, include_self) < 0)
+		return -1;
 	for (ts = PyInterpreterState_ThreadHead(interp); ts;
 	     ts = PyThreadState_Next(ts)) {
 		if (ts == self && !include_self)
@@ -600,7 +638,7 @@ static int ps_source_apply(int on, int include_self)
 				return -1;
 		}
 	}
-	return ps_threading_apply(on, include_self);
+	return 0;
 }
 
 /* Whether the calling thread has the hook on. */
@@ -632,6 +670,8 @@ static int ps_sync(int include_self)
 	if (want == PS_LOAD(ps_enabled) && !(want && PS_LOAD(ps_resync)))
 		return 0;
 	PS_STORE(ps_resync, 0);
+	if (!want)
+		ps_skip_outer = 0; /* start-up frames not followed any more */
 	if (ps_source_apply(want, include_self) < 0) {
 		PS_STORE(ps_broken, 1);
 		return -1;
@@ -912,6 +952,51 @@ cleanup:
 }
 
 /* ------------------------------- module ---------------------------------- */
+/* How many Python frames the calling thread is running. */
+static long ps_stack_depth(void)
+{
+	PyObject *f = (PyObject *)PyEval_GetFrame(), *back;
+	long n = 0;
+
+	Py_XINCREF(f);
+	while (f && f != Py_None && n < 100000) {
+		n++;
+		back = PyObject_GetAttrString(f, "f_back");
+		Py_DECREF(f);
+		f = back;
+	}
+	Py_XDECREF(f);
+	PyErr_Clear();
+	return n;
+}
+
+/*
+ * start(skip_running=False): from now on events are on whenever a tracer
+ * is attached; at once if one is attached already. The loader calls it as
+ * its last step, so that no Python code of pystrobe's own (nor the import
+ * of this module) is traced. With skip_running, and a tracer attached, the
+ * frames running now on this thread (the interpreter's start-up: site, the
+ * sitecustomize chain) and everything they call are not recorded either:
+ * recording starts with the program's own first frame.
+ */
+static PyObject *ps_start(PyObject *self, PyObject *args)
+{
+	int skip_running = 0;
+
+	(void)self;
+	if (!PyArg_ParseTuple(args, "|p:start", &skip_running))
+		return NULL;
+	PS_STORE(ps_started, 1);
+	if (ps_sync(1) < 0)
+		return NULL;
+	if (skip_running && PS_LOAD(ps_enabled)) {
+		ps_skip_thread = PyThread_get_thread_ident();
+		ps_skip_depth = 0;
+		ps_skip_outer = ps_stack_depth();
+	}
+	Py_RETURN_NONE;
+}
+
 static PyObject *ps_enabled_py(PyObject *self, PyObject *unused)
 {
 	(void)self;
@@ -920,6 +1005,10 @@ static PyObject *ps_enabled_py(PyObject *self, PyObject *unused)
 }
 
 static PyMethodDef ps_methods[] = {
+	{"start", ps_start, METH_VARARGS,
+	 "start(skip_running=False): switch events on while a tracer is "
+	 "attached (at once if one is); skip_running: not for the frames "
+	 "running now and their callees."},
 	{"enabled", ps_enabled_py, METH_NOARGS,
 	 "enabled() -> bool: whether events are on now (3.9-3.11: on the "
 	 "calling thread)."},
@@ -939,9 +1028,8 @@ static struct PyModuleDef ps_module = {
 };
 
 /*
- * Import: claim the event source, register the exit and fork handlers,
- * start the poller, then switch events on at once if a tracer is already
- * attached (so it sees every call made after the import returns).
+ * Import: claim the event source, register the exit and fork handlers and
+ * start the poller. Events stay off until start() is called.
  */
 PyMODINIT_FUNC PyInit__pystrobe_provider(void)
 {
@@ -977,10 +1065,6 @@ PyMODINIT_FUNC PyInit__pystrobe_provider(void)
 		PyErr_Format(PyExc_ImportError,
 			     "cannot start the poller thread: %s",
 			     strerror(-err));
-		goto fail;
-	}
-	if (ps_sync(1) < 0) {
-		ps_poller_stop();
 		goto fail;
 	}
 	initialized = 1;

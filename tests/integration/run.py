@@ -2218,6 +2218,9 @@ ONCE = [("badinput", t_badinput, True),
         ("calls-attach", t_calls_attach, False),
         ("calls-invisible", t_calls_invisible, False),
         ("badinput-calls", t_badinput_calls, True)]
+import provider_tests  # noqa: E402 (calls and its provider)
+PER_INTERP += provider_tests.PER_INTERP
+ONCE += provider_tests.ONCE
 ALL_TESTS = [n for n, _, _ in PER_INTERP + ONCE]
 
 
