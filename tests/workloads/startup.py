@@ -18,7 +18,8 @@ def main():
         hello()
     res = {"calls": {"hello": n, "main": 1},
            "user_sitecustomize": getattr(sys, "_startup_marker", None),
-           "pythonpath": os.environ.get("PYTHONPATH")}
+           "pythonpath": os.environ.get("PYTHONPATH"),
+           "threading": "threading" in sys.modules}
     # binary: a text file may import the locale machinery (3.9's _bootlocale)
     with open(out + ".tmp", "wb") as f:
         f.write(repr(res).encode())
