@@ -154,6 +154,9 @@ PS_API(int, _Py_IsFinalizing, (void));
 PS_API(int, Py_IsFinalizing, (void));
 /* in the stable ABI only from 3.10 */
 PS_API(const char *, PyUnicode_AsUTF8AndSize, (PyObject * s, Py_ssize_t *n));
+/* types.FunctionType (3.9/3.10: finding qualified names) */
+extern PyTypeObject ps_PyFunction_Type __asm__("PyFunction_Type")
+	__attribute__((weak));
 
 /*
  * Per minor version: the event source and, for the profile hook, where a
@@ -313,6 +316,8 @@ static void ps_report(const char *what)
 enum ps_code_flags {
 	PS_CODE_GENERATOR = 1, /* generator, coroutine or async generator */
 	PS_CODE_MODULE = 2,    /* a module's body (<module>) */
+	PS_CODE_FUNCTION =
+		4, /* a function's (CO_NEWLOCALS), not a class body */
 };
 
 struct ps_code {
@@ -393,6 +398,8 @@ static struct ps_code *ps_code_new(PyObject *co)
 	    (flags & (PS_CO_GENERATOR | PS_CO_COROUTINE |
 		      PS_CO_ITERABLE_COROUTINE | PS_CO_ASYNC_GENERATOR)))
 		pc->flags |= PS_CODE_GENERATOR;
+	if (flags > 0 && (flags & 0x0002)) /* CO_NEWLOCALS */
+		pc->flags |= PS_CODE_FUNCTION;
 	if (strcmp(pc->name_utf8, "<module>") == 0)
 		pc->flags |= PS_CODE_MODULE;
 	if ((pc->flags & PS_CODE_GENERATOR) && !ps_ver->monitoring) {
@@ -418,6 +425,329 @@ static inline struct ps_code *ps_code_of(PyObject *co)
 	if (ps_get_extra(co, ps_extra_index, &extra) == 0 && extra)
 		return extra;
 	return ps_code_new(co);
+}
+
+/* --------------------- qualified names on 3.9/3.10 ----------------------- */
+/*
+ * Code objects have no co_qualname before 3.11. The names are recovered
+ * from what the program's module holds, before a code object's name is
+ * first given to a tracer: when a code object is first seen, its frame's
+ * module globals are indexed (again only if they grew since), giving a
+ * record, named by the compiler's rule, to every code object reachable
+ * from there:
+ *  - a function defined in that module: its __qualname__ (when its
+ *    __name__ is its code's: a functools.wraps wrapper is not named after
+ *    what it wraps), and what it wraps (__wrapped__);
+ *  - a class defined in that module: its methods, static and class methods
+ *    and property accessors, and its nested classes;
+ *  - a code object inside one of those (co_consts): PARENT.<locals>.NAME
+ *    under a function, PARENT.NAME under a class body.
+ * What cannot be reached that way (a function deleted from its module, a
+ * class made with type(), code run by exec) keeps its bare name; at module
+ * level the bare name is the qualified name anyway.
+ */
+#define PS_CO_NEWLOCALS	 0x0002 /* a function's code, not a class body */
+#define PS_INDEX_NESTING 16	/* classes and code objects followed */
+
+static PyObject *ps_indexed;  /* {id(globals): (globals, len, position)} */
+static PyObject *ps_descr[3]; /* staticmethod, classmethod, property */
+
+/* Names code object co qual, unless it was given a record already. */
+static void ps_name_code(PyObject *co, PyObject *qual)
+{
+	void *extra = NULL;
+	struct ps_code *pc;
+	PyObject *old;
+
+	if (ps_get_extra(co, ps_extra_index, &extra) == 0 && extra)
+		return;
+	PyErr_Clear();
+	pc = ps_code_new(co);
+	if (!pc)
+		return;
+	old = pc->name;
+	Py_INCREF(qual);
+	pc->name = qual;
+	pc->name_utf8 = ps_utf8(qual);
+	Py_XDECREF(old);
+	pc->flags &= ~PS_CODE_MODULE;
+}
+
+/* Names the code objects in co's constants, under co named qual. */
+static void ps_index_consts(PyObject *co, PyObject *qual, int nesting)
+{
+	PyObject *consts, *child, *name, *cq;
+	long flags = ps_code_int(co, "co_flags");
+	Py_ssize_t i, n;
+
+	if (nesting > PS_INDEX_NESTING)
+		return;
+	consts = PyObject_GetAttrString(co, "co_consts");
+	if (!consts || !PyTuple_Check(consts)) {
+		Py_XDECREF(consts);
+		PyErr_Clear();
+		return;
+	}
+	n = PyTuple_Size(consts);
+	for (i = 0; i < n; i++) {
+		child = PyTuple_GetItem(consts, i); /* borrowed */
+		if (!child || (PyObject *)Py_TYPE(child) != ps_code_type)
+			continue;
+		name = PyObject_GetAttrString(child, "co_name");
+		cq = name ? PyUnicode_FromFormat(
+				    flags > 0 && (flags & PS_CO_NEWLOCALS)
+					    ? "%U.<locals>.%U"
+					    : "%U.%U",
+				    qual, name)
+			  : NULL;
+		if (cq) {
+			ps_name_code(child, cq);
+			ps_index_consts(child, cq, nesting + 1);
+		}
+		Py_XDECREF(cq);
+		Py_XDECREF(name);
+		PyErr_Clear();
+	}
+	Py_DECREF(consts);
+}
+
+static void ps_index_object(PyObject *v, PyObject *globals, PyObject *modname,
+			    int nesting);
+
+/* A function of this module (globals): its code and what it wraps. */
+static void ps_index_function(PyObject *fn, PyObject *globals, int nesting)
+{
+	PyObject *g, *co = NULL, *qual = NULL, *name = NULL, *coname = NULL;
+	PyObject *wrapped;
+
+	g = PyObject_GetAttrString(fn, "__globals__");
+	if (g == globals) {
+		co = PyObject_GetAttrString(fn, "__code__");
+		qual = PyObject_GetAttrString(fn, "__qualname__");
+		name = PyObject_GetAttrString(fn, "__name__");
+		coname = co ? PyObject_GetAttrString(co, "co_name") : NULL;
+	}
+	if (co && (PyObject *)Py_TYPE(co) == ps_code_type && qual &&
+	    PyUnicode_Check(qual) && name && coname &&
+	    PyObject_RichCompareBool(name, coname, Py_EQ) == 1) {
+		ps_name_code(co, qual);
+		ps_index_consts(co, qual, nesting + 1);
+	}
+	Py_XDECREF(g);
+	Py_XDECREF(co);
+	Py_XDECREF(qual);
+	Py_XDECREF(name);
+	Py_XDECREF(coname);
+	PyErr_Clear();
+	if (nesting >= PS_INDEX_NESTING)
+		return;
+	/* functools.wraps: the wrapped function is another code object */
+	wrapped = PyObject_GetAttrString(fn, "__wrapped__");
+	if (wrapped &&
+	    (PyObject *)Py_TYPE(wrapped) == (PyObject *)&ps_PyFunction_Type)
+		ps_index_function(wrapped, globals, nesting + 1);
+	Py_XDECREF(wrapped);
+	PyErr_Clear();
+}
+
+/* A class of this module: what its namespace holds. */
+static void ps_index_class(PyObject *cls, PyObject *globals, PyObject *modname,
+			   int nesting)
+{
+	PyObject *mod = PyObject_GetAttrString(cls, "__module__");
+	PyObject *ns = NULL, *values = NULL;
+	Py_ssize_t i, n;
+
+	if (mod && PyObject_RichCompareBool(mod, modname, Py_EQ) == 1)
+		ns = PyObject_GetAttrString(cls, "__dict__");
+	if (ns)
+		values = PyMapping_Values(ns);
+	n = values && PyList_Check(values) ? PyList_Size(values) : 0;
+	for (i = 0; i < n; i++)
+		ps_index_object(PyList_GetItem(values, i), globals, modname,
+				nesting + 1);
+	Py_XDECREF(mod);
+	Py_XDECREF(ns);
+	Py_XDECREF(values);
+	PyErr_Clear();
+}
+
+static void ps_index_object(PyObject *v, PyObject *globals, PyObject *modname,
+			    int nesting)
+{
+	static const char *const accessors[] = {"__func__", "fget", "fset",
+						"fdel"};
+	PyObject *type = (PyObject *)Py_TYPE(v), *f;
+	size_t i;
+
+	if (!v || nesting > PS_INDEX_NESTING)
+		return;
+	if (type == (PyObject *)&ps_PyFunction_Type) {
+		ps_index_function(v, globals, nesting);
+		return;
+	}
+	if (PyType_Check(v)) {
+		ps_index_class(v, globals, modname, nesting);
+		return;
+	}
+	/* only the exact builtin descriptors: no program code runs here */
+	if (type != ps_descr[0] && type != ps_descr[1] && type != ps_descr[2])
+		return;
+	for (i = 0; i < sizeof(accessors) / sizeof(accessors[0]); i++) {
+		f = PyObject_GetAttrString(v, accessors[i]);
+		if (f &&
+		    (PyObject *)Py_TYPE(f) == (PyObject *)&ps_PyFunction_Type)
+			ps_index_function(f, globals, nesting);
+		Py_XDECREF(f);
+		PyErr_Clear();
+	}
+}
+
+/*
+ * Indexes a module's globals: the entries added since the last time (a
+ * dict appends new entries, and PyDict_Next's position is the entry's),
+ * or all of them if the dict shrank or was compacted since.
+ */
+static void ps_index_globals(PyObject *globals)
+{
+	PyObject *key, *seen, *entry, *modname, *value;
+	Py_ssize_t pos = 0, len, old_len = 0, old_pos = 0, n = 0;
+
+	if (!globals || !PyDict_Check(globals) || !ps_indexed)
+		return;
+	len = PyDict_Size(globals);
+	key = PyLong_FromVoidPtr(globals);
+	if (!key)
+		return;
+	seen = PyDict_GetItem(ps_indexed, key); /* borrowed */
+	if (seen && PyTuple_Check(seen) && PyTuple_Size(seen) == 3) {
+		old_len = PyLong_AsSsize_t(PyTuple_GetItem(seen, 1));
+		old_pos = PyLong_AsSsize_t(PyTuple_GetItem(seen, 2));
+		if (old_len == len) {
+			Py_DECREF(key);
+			return;
+		}
+		/* exactly the new entries after old_pos, or start over */
+		for (pos = old_pos; PyDict_Next(globals, &pos, NULL, &value);)
+			n++;
+		pos = old_len < len && n == len - old_len ? old_pos : 0;
+	}
+	modname = PyDict_GetItemString(globals, "__name__"); /* borrowed */
+	Py_XINCREF(modname);
+	while (modname && PyDict_Next(globals, &pos, NULL, &value))
+		ps_index_object(value, globals, modname, 0);
+	Py_XDECREF(modname);
+	PyErr_Clear();
+	entry = Py_BuildValue("(Onn)", globals, len, pos);
+	if (entry)
+		PyDict_SetItem(ps_indexed, key, entry);
+	Py_XDECREF(entry);
+	Py_DECREF(key);
+	PyErr_Clear();
+}
+
+static struct ps_code *ps_code_of_frame(PyObject *co, PyFrameObject *f,
+					int nesting);
+
+/*
+ * Names what the index cannot reach but its running frame tells: a class
+ * body or a list, set or dict comprehension is run by the frame of the
+ * code it is written in (its f_back), so its name is that code's name and
+ * its own, joined by the compiler's rule.
+ */
+static void ps_name_from_parent(PyObject *co, PyFrameObject *f, int nesting)
+{
+	PyObject *back = NULL, *pco = NULL, *name = NULL, *qual;
+	struct ps_code *parent;
+	long flags = ps_code_int(co, "co_flags");
+	const char *n;
+
+	name = PyObject_GetAttrString(co, "co_name");
+	n = name ? ps_utf8(name) : "?";
+	/* module bodies (and exec'd code) have no CO_NEWLOCALS either */
+	if (!name || flags < 0 || strcmp(n, "<module>") == 0 ||
+	    ((flags & PS_CO_NEWLOCALS) && strcmp(n, "<listcomp>") != 0 &&
+	     strcmp(n, "<setcomp>") != 0 && strcmp(n, "<dictcomp>") != 0))
+		goto out;
+	back = PyObject_GetAttrString((PyObject *)f, "f_back");
+	if (back && back != Py_None)
+		pco = PyObject_GetAttrString(back, "f_code");
+	if (!pco || (PyObject *)Py_TYPE(pco) != ps_code_type)
+		goto out;
+	parent = ps_code_of_frame(pco, (PyFrameObject *)back, nesting + 1);
+	if (!parent || !parent->name || (parent->flags & PS_CODE_MODULE))
+		goto out; /* at module level the bare name is the full one */
+	qual = PyUnicode_FromFormat(
+		(parent->flags & PS_CODE_FUNCTION) ? "%U.<locals>.%U" : "%U.%U",
+		parent->name, name);
+	if (qual)
+		ps_name_code(co, qual);
+	Py_XDECREF(qual);
+out:
+	Py_XDECREF(name);
+	Py_XDECREF(back);
+	Py_XDECREF(pco);
+	PyErr_Clear();
+}
+
+/*
+ * ps_code_of() for the profile hook, which has the frame: on 3.9/3.10 a new
+ * code object is named from its module's index, or from its parent frame,
+ * before its record is made.
+ */
+static struct ps_code *ps_code_of_frame(PyObject *co, PyFrameObject *f,
+					int nesting)
+{
+	PyObject *type, *value, *tb, *globals;
+	void *extra = NULL;
+
+	if (ps_get_extra(co, ps_extra_index, &extra) == 0 && extra)
+		return extra;
+	if (!ps_ver->has_qualname && nesting <= PS_INDEX_NESTING) {
+		PyErr_Fetch(&type, &value, &tb);
+		globals = PyObject_GetAttrString((PyObject *)f, "f_globals");
+		ps_index_globals(globals);
+		Py_XDECREF(globals);
+		PyErr_Clear();
+		if (ps_get_extra(co, ps_extra_index, &extra) != 0 || !extra)
+			ps_name_from_parent(co, f, nesting);
+		PyErr_Clear();
+		PyErr_Restore(type, value, tb);
+	}
+	return ps_code_of(co);
+}
+
+/*
+ * The index's state; the builtin descriptor types whose accessors it
+ * follows. 0, or -1 with an exception set.
+ */
+static int ps_index_init(void)
+{
+	static const char *const names[] = {"staticmethod", "classmethod",
+					    "property"};
+	PyObject *builtins = PyEval_GetBuiltins(); /* borrowed */
+	size_t i;
+
+	if (ps_ver->has_qualname)
+		return 0;
+	if (!&ps_PyFunction_Type) {
+		PyErr_SetString(PyExc_ImportError,
+				"PyFunction_Type is not exported");
+		return -1;
+	}
+	for (i = 0; i < 3; i++) {
+		ps_descr[i] = builtins
+				      ? PyDict_GetItemString(builtins, names[i])
+				      : NULL;
+		if (!ps_descr[i]) {
+			PyErr_Format(PyExc_ImportError, "no builtin %s",
+				     names[i]);
+			return -1;
+		}
+		Py_INCREF(ps_descr[i]);
+	}
+	ps_indexed = PyDict_New();
+	return ps_indexed ? 0 : -1;
 }
 
 /*
@@ -677,7 +1007,7 @@ static int ps_profile_hook(PyObject *obj, PyFrameObject *f, int what,
 	}
 	co = (PyObject *)PyFrame_GetCode(f);
 	Py_DECREF(co); /* the frame keeps it alive */
-	pc = ps_code_of(co);
+	pc = ps_code_of_frame(co, f, 0);
 	if (!pc)
 		return 0;
 	if (what == PS_TRACE_CALL)
@@ -758,6 +1088,8 @@ static int ps_check_layout(void)
 
 static int ps_hook_init(void)
 {
+	if (ps_index_init() < 0)
+		return -1;
 	ps_thread_start_fn =
 		PyCFunction_NewEx(&ps_thread_start_def, NULL, NULL);
 	if (!ps_thread_start_fn)

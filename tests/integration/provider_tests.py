@@ -82,6 +82,31 @@ def read_truth(path):
     return R.read_result(path)
 
 
+def t_calls_qualnames(ctx, it):
+    """Functions are named by their qualified names on every version, 3.9
+    and 3.10 (no co_qualname) included: methods, static and class methods,
+    properties, nested classes, closures, wrappers, lambdas, generator
+    expressions and class bodies, against the names the interpreter gives
+    the objects themselves."""
+    tout, hout = it.out("qualnames.out")
+    prof = os.path.join(ctx.tmp, "%s-qualnames.json" % it.label)
+    rc, out, err, dt = R.run([ctx.pystrobe, "calls", "-f", "json", "-o", prof, "--"]
+                             + it.argv("qualnames.py", tout), 120, env=R.workload_env())
+    R.check(rc == 0, "exit status %d: %s" % (rc, R.tail(err)))
+    doc = R.calls_load(prof, err)
+    truth = read_truth(hout)
+    rows = {}
+    for f in doc["functions"]:
+        if f["file"].endswith("/qualnames.py"):
+            rows[f["name"]] = rows.get(f["name"], 0) + f["calls"]
+    errs = ["%s: calls=%s, expected %d" % (q, rows.get(q), n)
+            for q, n in sorted(truth.items()) if rows.get(q) != n]
+    extra = sorted(set(rows) - set(truth) - {"<module>", "main", "deco"})
+    if errs:
+        raise R.Fail("; ".join(errs[:8]) + " [rows: %s]" % ", ".join(sorted(rows)))
+    return "%d qualified names exact%s" % (len(truth), "; also %s" % extra if extra else "")
+
+
 VERSIONS = ["3.%d" % m for m in range(9, 16)]  # what the provider supports
 
 
@@ -182,6 +207,7 @@ def t_provider_build(ctx, interps):
 
 PER_INTERP = [
     ("calls-startup", t_calls_startup, True),
+    ("calls-qualnames", t_calls_qualnames, True),
 ]
 ONCE = [
     ("calls-slim", t_calls_slim, True),
