@@ -21,11 +21,20 @@
  * and gen.close() resume the frame (an unwind follows if the exception
  * escapes); an `await` or `yield from` that suspends counts as a yield of
  * every frame in the chain; an exception leaving a frame is an unwind.
- * Returns whose entry came before the events were switched on (the frames
- * that imported this module, a thread's bootstrap) do occur.
  *
- * filename and qualname point into the code object's UTF-8 caches, so they
- * stay valid while the code object lives.
+ * filename and qualname point into UTF-8 strings the code object's record
+ * holds (see struct ps_code), so they stay valid while the code object
+ * lives.
+ *
+ * One binary for every version. The module is built once, against the
+ * stable ABI of 3.9 (Py_LIMITED_API), from any one version's headers, so
+ * that it loads into every interpreter 3.9-3.15 whether or not that
+ * interpreter's headers exist anywhere. What the stable ABI lacks (the C
+ * profile hook, co_extra, the finalization test) are functions every
+ * interpreter of those versions exports; they are declared here, weakly,
+ * under their exported names (PS_API below) and the ones the running
+ * version has are used. The few facts that differ per version are data:
+ * ps_versions[].
  *
  * Cost. Both probes have semaphores: the kernel raises them while a uprobe
  * is attached to the probe in this process (also when it was attached by
@@ -33,22 +42,26 @@
  * while a semaphore is nonzero, so with no tracer the interpreter runs with
  * no hook at all (3.12+) or none on any thread (3.9-3.11).
  *
- * Event sources, chosen at compile time (see "Per-version choices"):
+ * Event sources, by version (ps_versions[].monitoring):
  *  - 3.12+: sys.monitoring, under a tool id of our own: PY_START (entry 0),
  *    PY_RESUME and PY_THROW (entry 1), PY_RETURN (return 0), PY_YIELD
  *    (return 1), PY_UNWIND (return 2).
  *  - 3.9-3.11: the C profile hook (PyEval_SetProfile): PyTrace_CALL is an
- *    entry, PyTrace_RETURN a return (arg NULL: an unwind); the frame tells a
- *    call from a resumption and a yield from a return. The hook is per
- *    thread: it is put on every thread that has no profile function of its
- *    own, and on threads started later through threading.setprofile. It
+ *    entry, PyTrace_RETURN a return (arg NULL: an unwind); for generator and
+ *    coroutine code the frame's last instruction tells a call from a
+ *    resumption and a yield from a return. The hook is per thread: it is
+ *    put on every thread that has no profile function of its own, and on
+ *    threads started later through threading.setprofile (threading is never
+ *    imported for this: its hook is set when the program imports it). It
  *    takes itself off its thread at its first event after the semaphores
  *    drop to 0.
  *
- * Switching. A background thread (no Python thread state while idle)
- * polls the semaphores every PS_POLL_MS without the GIL and takes the GIL
- * only when they changed, to switch events on or off. At import, events are
- * switched on synchronously if a tracer is already attached.
+ * Switching. Nothing is switched on before the loader calls start() (after
+ * it has done its own work: pystrobe's code is not the program's). Then a
+ * background thread (no Python thread state while idle) polls the
+ * semaphores every PS_POLL_MS without the GIL and takes the GIL only when
+ * they changed, to switch events on or off; start() itself switches them
+ * on synchronously if a tracer is already attached.
  *
  * Fork: os.fork() stops the poller before forking and starts a fresh one
  * in both processes after it (os.register_at_fork; in the parent only once
@@ -66,11 +79,13 @@
  * still sees the calls made during finalization.
  */
 #define PY_SSIZE_T_CLEAN
+#define Py_LIMITED_API 0x03090000
 #include <Python.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -96,127 +111,139 @@
 	.byte 0x00
 #endif
 
-/* ===================== Per-version choices (the only place) ============= */
-#if PY_VERSION_HEX < 0x03090000
-#error "the pystrobe provider needs CPython 3.9 or later"
-#endif
-
-#if PY_VERSION_HEX >= 0x030c0000
-/* 3.12+: PEP 669 sys.monitoring. */
-#define PS_MONITORING 1
-#else
-/* 3.9-3.11: the C profile hook. */
-#define PS_MONITORING 0
-#include <frameobject.h>
-#endif
-
-#if PY_VERSION_HEX >= 0x030b0000
-#define PS_CODE_NAME(co) ((co)->co_qualname)
-#else
-#define PS_CODE_NAME(co) ((co)->co_name) /* no co_qualname before 3.11 */
-#endif
-
-#if PY_VERSION_HEX >= 0x030b0000
-#define PS_FRAME_LASTI(f) PyFrame_GetLasti(f)
-#else
-#define PS_FRAME_LASTI(f) ((f)->f_lasti)
-#endif
-
-#if PY_VERSION_HEX >= 0x030c0000
-#define PS_REQUEST_EXTRA_INDEX PyUnstable_Eval_RequestCodeExtraIndex
-#define PS_CODE_GET_EXTRA      PyUnstable_Code_GetExtra
-#define PS_CODE_SET_EXTRA      PyUnstable_Code_SetExtra
-#else
-#define PS_REQUEST_EXTRA_INDEX _PyEval_RequestCodeExtraIndex
-#define PS_CODE_GET_EXTRA      _PyCode_GetExtra
-#define PS_CODE_SET_EXTRA      _PyCode_SetExtra
-#endif
-
-#if PY_VERSION_HEX >= 0x030d0000
-#define PS_IS_FINALIZING() Py_IsFinalizing()
-#else
-#define PS_IS_FINALIZING() _Py_IsFinalizing()
-#endif
-
-#if PY_VERSION_HEX >= 0x030c0000
-/* The pending exception's value (a new reference), clearing it. */
-static PyObject *ps_take_exception(void)
-{
-	return PyErr_GetRaisedException();
-}
-#else
-static PyObject *ps_take_exception(void)
-{
-	PyObject *type, *value, *tb;
-
-	PyErr_Fetch(&type, &value, &tb);
-	PyErr_NormalizeException(&type, &value, &tb);
-	Py_XDECREF(type);
-	Py_XDECREF(tb);
-	return value;
-}
-#endif
-
-#if PY_VERSION_HEX >= 0x030b0000 && !PS_MONITORING
-#include <opcode.h>
+/* ======================= Beyond the stable ABI ========================== */
 /*
- * 3.11: the profile hook's PyTrace_CALL fires at a RESUME instruction, whose
- * oparg is 0 only at the start of the body (1-3 after a yield, a yield from
- * or an await); gen.throw() reports the call at the YIELD_VALUE it resumes.
- * A yield exits through YIELD_VALUE (also inside yield from and await).
+ * Functions of the full C API that every interpreter of the versions named
+ * exports (checked on Debian's static builds and on shared libpythons).
+ * Weak: a name the running version lacks is NULL, never a load error. The
+ * asm label keeps our declaration apart from any the headers may make.
  */
-static inline _Py_CODEUNIT ps_frame_instr(PyFrameObject *f, PyCodeObject *co)
-{
-	int lasti = PyFrame_GetLasti(f); /* bytes; -1: not started */
+#define PS_API(ret, name, args)                                                \
+	extern ret ps_##name args __asm__(#name) __attribute__((weak))
 
-	if (lasti < 0 || lasti >= _PyCode_NBYTES(co))
-		return 0;
-	return _PyCode_CODE(co)[lasti / (int)sizeof(_Py_CODEUNIT)];
-}
+/* Stable values since 2.x; the profile function's signature. */
+#define PS_TRACE_CALL		 0
+#define PS_TRACE_RETURN		 3
+#define PS_METH_FASTCALL	 0x0080 /* in the stable ABI only from 3.10 */
+#define PS_CO_GENERATOR		 0x0020
+#define PS_CO_COROUTINE		 0x0080
+#define PS_CO_ITERABLE_COROUTINE 0x0100
+#define PS_CO_ASYNC_GENERATOR	 0x0200
+typedef int (*ps_tracefunc)(PyObject *obj, PyFrameObject *frame, int what,
+			    PyObject *arg);
+typedef void (*ps_freefunc)(void *);
 
-static inline int ps_frame_is_new_call(PyFrameObject *f, PyCodeObject *co)
-{
-	_Py_CODEUNIT in;
+/* 3.9-3.11: the profile hook */
+PS_API(void, PyEval_SetProfile, (ps_tracefunc func, PyObject *obj));
+PS_API(int, _PyEval_SetProfile,
+       (PyThreadState * ts, ps_tracefunc func, PyObject *obj));
+PS_API(PyThreadState *, PyInterpreterState_ThreadHead,
+       (PyInterpreterState * interp));
+PS_API(PyThreadState *, PyThreadState_Next, (PyThreadState * ts));
+/* co_extra: 3.9-3.11 names, 3.12+ names */
+PS_API(Py_ssize_t, _PyEval_RequestCodeExtraIndex, (ps_freefunc free));
+PS_API(int, _PyCode_GetExtra, (PyObject * code, Py_ssize_t i, void **extra));
+PS_API(int, _PyCode_SetExtra, (PyObject * code, Py_ssize_t i, void *extra));
+PS_API(Py_ssize_t, PyUnstable_Eval_RequestCodeExtraIndex, (ps_freefunc free));
+PS_API(int, PyUnstable_Code_GetExtra,
+       (PyObject * code, Py_ssize_t i, void **extra));
+PS_API(int, PyUnstable_Code_SetExtra,
+       (PyObject * code, Py_ssize_t i, void *extra));
+/* finalization: 3.9-3.12 name, 3.13+ name */
+PS_API(int, _Py_IsFinalizing, (void));
+PS_API(int, Py_IsFinalizing, (void));
+/* in the stable ABI only from 3.10 */
+PS_API(const char *, PyUnicode_AsUTF8AndSize, (PyObject * s, Py_ssize_t *n));
+/* types.FunctionType (3.9/3.10: finding qualified names) */
+extern PyTypeObject ps_PyFunction_Type __asm__("PyFunction_Type")
+	__attribute__((weak));
 
-	if (PyFrame_GetLasti(f) < 0)
-		return 1;
-	in = ps_frame_instr(f, co);
-	return (_Py_OPCODE(in) == RESUME || _Py_OPCODE(in) == RESUME_QUICK) &&
-	       _Py_OPARG(in) == 0;
-}
+/*
+ * Per minor version: the event source and, for the profile hook, where a
+ * thread state keeps its profile function and the opcodes that tell a
+ * generator's call from its resumption and its yield from its return.
+ * Generated from each version's real headers (offsetof(PyThreadState,
+ * c_profilefunc), opcode.h; the same in every patch release checked:
+ * 3.9.2/3.9.18, 3.10.13, 3.11.2/3.11.7) and checked at run time before use.
+ */
+struct ps_version {
+	int minor;
+	int monitoring;	      /* 1: sys.monitoring; 0: the profile hook */
+	int has_qualname;     /* code objects have co_qualname */
+	size_t c_profilefunc; /* offsetof(PyThreadState, c_profilefunc) */
+	int return_op;	      /* RETURN_VALUE */
+	int resume_op;	      /* RESUME (a call: oparg 0); -1: none */
+};
 
-static inline int ps_frame_is_yielding(PyFrameObject *f, PyCodeObject *co)
-{
-	return _Py_OPCODE(ps_frame_instr(f, co)) == YIELD_VALUE;
-}
-#elif PY_VERSION_HEX >= 0x030a0000 && !PS_MONITORING
-/* 3.10: f_lasti is -1 until the frame first runs; f_state says suspended. */
-static inline int ps_frame_is_new_call(PyFrameObject *f, PyCodeObject *co)
-{
-	(void)co;
-	return f->f_lasti < 0;
-}
+static const struct ps_version ps_versions[] = {
+	{9, 0, 0, 56, 83, -1}, {10, 0, 0, 56, 83, -1}, {11, 0, 1, 64, 83, 151},
+	{12, 1, 1, 0, 0, -1},  {13, 1, 1, 0, 0, -1},   {14, 1, 1, 0, 0, -1},
+	{15, 1, 1, 0, 0, -1},
+};
+#define PS_NR_VERSIONS (sizeof(ps_versions) / sizeof(ps_versions[0]))
 
-static inline int ps_frame_is_yielding(PyFrameObject *f, PyCodeObject *co)
-{
-	(void)co;
-	return f->f_state == FRAME_SUSPENDED;
-}
-#elif !PS_MONITORING
-/* 3.9: f_stacktop is NULL while the frame runs, set again by a yield. */
-static inline int ps_frame_is_new_call(PyFrameObject *f, PyCodeObject *co)
-{
-	(void)co;
-	return f->f_lasti < 0;
-}
+static const struct ps_version *ps_ver; /* the running version's row */
 
-static inline int ps_frame_is_yielding(PyFrameObject *f, PyCodeObject *co)
+static Py_ssize_t (*ps_request_extra)(ps_freefunc);
+static int (*ps_get_extra)(PyObject *, Py_ssize_t, void **);
+static int (*ps_set_extra)(PyObject *, Py_ssize_t, void *);
+static int (*ps_is_finalizing)(void);
+
+/*
+ * Picks the running version's row and the functions it exports. 0, or -1
+ * with ImportError set.
+ */
+static int ps_resolve(void)
 {
-	(void)co;
-	return f->f_stacktop != NULL;
+	PyObject *vi = PySys_GetObject("version_info"); /* borrowed */
+	PyObject *major = NULL, *minor = NULL;
+	long ma = -1, mi = -1;
+	size_t i;
+
+	if (vi) {
+		major = PySequence_GetItem(vi, 0);
+		minor = PySequence_GetItem(vi, 1);
+	}
+	if (major && minor) {
+		ma = PyLong_AsLong(major);
+		mi = PyLong_AsLong(minor);
+	}
+	Py_XDECREF(major);
+	Py_XDECREF(minor);
+	PyErr_Clear();
+	for (i = 0; ma == 3 && i < PS_NR_VERSIONS; i++)
+		if (ps_versions[i].minor == mi)
+			ps_ver = &ps_versions[i];
+	if (!ps_ver) {
+		PyErr_Format(PyExc_ImportError,
+			     "the pystrobe provider does not support Python "
+			     "%ld.%ld",
+			     ma, mi);
+		return -1;
+	}
+	ps_request_extra = ps__PyEval_RequestCodeExtraIndex
+				   ? ps__PyEval_RequestCodeExtraIndex
+				   : ps_PyUnstable_Eval_RequestCodeExtraIndex;
+	ps_get_extra = ps__PyCode_GetExtra ? ps__PyCode_GetExtra
+					   : ps_PyUnstable_Code_GetExtra;
+	ps_set_extra = ps__PyCode_SetExtra ? ps__PyCode_SetExtra
+					   : ps_PyUnstable_Code_SetExtra;
+	ps_is_finalizing =
+		ps_Py_IsFinalizing ? ps_Py_IsFinalizing : ps__Py_IsFinalizing;
+	if (!ps_request_extra || !ps_get_extra || !ps_set_extra ||
+	    !ps_is_finalizing || !ps_PyUnicode_AsUTF8AndSize ||
+	    (!ps_ver->monitoring &&
+	     (!ps_PyEval_SetProfile || !ps__PyEval_SetProfile ||
+	      !ps_PyInterpreterState_ThreadHead || !ps_PyThreadState_Next))) {
+		PyErr_Format(PyExc_ImportError,
+			     "this Python 3.%d does not export the C API "
+			     "functions the pystrobe provider needs",
+			     ps_ver->minor);
+		return -1;
+	}
+	return 0;
 }
-#endif
-/* ===================== End of per-version choices ======================= */
+/* ===================== End of beyond the stable ABI ===================== */
 
 #define PS_POLL_MS 20
 
@@ -243,11 +270,17 @@ PS_SEMAPHORE unsigned short pystrobe_function__return_semaphore;
 #define PS_LOAD(v)     __atomic_load_n(&(v), __ATOMIC_ACQUIRE)
 #define PS_STORE(v, x) __atomic_store_n(&(v), (x), __ATOMIC_RELEASE)
 
-/* Whether a tracer is attached to either probe in this process. */
+static int ps_started; /* start() was called: events may be switched on */
+
+/*
+ * Whether events are wanted: start() was called and a tracer is attached to
+ * either probe in this process.
+ */
 static inline int ps_wanted(void)
 {
-	return PS_LOAD(pystrobe_function__entry_semaphore) != 0 ||
-	       PS_LOAD(pystrobe_function__return_semaphore) != 0;
+	return PS_LOAD(ps_started) &&
+	       (PS_LOAD(pystrobe_function__entry_semaphore) != 0 ||
+		PS_LOAD(pystrobe_function__return_semaphore) != 0);
 }
 
 static int ps_enabled;	      /* events switched on (the last state applied) */
@@ -260,6 +293,59 @@ static pid_t ps_poller_tid;
 static int ps_poller_paused; /* stopped for a fork, to restart after it */
 static PyThread_type_lock ps_poller_done; /* released when the poller exits */
 
+/* Writes "pystrobe: provider: WHAT: <pending exception>" and clears it. */
+static void ps_report(const char *what)
+{
+	PyObject *type, *value, *tb;
+
+	PyErr_Fetch(&type, &value, &tb);
+	if (value)
+		PySys_FormatStderr("pystrobe: provider: %s: %S\n", what, value);
+	else
+		PySys_FormatStderr("pystrobe: provider: %s\n", what);
+	Py_XDECREF(type);
+	Py_XDECREF(value);
+	Py_XDECREF(tb);
+}
+
+/* ------------------------------ code records ------------------------------ */
+/*
+ * What the provider knows of a code object, made at its first event and
+ * kept in its co_extra slot; freed with the code object (ps_code_free).
+ */
+enum ps_code_flags {
+	PS_CODE_GENERATOR = 1, /* generator, coroutine or async generator */
+	PS_CODE_MODULE = 2,    /* a module's body (<module>) */
+	PS_CODE_FUNCTION =
+		4, /* a function's (CO_NEWLOCALS), not a class body */
+};
+
+struct ps_code {
+	uintptr_t id; /* serial << 3 */
+	unsigned flags;
+	int line;	       /* co_firstlineno */
+	PyObject *file, *name; /* str (co_filename, co_qualname/co_name) */
+	const char *file_utf8; /* their UTF-8, owned by them */
+	const char *name_utf8;
+	PyObject *bytecode; /* 3.9-3.11 generators: co_code */
+};
+
+static Py_ssize_t ps_extra_index = -1; /* our co_extra slot */
+static uintptr_t ps_next_serial = 1;   /* under the GIL */
+static PyObject *ps_code_type;	       /* type(f.__code__) */
+
+static void ps_code_free(void *p)
+{
+	struct ps_code *pc = p;
+
+	if (!pc)
+		return;
+	Py_XDECREF(pc->file);
+	Py_XDECREF(pc->name);
+	Py_XDECREF(pc->bytecode);
+	free(pc);
+}
+
 /* UTF-8 of a str (cached in the object), or "?" when there is none. */
 static const char *ps_utf8(PyObject *s)
 {
@@ -267,7 +353,7 @@ static const char *ps_utf8(PyObject *s)
 
 	if (!s || !PyUnicode_Check(s))
 		return "?";
-	p = PyUnicode_AsUTF8(s);
+	p = ps_PyUnicode_AsUTF8AndSize(s, NULL);
 	if (!p) {
 		PyErr_Clear();
 		return "?";
@@ -275,58 +361,441 @@ static const char *ps_utf8(PyObject *s)
 	return p;
 }
 
-static Py_ssize_t ps_extra_index = -1; /* our co_extra slot */
-static uintptr_t ps_next_serial = 1;   /* under the GIL */
+static long ps_code_int(PyObject *co, const char *attr)
+{
+	PyObject *v = PyObject_GetAttrString(co, attr);
+	long n = v ? PyLong_AsLong(v) : -1;
 
-/* The code object's serial << 3, assigned at its first event. */
-static uintptr_t ps_code_id(PyCodeObject *co)
+	Py_XDECREF(v);
+	PyErr_Clear();
+	return n;
+}
+
+/*
+ * Makes the record of code object co (its serial is taken even if some
+ * attribute cannot be read: the names are "?" then). NULL when out of
+ * memory. The pending exception, if any, is left as it was.
+ */
+static struct ps_code *ps_code_new(PyObject *co)
+{
+	PyObject *type, *value, *tb;
+	struct ps_code *pc = calloc(1, sizeof(*pc));
+	long flags;
+
+	if (!pc)
+		return NULL;
+	PyErr_Fetch(&type, &value, &tb);
+	pc->id = ps_next_serial++ << 3;
+	pc->file = PyObject_GetAttrString(co, "co_filename");
+	pc->name = PyObject_GetAttrString(
+		co, ps_ver->has_qualname ? "co_qualname" : "co_name");
+	PyErr_Clear();
+	pc->file_utf8 = ps_utf8(pc->file);
+	pc->name_utf8 = ps_utf8(pc->name);
+	pc->line = (int)ps_code_int(co, "co_firstlineno");
+	flags = ps_code_int(co, "co_flags");
+	if (flags > 0 &&
+	    (flags & (PS_CO_GENERATOR | PS_CO_COROUTINE |
+		      PS_CO_ITERABLE_COROUTINE | PS_CO_ASYNC_GENERATOR)))
+		pc->flags |= PS_CODE_GENERATOR;
+	if (flags > 0 && (flags & 0x0002)) /* CO_NEWLOCALS */
+		pc->flags |= PS_CODE_FUNCTION;
+	if (strcmp(pc->name_utf8, "<module>") == 0)
+		pc->flags |= PS_CODE_MODULE;
+	if ((pc->flags & PS_CODE_GENERATOR) && !ps_ver->monitoring) {
+		pc->bytecode = PyObject_GetAttrString(co, "co_code");
+		if (pc->bytecode && !PyBytes_Check(pc->bytecode))
+			Py_CLEAR(pc->bytecode);
+		PyErr_Clear();
+	}
+	if (ps_set_extra(co, ps_extra_index, pc) < 0) {
+		PyErr_Clear(); /* then a new record (a new serial) next time */
+		PyErr_Restore(type, value, tb);
+		ps_code_free(pc);
+		return NULL;
+	}
+	PyErr_Restore(type, value, tb);
+	return pc;
+}
+
+static inline struct ps_code *ps_code_of(PyObject *co)
 {
 	void *extra = NULL;
-	uintptr_t id;
 
-	if (PS_CODE_GET_EXTRA((PyObject *)co, ps_extra_index, &extra) == 0 &&
-	    extra)
-		return (uintptr_t)extra;
+	if (ps_get_extra(co, ps_extra_index, &extra) == 0 && extra)
+		return extra;
+	return ps_code_new(co);
+}
+
+/* --------------------- qualified names on 3.9/3.10 ----------------------- */
+/*
+ * Code objects have no co_qualname before 3.11. The names are recovered
+ * from what the program's module holds, before a code object's name is
+ * first given to a tracer: when a code object is first seen, its frame's
+ * module globals are indexed (again only if they grew since), giving a
+ * record, named by the compiler's rule, to every code object reachable
+ * from there:
+ *  - a function defined in that module: its __qualname__ (when its
+ *    __name__ is its code's: a functools.wraps wrapper is not named after
+ *    what it wraps), and what it wraps (__wrapped__);
+ *  - a class defined in that module: its methods, static and class methods
+ *    and property accessors, and its nested classes;
+ *  - a code object inside one of those (co_consts): PARENT.<locals>.NAME
+ *    under a function, PARENT.NAME under a class body.
+ * What cannot be reached that way (a function deleted from its module, a
+ * class made with type(), code run by exec) keeps its bare name; at module
+ * level the bare name is the qualified name anyway.
+ */
+#define PS_CO_NEWLOCALS	 0x0002 /* a function's code, not a class body */
+#define PS_INDEX_NESTING 16	/* classes and code objects followed */
+
+static PyObject *ps_indexed;  /* {id(globals): (globals, len, position)} */
+static PyObject *ps_descr[3]; /* staticmethod, classmethod, property */
+
+/* Names code object co qual, unless it was given a record already. */
+static void ps_name_code(PyObject *co, PyObject *qual)
+{
+	void *extra = NULL;
+	struct ps_code *pc;
+	PyObject *old;
+
+	if (ps_get_extra(co, ps_extra_index, &extra) == 0 && extra)
+		return;
 	PyErr_Clear();
-	id = ps_next_serial++ << 3;
-	if (PS_CODE_SET_EXTRA((PyObject *)co, ps_extra_index, (void *)id) < 0)
-		PyErr_Clear(); /* then a new serial next time: a new name */
-	return id;
+	pc = ps_code_new(co);
+	if (!pc)
+		return;
+	old = pc->name;
+	Py_INCREF(qual);
+	pc->name = qual;
+	pc->name_utf8 = ps_utf8(qual);
+	Py_XDECREF(old);
+	pc->flags &= ~PS_CODE_MODULE;
+}
+
+/* Names the code objects in co's constants, under co named qual. */
+static void ps_index_consts(PyObject *co, PyObject *qual, int nesting)
+{
+	PyObject *consts, *child, *name, *cq;
+	long flags = ps_code_int(co, "co_flags");
+	Py_ssize_t i, n;
+
+	if (nesting > PS_INDEX_NESTING)
+		return;
+	consts = PyObject_GetAttrString(co, "co_consts");
+	if (!consts || !PyTuple_Check(consts)) {
+		Py_XDECREF(consts);
+		PyErr_Clear();
+		return;
+	}
+	n = PyTuple_Size(consts);
+	for (i = 0; i < n; i++) {
+		child = PyTuple_GetItem(consts, i); /* borrowed */
+		if (!child || (PyObject *)Py_TYPE(child) != ps_code_type)
+			continue;
+		name = PyObject_GetAttrString(child, "co_name");
+		cq = name ? PyUnicode_FromFormat(
+				    flags > 0 && (flags & PS_CO_NEWLOCALS)
+					    ? "%U.<locals>.%U"
+					    : "%U.%U",
+				    qual, name)
+			  : NULL;
+		if (cq) {
+			ps_name_code(child, cq);
+			ps_index_consts(child, cq, nesting + 1);
+		}
+		Py_XDECREF(cq);
+		Py_XDECREF(name);
+		PyErr_Clear();
+	}
+	Py_DECREF(consts);
+}
+
+static void ps_index_object(PyObject *v, PyObject *globals, PyObject *modname,
+			    int nesting);
+
+/* A function of this module (globals): its code and what it wraps. */
+static void ps_index_function(PyObject *fn, PyObject *globals, int nesting)
+{
+	PyObject *g, *co = NULL, *qual = NULL, *name = NULL, *coname = NULL;
+	PyObject *wrapped;
+
+	g = PyObject_GetAttrString(fn, "__globals__");
+	if (g == globals) {
+		co = PyObject_GetAttrString(fn, "__code__");
+		qual = PyObject_GetAttrString(fn, "__qualname__");
+		name = PyObject_GetAttrString(fn, "__name__");
+		coname = co ? PyObject_GetAttrString(co, "co_name") : NULL;
+	}
+	if (co && (PyObject *)Py_TYPE(co) == ps_code_type && qual &&
+	    PyUnicode_Check(qual) && name && coname &&
+	    PyObject_RichCompareBool(name, coname, Py_EQ) == 1) {
+		ps_name_code(co, qual);
+		ps_index_consts(co, qual, nesting + 1);
+	}
+	Py_XDECREF(g);
+	Py_XDECREF(co);
+	Py_XDECREF(qual);
+	Py_XDECREF(name);
+	Py_XDECREF(coname);
+	PyErr_Clear();
+	if (nesting >= PS_INDEX_NESTING)
+		return;
+	/* functools.wraps: the wrapped function is another code object */
+	wrapped = PyObject_GetAttrString(fn, "__wrapped__");
+	if (wrapped &&
+	    (PyObject *)Py_TYPE(wrapped) == (PyObject *)&ps_PyFunction_Type)
+		ps_index_function(wrapped, globals, nesting + 1);
+	Py_XDECREF(wrapped);
+	PyErr_Clear();
+}
+
+/* A class of this module: what its namespace holds. */
+static void ps_index_class(PyObject *cls, PyObject *globals, PyObject *modname,
+			   int nesting)
+{
+	PyObject *mod = PyObject_GetAttrString(cls, "__module__");
+	PyObject *ns = NULL, *values = NULL;
+	Py_ssize_t i, n;
+
+	if (mod && PyObject_RichCompareBool(mod, modname, Py_EQ) == 1)
+		ns = PyObject_GetAttrString(cls, "__dict__");
+	if (ns)
+		values = PyMapping_Values(ns);
+	n = values && PyList_Check(values) ? PyList_Size(values) : 0;
+	for (i = 0; i < n; i++)
+		ps_index_object(PyList_GetItem(values, i), globals, modname,
+				nesting + 1);
+	Py_XDECREF(mod);
+	Py_XDECREF(ns);
+	Py_XDECREF(values);
+	PyErr_Clear();
+}
+
+static void ps_index_object(PyObject *v, PyObject *globals, PyObject *modname,
+			    int nesting)
+{
+	static const char *const accessors[] = {"__func__", "fget", "fset",
+						"fdel"};
+	PyObject *type = (PyObject *)Py_TYPE(v), *f;
+	size_t i;
+
+	if (!v || nesting > PS_INDEX_NESTING)
+		return;
+	if (type == (PyObject *)&ps_PyFunction_Type) {
+		ps_index_function(v, globals, nesting);
+		return;
+	}
+	if (PyType_Check(v)) {
+		ps_index_class(v, globals, modname, nesting);
+		return;
+	}
+	/* only the exact builtin descriptors: no program code runs here */
+	if (type != ps_descr[0] && type != ps_descr[1] && type != ps_descr[2])
+		return;
+	for (i = 0; i < sizeof(accessors) / sizeof(accessors[0]); i++) {
+		f = PyObject_GetAttrString(v, accessors[i]);
+		if (f &&
+		    (PyObject *)Py_TYPE(f) == (PyObject *)&ps_PyFunction_Type)
+			ps_index_function(f, globals, nesting);
+		Py_XDECREF(f);
+		PyErr_Clear();
+	}
+}
+
+/*
+ * Indexes a module's globals: the entries added since the last time (a
+ * dict appends new entries, and PyDict_Next's position is the entry's),
+ * or all of them if the dict shrank or was compacted since.
+ */
+static void ps_index_globals(PyObject *globals)
+{
+	PyObject *key, *seen, *entry, *modname, *value;
+	Py_ssize_t pos = 0, len, old_len = 0, old_pos = 0, n = 0;
+
+	if (!globals || !PyDict_Check(globals) || !ps_indexed)
+		return;
+	len = PyDict_Size(globals);
+	key = PyLong_FromVoidPtr(globals);
+	if (!key)
+		return;
+	seen = PyDict_GetItem(ps_indexed, key); /* borrowed */
+	if (seen && PyTuple_Check(seen) && PyTuple_Size(seen) == 3) {
+		old_len = PyLong_AsSsize_t(PyTuple_GetItem(seen, 1));
+		old_pos = PyLong_AsSsize_t(PyTuple_GetItem(seen, 2));
+		if (old_len == len) {
+			Py_DECREF(key);
+			return;
+		}
+		/* exactly the new entries after old_pos, or start over */
+		for (pos = old_pos; PyDict_Next(globals, &pos, NULL, &value);)
+			n++;
+		pos = old_len < len && n == len - old_len ? old_pos : 0;
+	}
+	modname = PyDict_GetItemString(globals, "__name__"); /* borrowed */
+	Py_XINCREF(modname);
+	while (modname && PyDict_Next(globals, &pos, NULL, &value))
+		ps_index_object(value, globals, modname, 0);
+	Py_XDECREF(modname);
+	PyErr_Clear();
+	entry = Py_BuildValue("(Onn)", globals, len, pos);
+	if (entry)
+		PyDict_SetItem(ps_indexed, key, entry);
+	Py_XDECREF(entry);
+	Py_DECREF(key);
+	PyErr_Clear();
+}
+
+static struct ps_code *ps_code_of_frame(PyObject *co, PyFrameObject *f,
+					int nesting);
+
+/*
+ * Names what the index cannot reach but its running frame tells: a class
+ * body or a list, set or dict comprehension is run by the frame of the
+ * code it is written in (its f_back), so its name is that code's name and
+ * its own, joined by the compiler's rule.
+ */
+static void ps_name_from_parent(PyObject *co, PyFrameObject *f, int nesting)
+{
+	PyObject *back = NULL, *pco = NULL, *name = NULL, *qual;
+	struct ps_code *parent;
+	long flags = ps_code_int(co, "co_flags");
+	const char *n;
+
+	name = PyObject_GetAttrString(co, "co_name");
+	n = name ? ps_utf8(name) : "?";
+	/* module bodies (and exec'd code) have no CO_NEWLOCALS either */
+	if (!name || flags < 0 || strcmp(n, "<module>") == 0 ||
+	    ((flags & PS_CO_NEWLOCALS) && strcmp(n, "<listcomp>") != 0 &&
+	     strcmp(n, "<setcomp>") != 0 && strcmp(n, "<dictcomp>") != 0))
+		goto out;
+	back = PyObject_GetAttrString((PyObject *)f, "f_back");
+	if (back && back != Py_None)
+		pco = PyObject_GetAttrString(back, "f_code");
+	if (!pco || (PyObject *)Py_TYPE(pco) != ps_code_type)
+		goto out;
+	parent = ps_code_of_frame(pco, (PyFrameObject *)back, nesting + 1);
+	if (!parent || !parent->name || (parent->flags & PS_CODE_MODULE))
+		goto out; /* at module level the bare name is the full one */
+	qual = PyUnicode_FromFormat(
+		(parent->flags & PS_CODE_FUNCTION) ? "%U.<locals>.%U" : "%U.%U",
+		parent->name, name);
+	if (qual)
+		ps_name_code(co, qual);
+	Py_XDECREF(qual);
+out:
+	Py_XDECREF(name);
+	Py_XDECREF(back);
+	Py_XDECREF(pco);
+	PyErr_Clear();
+}
+
+/*
+ * ps_code_of() for the profile hook, which has the frame: on 3.9/3.10 a new
+ * code object is named from its module's index, or from its parent frame,
+ * before its record is made.
+ */
+static struct ps_code *ps_code_of_frame(PyObject *co, PyFrameObject *f,
+					int nesting)
+{
+	PyObject *type, *value, *tb, *globals;
+	void *extra = NULL;
+
+	if (ps_get_extra(co, ps_extra_index, &extra) == 0 && extra)
+		return extra;
+	if (!ps_ver->has_qualname && nesting <= PS_INDEX_NESTING) {
+		PyErr_Fetch(&type, &value, &tb);
+		globals = PyObject_GetAttrString((PyObject *)f, "f_globals");
+		ps_index_globals(globals);
+		Py_XDECREF(globals);
+		PyErr_Clear();
+		if (ps_get_extra(co, ps_extra_index, &extra) != 0 || !extra)
+			ps_name_from_parent(co, f, nesting);
+		PyErr_Clear();
+		PyErr_Restore(type, value, tb);
+	}
+	return ps_code_of(co);
+}
+
+/*
+ * The index's state; the builtin descriptor types whose accessors it
+ * follows. 0, or -1 with an exception set.
+ */
+static int ps_index_init(void)
+{
+	static const char *const names[] = {"staticmethod", "classmethod",
+					    "property"};
+	PyObject *builtins = PyEval_GetBuiltins(); /* borrowed */
+	size_t i;
+
+	if (ps_ver->has_qualname)
+		return 0;
+	if (!&ps_PyFunction_Type) {
+		PyErr_SetString(PyExc_ImportError,
+				"PyFunction_Type is not exported");
+		return -1;
+	}
+	for (i = 0; i < 3; i++) {
+		ps_descr[i] = builtins
+				      ? PyDict_GetItemString(builtins, names[i])
+				      : NULL;
+		if (!ps_descr[i]) {
+			PyErr_Format(PyExc_ImportError, "no builtin %s",
+				     names[i]);
+			return -1;
+		}
+		Py_INCREF(ps_descr[i]);
+	}
+	ps_indexed = PyDict_New();
+	return ps_indexed ? 0 : -1;
+}
+
+/*
+ * Start-up frames not recorded (see start()): on thread ps_skip_thread, the
+ * frames that were running when start() was called and have not returned
+ * yet (ps_skip_outer), and the calls made under them (ps_skip_depth). Under
+ * the GIL.
+ */
+static unsigned long ps_skip_thread;
+static long ps_skip_outer, ps_skip_depth;
+
+/* Whether this event belongs to a start-up frame; keeps the counts. */
+static int ps_skip(int entry)
+{
+	if (PyThread_get_thread_ident() != ps_skip_thread)
+		return 0;
+	if (entry)
+		ps_skip_depth++;
+	else if (ps_skip_depth > 0)
+		ps_skip_depth--;
+	else
+		ps_skip_outer--; /* a start-up frame returned */
+	return 1;
 }
 
 /* One probe site each: the notes list exactly one location per probe. */
-__attribute__((noinline)) static void ps_fire_entry(PyCodeObject *co, int kind)
+__attribute__((noinline)) static void ps_fire_entry(struct ps_code *pc,
+						    int kind)
 {
 	if (!PS_LOAD(pystrobe_function__entry_semaphore))
 		return;
-	STAP_PROBE4(pystrobe, function__entry, ps_code_id(co) | (unsigned)kind,
-		    ps_utf8(co->co_filename), ps_utf8(PS_CODE_NAME(co)),
-		    co->co_firstlineno);
+	if (ps_skip_outer > 0 && ps_skip(1))
+		return;
+	STAP_PROBE4(pystrobe, function__entry, pc->id | (unsigned)kind,
+		    pc->file_utf8, pc->name_utf8, pc->line);
 }
 
-__attribute__((noinline)) static void ps_fire_return(PyCodeObject *co, int kind)
+__attribute__((noinline)) static void ps_fire_return(struct ps_code *pc,
+						     int kind)
 {
 	if (!PS_LOAD(pystrobe_function__return_semaphore))
 		return;
-	STAP_PROBE1(pystrobe, function__return,
-		    ps_code_id(co) | (unsigned)kind);
+	if (ps_skip_outer > 0 && ps_skip(0))
+		return;
+	STAP_PROBE1(pystrobe, function__return, pc->id | (unsigned)kind);
 }
 
-/* Writes "pystrobe: provider: WHAT: <pending exception>" and clears it. */
-static void ps_report(const char *what)
-{
-	PyObject *exc = ps_take_exception();
-
-	if (exc)
-		PySys_FormatStderr("pystrobe: provider: %s: %S\n", what, exc);
-	else
-		PySys_FormatStderr("pystrobe: provider: %s\n", what);
-	Py_XDECREF(exc);
-	PyErr_Clear();
-}
-
-#if PS_MONITORING
-/* ----------------------------- sys.monitoring ---------------------------- */
+/* ------------------------ sys.monitoring (3.12+) ------------------------- */
 static int ps_tool = -1;
 static long ps_event_mask;
 static PyObject *ps_set_events; /* sys.monitoring.set_events */
@@ -336,9 +805,12 @@ static PyObject *ps_set_events; /* sys.monitoring.set_events */
 	static PyObject *fn(PyObject *self, PyObject *const *args,             \
 			    Py_ssize_t nargs)                                  \
 	{                                                                      \
+		struct ps_code *pc;                                            \
 		(void)self;                                                    \
-		if (nargs >= 1 && PyCode_Check(args[0]))                       \
-			fire((PyCodeObject *)args[0], kind);                   \
+		if (nargs >= 1 &&                                              \
+		    (PyObject *)Py_TYPE(args[0]) == ps_code_type &&            \
+		    (pc = ps_code_of(args[0])))                                \
+			fire(pc, kind);                                        \
 		Py_RETURN_NONE;                                                \
 	}
 PS_CALLBACK(ps_on_start, ps_fire_entry, PS_ENTRY_CALL)
@@ -349,12 +821,12 @@ PS_CALLBACK(ps_on_unwind, ps_fire_return, PS_RETURN_UNWIND)
 
 #define PS_FASTCALL(fn) ((PyCFunction)(void (*)(void))(fn))
 static PyMethodDef ps_callbacks[] = {
-	{"PY_START", PS_FASTCALL(ps_on_start), METH_FASTCALL, NULL},
-	{"PY_RESUME", PS_FASTCALL(ps_on_resume), METH_FASTCALL, NULL},
-	{"PY_THROW", PS_FASTCALL(ps_on_resume), METH_FASTCALL, NULL},
-	{"PY_RETURN", PS_FASTCALL(ps_on_return), METH_FASTCALL, NULL},
-	{"PY_YIELD", PS_FASTCALL(ps_on_yield), METH_FASTCALL, NULL},
-	{"PY_UNWIND", PS_FASTCALL(ps_on_unwind), METH_FASTCALL, NULL},
+	{"PY_START", PS_FASTCALL(ps_on_start), PS_METH_FASTCALL, NULL},
+	{"PY_RESUME", PS_FASTCALL(ps_on_resume), PS_METH_FASTCALL, NULL},
+	{"PY_THROW", PS_FASTCALL(ps_on_resume), PS_METH_FASTCALL, NULL},
+	{"PY_RETURN", PS_FASTCALL(ps_on_return), PS_METH_FASTCALL, NULL},
+	{"PY_YIELD", PS_FASTCALL(ps_on_yield), PS_METH_FASTCALL, NULL},
+	{"PY_UNWIND", PS_FASTCALL(ps_on_unwind), PS_METH_FASTCALL, NULL},
 };
 #define PS_NR_CALLBACKS (sizeof(ps_callbacks) / sizeof(ps_callbacks[0]))
 
@@ -369,7 +841,7 @@ static const int ps_tool_ids[] = {3, 4, 2};
  * Claims a tool id and registers the callbacks (with events still off).
  * 0, or -1 with an exception set (ImportError when no id is free).
  */
-static int ps_source_init(void)
+static int ps_monitoring_init(void)
 {
 	PyObject *mon, *events = NULL, *fn, *r;
 	size_t i;
@@ -413,7 +885,7 @@ static int ps_source_init(void)
 			Py_DECREF(ev);
 			goto cleanup;
 		}
-		fn = PyCFunction_New(&ps_callbacks[i], NULL);
+		fn = PyCFunction_NewEx(&ps_callbacks[i], NULL, NULL);
 		if (!fn) {
 			Py_DECREF(ev);
 			goto cleanup;
@@ -434,70 +906,124 @@ static int ps_source_init(void)
 cleanup:
 	Py_XDECREF(events);
 	if (err) {
-		PyObject *exc = ps_take_exception();
+		PyObject *type, *value, *tb;
 
+		PyErr_Fetch(&type, &value, &tb);
 		r = PyObject_CallMethod(mon, "free_tool_id", "i", ps_tool);
 		Py_XDECREF(r);
 		PyErr_Clear();
-		PyErr_SetRaisedException(exc);
+		PyErr_Restore(type, value, tb);
 		ps_tool = -1;
 	}
 	return err;
 }
 
 /* Switches the events on or off; GIL held. 0, or -1 with an exception. */
-static int ps_source_apply(int on, int include_self)
+static int ps_monitoring_apply(int on)
 {
-	PyObject *r;
+	PyObject *r = PyObject_CallFunction(ps_set_events, "il", ps_tool,
+					    on ? ps_event_mask : 0L);
 
-	(void)include_self;
-	r = PyObject_CallFunction(ps_set_events, "il", ps_tool,
-				  on ? ps_event_mask : 0L);
 	if (!r)
 		return -1;
 	Py_DECREF(r);
 	return 0;
 }
 
-static int ps_source_enabled(void)
+/* ---------------------- the C profile hook (3.9-3.11) -------------------- */
+/* The profile function a thread state holds (ps_ver->c_profilefunc). */
+static inline ps_tracefunc *ps_profilefunc(PyThreadState *ts)
 {
-	return PS_LOAD(ps_enabled);
+	return (ps_tracefunc *)((char *)ts + ps_ver->c_profilefunc);
 }
 
-static PyObject *ps_tool_id(PyObject *self, PyObject *unused)
+/*
+ * The frame's last instruction as a byte offset, and its opcode and oparg
+ * in bc (co_code); -1 before the frame first ran. Generators only.
+ */
+static long ps_frame_lasti(PyFrameObject *f, PyObject *bc, int *op, int *arg)
 {
-	(void)self;
-	(void)unused;
-	return PyLong_FromLong(ps_tool);
+	PyObject *v = PyObject_GetAttrString((PyObject *)f, "f_lasti");
+	long lasti = v ? PyLong_AsLong(v) : -1;
+	const unsigned char *code;
+
+	Py_XDECREF(v);
+	PyErr_Clear();
+	*op = *arg = -1;
+	if (lasti < 0 || !bc || lasti + 1 >= PyBytes_Size(bc))
+		return lasti;
+	code = (const unsigned char *)PyBytes_AsString(bc);
+	*op = code[lasti];
+	*arg = code[lasti + 1];
+	return lasti;
 }
-#else
-/* ------------------------- the C profile hook ---------------------------- */
+
+/*
+ * A generator's PyTrace_CALL: its body starts (3.9/3.10: it never ran;
+ * 3.11: it stands at RESUME 0, the start of the body; gen.throw() reports
+ * the call at the YIELD_VALUE it resumes), or it resumes.
+ */
+static int ps_gen_entry_kind(PyFrameObject *f, struct ps_code *pc)
+{
+	int op, arg;
+
+	if (ps_frame_lasti(f, pc->bytecode, &op, &arg) < 0)
+		return PS_ENTRY_CALL;
+	return ps_ver->resume_op >= 0 && op == ps_ver->resume_op && arg == 0
+		       ? PS_ENTRY_CALL
+		       : PS_ENTRY_RESUME;
+}
+
+/*
+ * A generator's PyTrace_RETURN with a value: a return if it stands at
+ * RETURN_VALUE, else it suspends (YIELD_VALUE; 3.9/3.10 also the
+ * instruction before the YIELD_FROM it will repeat).
+ */
+static int ps_gen_return_kind(PyFrameObject *f, struct ps_code *pc)
+{
+	int op, arg;
+
+	ps_frame_lasti(f, pc->bytecode, &op, &arg);
+	return op == ps_ver->return_op ? PS_RETURN_RETURN : PS_RETURN_YIELD;
+}
+
+static int ps_threading_set(void); /* below */
+static int ps_threading_done;	   /* threading's hook was set */
+
 static int ps_profile_hook(PyObject *obj, PyFrameObject *f, int what,
 			   PyObject *arg)
 {
-	PyCodeObject *co;
+	struct ps_code *pc;
+	PyObject *co;
 
 	(void)obj;
-	if (what != PyTrace_CALL && what != PyTrace_RETURN)
+	if (what != PS_TRACE_CALL && what != PS_TRACE_RETURN)
 		return 0;
 	if (!ps_wanted()) {
 		/* The tracer left: this thread runs unhooked again. */
-		PyEval_SetProfile(NULL, NULL);
+		ps_PyEval_SetProfile(NULL, NULL);
 		PS_STORE(ps_resync, 1);
 		return 0;
 	}
-	co = PyFrame_GetCode(f);
+	co = (PyObject *)PyFrame_GetCode(f);
 	Py_DECREF(co); /* the frame keeps it alive */
-	if (what == PyTrace_CALL)
-		ps_fire_entry(co, ps_frame_is_new_call(f, co)
-					  ? PS_ENTRY_CALL
-					  : PS_ENTRY_RESUME);
+	pc = ps_code_of_frame(co, f, 0);
+	if (!pc)
+		return 0;
+	if (what == PS_TRACE_CALL)
+		ps_fire_entry(pc, (pc->flags & PS_CODE_GENERATOR)
+					  ? ps_gen_entry_kind(f, pc)
+					  : PS_ENTRY_CALL);
 	else if (!arg)
-		ps_fire_return(co, PS_RETURN_UNWIND);
+		ps_fire_return(pc, PS_RETURN_UNWIND);
 	else
-		ps_fire_return(co, ps_frame_is_yielding(f, co)
-					   ? PS_RETURN_YIELD
+		ps_fire_return(pc, (pc->flags & PS_CODE_GENERATOR)
+					   ? ps_gen_return_kind(f, pc)
 					   : PS_RETURN_RETURN);
+	/* a module body done: maybe threading's, whose hook to set now */
+	if (what == PS_TRACE_RETURN && (pc->flags & PS_CODE_MODULE) &&
+	    !ps_threading_done && ps_threading_set() < 0)
+		PyErr_Clear();
 	return 0;
 }
 
@@ -511,53 +1037,82 @@ static PyObject *ps_thread_start(PyObject *self, PyObject *const *args,
 {
 	(void)self;
 	if (!ps_wanted()) {
-		PyEval_SetProfile(NULL, NULL);
+		ps_PyEval_SetProfile(NULL, NULL);
 		Py_RETURN_NONE;
 	}
-	PyEval_SetProfile(ps_profile_hook, NULL);
-	if (nargs == 3 && PyFrame_Check(args[0]) && PyUnicode_Check(args[1]) &&
+	ps_PyEval_SetProfile(ps_profile_hook, NULL);
+	if (nargs == 3 && PyUnicode_Check(args[1]) &&
 	    PyUnicode_CompareWithASCIIString(args[1], "call") == 0)
-		ps_profile_hook(NULL, (PyFrameObject *)args[0], PyTrace_CALL,
+		ps_profile_hook(NULL, (PyFrameObject *)args[0], PS_TRACE_CALL,
 				args[2]);
 	Py_RETURN_NONE;
 }
 
 static PyMethodDef ps_thread_start_def = {
 	"_pystrobe_thread_start", (PyCFunction)(void (*)(void))ps_thread_start,
-	METH_FASTCALL, NULL};
+	PS_METH_FASTCALL, NULL};
 static PyObject *ps_thread_start_fn;
 
-static int ps_source_init(void)
+/*
+ * Checks ps_versions[] on this thread: the profile function the table
+ * locates must be the one PyEval_SetProfile sets. Leaves the thread
+ * unhooked. 0, or -1 with ImportError set.
+ */
+static int ps_check_layout(void)
 {
-	ps_thread_start_fn = PyCFunction_New(&ps_thread_start_def, NULL);
-	return ps_thread_start_fn ? 0 : -1;
+	PyThreadState *ts = PyThreadState_Get();
+	PyObject *cur = PySys_GetObject("getprofile"), *prof;
+	int ok;
+
+	/* a profiler of the program's own on this thread: do not touch */
+	prof = cur ? PyObject_CallObject(cur, NULL) : NULL;
+	if (!prof) {
+		PyErr_Clear();
+		return 0;
+	}
+	Py_DECREF(prof);
+	if (prof != Py_None || *ps_profilefunc(ts))
+		return 0;
+	ps_PyEval_SetProfile(ps_profile_hook, NULL);
+	ok = *ps_profilefunc(ts) == ps_profile_hook;
+	ps_PyEval_SetProfile(NULL, NULL);
+	ok = ok && !*ps_profilefunc(ts);
+	if (!ok) {
+		PyErr_Format(PyExc_ImportError,
+			     "unexpected thread state layout in Python 3.%d",
+			     ps_ver->minor);
+		return -1;
+	}
+	return 0;
+}
+
+static int ps_hook_init(void)
+{
+	if (ps_index_init() < 0)
+		return -1;
+	ps_thread_start_fn =
+		PyCFunction_NewEx(&ps_thread_start_def, NULL, NULL);
+	if (!ps_thread_start_fn)
+		return -1;
+	return ps_check_layout();
 }
 
 /*
  * Sets threading's hook for threads started later (threading._profile_hook
  * on 3.9-3.11) to ours (on) or back to None (off), leaving a hook someone
- * else set alone. threading is imported
- * only by the importing thread (the main thread, from sitecustomize): an
- * import from the poller would make it record the poller as main thread.
+ * else set alone. threading is never imported for this: if the program
+ * imports it later, the hook is set when its module body returns.
  */
-static int ps_threading_apply(int on, int may_import)
+static int ps_threading_apply(int on)
 {
-	PyObject *threading, *name, *cur = NULL, *r = NULL;
+	PyObject *threading, *cur = NULL, *r = NULL;
 	int err = -1;
 
-	if (may_import) {
-		threading = PyImport_ImportModule("threading");
-		if (!threading)
-			return -1;
-	} else {
-		name = PyUnicode_FromString("threading");
-		if (!name)
-			return -1;
-		threading = PyImport_GetModule(name);
-		Py_DECREF(name);
-		if (!threading)
-			return PyErr_Occurred() ? -1 : 0;
-	}
+	threading = PyDict_GetItemString(PyImport_GetModuleDict(),
+					 "threading"); /* borrowed */
+	if (!threading)
+		return 0;
+	Py_INCREF(threading);
 	cur = PyObject_GetAttrString(threading, "_profile_hook");
 	if (!cur)
 		goto cleanup;
@@ -572,10 +1127,17 @@ static int ps_threading_apply(int on, int may_import)
 		Py_DECREF(r);
 		err = 0;
 	}
+	ps_threading_done = on && err == 0;
 cleanup:
 	Py_XDECREF(cur);
 	Py_DECREF(threading);
 	return err;
+}
+
+/* A module finished importing while events are on: threading's? */
+static int ps_threading_set(void)
+{
+	return ps_threading_apply(1);
 }
 
 /*
@@ -583,39 +1145,60 @@ cleanup:
  * has no other profile function, and sets threading's hook; GIL held. The
  * poller's own short-lived thread state is skipped (include_self == 0).
  */
-static int ps_source_apply(int on, int include_self)
+static int ps_hook_apply(int on, int include_self)
 {
 	PyThreadState *self = PyThreadState_Get(), *ts;
-	PyInterpreterState *interp = PyThreadState_GetInterpreter(self);
+	PyInterpreterState *interp = PyInterpreterState_Get();
 
-	for (ts = PyInterpreterState_ThreadHead(interp); ts;
-	     ts = PyThreadState_Next(ts)) {
+	if (ps_threading_apply(on) < 0)
+		return -1;
+	for (ts = ps_PyInterpreterState_ThreadHead(interp); ts;
+	     ts = ps_PyThreadState_Next(ts)) {
+		ps_tracefunc cur = *ps_profilefunc(ts);
+
 		if (ts == self && !include_self)
 			continue;
-		if (on && !ts->c_profilefunc) {
-			if (_PyEval_SetProfile(ts, ps_profile_hook, NULL) < 0)
+		if (on && !cur) {
+			if (ps__PyEval_SetProfile(ts, ps_profile_hook, NULL) <
+			    0)
 				return -1;
-		} else if (!on && ts->c_profilefunc == ps_profile_hook) {
-			if (_PyEval_SetProfile(ts, NULL, NULL) < 0)
+		} else if (!on && cur == ps_profile_hook) {
+			if (ps__PyEval_SetProfile(ts, NULL, NULL) < 0)
 				return -1;
 		}
 	}
-	return ps_threading_apply(on, include_self);
+	return 0;
 }
 
-/* Whether the calling thread has the hook on. */
+/* ---------------------------- either source ------------------------------ */
+static int ps_source_init(void)
+{
+	return ps_ver->monitoring ? ps_monitoring_init() : ps_hook_init();
+}
+
+/* GIL held. 0, or -1 with an exception set. */
+static int ps_source_apply(int on, int include_self)
+{
+	return ps_ver->monitoring ? ps_monitoring_apply(on)
+				  : ps_hook_apply(on, include_self);
+}
+
+/* Whether events are on (3.9-3.11: on the calling thread). */
 static int ps_source_enabled(void)
 {
-	return PyThreadState_Get()->c_profilefunc == ps_profile_hook;
+	if (ps_ver->monitoring)
+		return PS_LOAD(ps_enabled);
+	return *ps_profilefunc(PyThreadState_Get()) == ps_profile_hook;
 }
 
 static PyObject *ps_tool_id(PyObject *self, PyObject *unused)
 {
 	(void)self;
 	(void)unused;
-	Py_RETURN_NONE;
+	if (ps_tool < 0)
+		Py_RETURN_NONE;
+	return PyLong_FromLong(ps_tool);
 }
-#endif
 
 /* ------------------------------ switching -------------------------------- */
 /*
@@ -632,6 +1215,8 @@ static int ps_sync(int include_self)
 	if (want == PS_LOAD(ps_enabled) && !(want && PS_LOAD(ps_resync)))
 		return 0;
 	PS_STORE(ps_resync, 0);
+	if (!want)
+		ps_skip_outer = 0; /* start-up frames not followed any more */
 	if (ps_source_apply(want, include_self) < 0) {
 		PS_STORE(ps_broken, 1);
 		return -1;
@@ -651,10 +1236,10 @@ static void ps_poll_once(void)
 	if (want == PS_LOAD(ps_enabled) && !(want && PS_LOAD(ps_resync)))
 		return;
 	/* Never wait for the GIL of an interpreter being finalized. */
-	if (PS_LOAD(ps_stop) || PS_IS_FINALIZING())
+	if (PS_LOAD(ps_stop) || ps_is_finalizing())
 		return;
 	gil = PyGILState_Ensure();
-	if (!PS_IS_FINALIZING() && ps_sync(0) < 0)
+	if (!ps_is_finalizing() && ps_sync(0) < 0)
 		ps_report("cannot switch events (left as they are)");
 	PyGILState_Release(gil);
 }
@@ -701,7 +1286,7 @@ static int ps_poller_start(void)
 	PS_STORE(ps_poller_tid, 0);
 	if (PyThread_start_new_thread(ps_poller_main,
 				      (void *)(intptr_t)ps_wake_fd) ==
-	    PYTHREAD_INVALID_THREAD_ID) {
+	    (unsigned long)-1) { /* PYTHREAD_INVALID_THREAD_ID */
 		PyThread_release_lock(ps_poller_done);
 		close(ps_wake_fd);
 		ps_wake_fd = -1;
@@ -756,34 +1341,55 @@ static void ps_poller_stop(void)
  * a Python hook registered after ours (logging has one), that is, while the
  * frame that called os.fork() is an ancestor still at that call.
  */
-static PyFrameObject *ps_fork_frame; /* the caller of os.fork() */
-static int ps_fork_lasti;	     /* its instruction then */
+static PyObject *ps_fork_frame; /* the caller of os.fork() */
+static long ps_fork_lasti;	/* its instruction then */
 static int ps_restart_tries;
 
-static void ps_set_fork_frame(PyFrameObject *f)
+/* A frame's f_lasti or f_back (new reference; NULL for None). */
+static long ps_lasti(PyObject *f)
 {
-	PyFrameObject *old = ps_fork_frame;
+	PyObject *v = PyObject_GetAttrString(f, "f_lasti");
+	long lasti = v ? PyLong_AsLong(v) : -1;
+
+	Py_XDECREF(v);
+	PyErr_Clear();
+	return lasti;
+}
+
+static PyObject *ps_back(PyObject *f)
+{
+	PyObject *b = PyObject_GetAttrString(f, "f_back");
+
+	PyErr_Clear();
+	if (b == Py_None)
+		Py_CLEAR(b);
+	return b;
+}
+
+static void ps_set_fork_frame(PyObject *f)
+{
+	PyObject *old = ps_fork_frame;
 
 	Py_XINCREF(f);
 	ps_fork_frame = f;
-	ps_fork_lasti = f ? PS_FRAME_LASTI(f) : -1;
+	ps_fork_lasti = f ? ps_lasti(f) : -1;
 	Py_XDECREF(old);
 }
 
 static int ps_fork_running(void)
 {
-	PyFrameObject *f = PyEval_GetFrame(), *back;
+	PyObject *f = (PyObject *)PyEval_GetFrame(), *back;
 	int running = 0;
 
 	if (!ps_fork_frame || !f || f == ps_fork_frame)
 		return 0;
 	Py_INCREF(f);
 	while (f) {
-		back = PyFrame_GetBack(f);
+		back = ps_back(f);
 		Py_DECREF(f);
 		f = back;
 		if (f == ps_fork_frame) {
-			running = PS_FRAME_LASTI(f) == ps_fork_lasti;
+			running = ps_lasti(f) == ps_fork_lasti;
 			break;
 		}
 	}
@@ -824,7 +1430,7 @@ static PyObject *ps_before_fork(PyObject *self, PyObject *unused)
 	if (ps_poller_started)
 		ps_poller_paused = 1;
 	ps_poller_stop();
-	ps_set_fork_frame(PyEval_GetFrame());
+	ps_set_fork_frame((PyObject *)PyEval_GetFrame());
 	Py_RETURN_NONE;
 }
 
@@ -887,11 +1493,11 @@ static int ps_register(const char *module, const char *attr, PyMethodDef *defs,
 	if (!args || (kw_names && !kwargs))
 		goto cleanup;
 	for (i = 0; i < nr; i++) {
-		fn = PyCFunction_New(&defs[i], NULL);
+		fn = PyCFunction_NewEx(&defs[i], NULL, NULL);
 		if (!fn)
 			goto cleanup;
 		if (!kw_names) {
-			PyTuple_SET_ITEM(args, 0, fn);
+			PyTuple_SetItem(args, 0, fn); /* steals fn */
 			break;
 		}
 		if (PyDict_SetItemString(kwargs, defs[i].ml_name, fn) < 0) {
@@ -912,6 +1518,50 @@ cleanup:
 }
 
 /* ------------------------------- module ---------------------------------- */
+/* How many Python frames the calling thread is running. */
+static long ps_stack_depth(void)
+{
+	PyObject *f = (PyObject *)PyEval_GetFrame(), *back;
+	long n = 0;
+
+	Py_XINCREF(f);
+	while (f && n < 100000) {
+		n++;
+		back = ps_back(f);
+		Py_DECREF(f);
+		f = back;
+	}
+	Py_XDECREF(f);
+	return n;
+}
+
+/*
+ * start(skip_running=False): from now on events are on whenever a tracer
+ * is attached; at once if one is attached already. The loader calls it as
+ * its last step, so that no Python code of pystrobe's own (nor the import
+ * of this module) is traced. With skip_running, and a tracer attached, the
+ * frames running now on this thread (the interpreter's start-up: site, the
+ * sitecustomize chain) and everything they call are not recorded either:
+ * recording starts with the program's own first frame.
+ */
+static PyObject *ps_start(PyObject *self, PyObject *args)
+{
+	int skip_running = 0;
+
+	(void)self;
+	if (!PyArg_ParseTuple(args, "|p:start", &skip_running))
+		return NULL;
+	PS_STORE(ps_started, 1);
+	if (ps_sync(1) < 0)
+		return NULL;
+	if (skip_running && PS_LOAD(ps_enabled)) {
+		ps_skip_thread = PyThread_get_thread_ident();
+		ps_skip_depth = 0;
+		ps_skip_outer = ps_stack_depth();
+	}
+	Py_RETURN_NONE;
+}
+
 static PyObject *ps_enabled_py(PyObject *self, PyObject *unused)
 {
 	(void)self;
@@ -920,6 +1570,10 @@ static PyObject *ps_enabled_py(PyObject *self, PyObject *unused)
 }
 
 static PyMethodDef ps_methods[] = {
+	{"start", ps_start, METH_VARARGS,
+	 "start(skip_running=False): switch events on while a tracer is "
+	 "attached (at once if one is); skip_running: not for the frames "
+	 "running now and their callees."},
 	{"enabled", ps_enabled_py, METH_NOARGS,
 	 "enabled() -> bool: whether events are on now (3.9-3.11: on the "
 	 "calling thread)."},
@@ -938,10 +1592,29 @@ static struct PyModuleDef ps_module = {
 	.m_methods = ps_methods,
 };
 
+/* type(code): the code object of the frame importing this module. */
+static int ps_init_code_type(void)
+{
+	PyObject *f = (PyObject *)PyEval_GetFrame(), *co;
+
+	if (!f) {
+		PyErr_SetString(
+			PyExc_ImportError,
+			"_pystrobe_provider must be imported from Python");
+		return -1;
+	}
+	co = PyObject_GetAttrString(f, "f_code");
+	if (!co)
+		return -1;
+	ps_code_type = (PyObject *)Py_TYPE(co);
+	Py_INCREF(ps_code_type);
+	Py_DECREF(co);
+	return 0;
+}
+
 /*
- * Import: claim the event source, register the exit and fork handlers,
- * start the poller, then switch events on at once if a tracer is already
- * attached (so it sees every call made after the import returns).
+ * Import: claim the event source, register the exit and fork handlers and
+ * start the poller. Events stay off until start() is called.
  */
 PyMODINIT_FUNC PyInit__pystrobe_provider(void)
 {
@@ -949,7 +1622,7 @@ PyMODINIT_FUNC PyInit__pystrobe_provider(void)
 	PyObject *m;
 	int err;
 
-	if (PyInterpreterState_Get() != PyInterpreterState_Main()) {
+	if (PyInterpreterState_GetID(PyInterpreterState_Get()) != 0) {
 		PyErr_SetString(PyExc_ImportError,
 				"_pystrobe_provider works in the main "
 				"interpreter only");
@@ -958,8 +1631,9 @@ PyMODINIT_FUNC PyInit__pystrobe_provider(void)
 	m = PyModule_Create(&ps_module);
 	if (!m || initialized)
 		return m;
-	/* the serials are plain numbers: nothing to free with the code */
-	ps_extra_index = PS_REQUEST_EXTRA_INDEX(NULL);
+	if (ps_resolve() < 0 || ps_init_code_type() < 0)
+		goto fail;
+	ps_extra_index = ps_request_extra(ps_code_free);
 	if (ps_extra_index < 0) {
 		PyErr_SetString(PyExc_ImportError,
 				"no free co_extra slot for the code ids");
@@ -977,10 +1651,6 @@ PyMODINIT_FUNC PyInit__pystrobe_provider(void)
 		PyErr_Format(PyExc_ImportError,
 			     "cannot start the poller thread: %s",
 			     strerror(-err));
-		goto fail;
-	}
-	if (ps_sync(1) < 0) {
-		ps_poller_stop();
 		goto fail;
 	}
 	initialized = 1;

@@ -1,25 +1,33 @@
 #!/usr/bin/env bash
-# Builds pystrobe's USDT provider, provider/pystrobe_provider.c, once per
-# CPython minor version that scripts/pythons.sh lists:
+# Builds pystrobe's USDT provider, provider/pystrobe_provider.c:
 #
 #   scripts/build-provider.sh OUTDIR
 #
-# writes OUTDIR/3.X/_pystrobe_provider.so, and provider/sitecustomize.py as
-# OUTDIR/sitecustomize.py and OUTDIR/3.X/sitecustomize.py: for `pystrobe
-# calls -- CMD`, either OUTDIR or OUTDIR/3.X goes on PYTHONPATH (the
-# sitecustomize handles both layouts).
+# writes OUTDIR/3.X/_pystrobe_provider.so for every supported minor version
+# (VERSIONS below), and provider/sitecustomize.py as OUTDIR/sitecustomize.py
+# and OUTDIR/3.X/sitecustomize.py: for `pystrobe calls -- CMD`, either
+# OUTDIR or OUTDIR/3.X goes on PYTHONPATH (the sitecustomize handles both
+# layouts).
 #
-# The extension ABI is per minor version, so one build serves every
-# interpreter of that version (Debian's static ones too: they export the C
-# API, and the .so is not linked against libpython). Of the header sets
-# available for a minor version, the oldest patch release is used, so the
-# module only needs API that every interpreter of that version has. Headers
-# inside a debootstrap root are compiled with -isysroot ROOT (that root's
-# libc headers and pyconfig.h); the module is linked against the host's
-# glibc and checked to need no symbol version newer than the root's
-# (bullseye has 2.31). sys/sdt.h comes from the host (systemtap-sdt-dev).
+# The module is compiled once, against CPython's stable ABI of 3.9
+# (Py_LIMITED_API in the source), so one binary loads into every interpreter
+# 3.9-3.15, Debian's static ones and slim container Pythons without headers
+# included; what it needs beyond the stable ABI it finds in the running
+# interpreter (see the source). Any one CPython's headers (3.9 or later) will
+# do to compile it, taken from, in order:
+#   $PYSTROBE_PYTHON_INCLUDE    a directory with Python.h (and pyconfig.h)
+#   the host's /usr/include/python3.*  (python3-dev; skipped when
+#                               PYSTROBE_HOST_HEADERS=0)
+#   Debian's libpython3.11-dev  (bookworm), fetched once with apt-get into
+#                               ${PYSTROBE_CACHE:-/var/cache/pystrobe}/headers
+#                               (a private sources list and state: the host's
+#                               apt configuration is not touched) and reused
+#                               offline afterwards
+# sys/sdt.h comes from the host (systemtap-sdt-dev). The module is linked
+# against the host's glibc and checked to need no symbol version newer than
+# GLIBC_MAX (the oldest glibc it is meant to load with).
 #
-# Idempotent: a .so newer than its sources (and this script) is kept.
+# Idempotent: a module newer than its sources (and this script) is kept.
 set -euo pipefail
 
 if [ $# -ne 1 ]; then
@@ -32,71 +40,89 @@ SITE=$HERE/provider/sitecustomize.py
 SELF=$HERE/scripts/build-provider.sh
 OUT=$1
 CC=${CC:-gcc}
-CFLAGS=(-O2 -fPIC -shared -Wall -Wextra -Werror)
+CFLAGS=(-O2 -fPIC -shared -fvisibility=hidden -Wall -Wextra -Werror)
+VERSIONS="3.9 3.10 3.11 3.12 3.13 3.14 3.15"
+GLIBC_MAX=2.17
+CACHE=${PYSTROBE_CACHE:-/var/cache/pystrobe}
+MIRROR=${PYSTROBE_MIRROR:-http://deb.debian.org/debian}
+HEADERS_SUITE=bookworm
+HEADERS_PKG=libpython3.11-dev
 
-# Pick one header directory per minor version: the oldest patch release.
-declare -A best_ver best_inc best_root
-while read -r label root py; do
-	minor=${py##*/python}
-	minor=${minor%%-*} # python3.13-pie
-	inc=${root%/}$(dirname "$(dirname "$py")")/include/python$minor
-	if [ ! -f "$inc/Python.h" ] || [ ! -f "$inc/patchlevel.h" ]; then
-		echo "build-provider: $label: no headers in $inc, skipped" >&2
-		continue
-	fi
-	ver=$(sed -n 's/^#define[[:space:]]*PY_VERSION[[:space:]]*"\(.*\)"/\1/p' \
-		"$inc/patchlevel.h")
-	old=${best_ver[$minor]:-}
-	if [ -n "$old" ] &&
-		[ "$(printf '%s\n%s\n' "$old" "$ver" | sort -V | head -n1)" = "$old" ]; then
-		continue
-	fi
-	best_ver[$minor]=$ver
-	best_inc[$minor]=$inc
-	best_root[$minor]=$root
-done < <("$HERE/scripts/pythons.sh")
+log() { echo "build-provider: $*" >&2; }
 
-if [ "${#best_ver[@]}" -eq 0 ]; then
-	echo "build-provider: no interpreters with headers found" >&2
-	exit 1
-fi
-
-# sys/sdt.h (and sdt-config.h) alone, for builds against a root's headers.
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-sdt=$(printf '#include <sys/sdt.h>\n' | "$CC" -E -x c - 2>/dev/null |
-	sed -n 's|^# [0-9]* "\(/[^"]*/sys/sdt\.h\)".*|\1|p' | head -n1)
-if [ -z "$sdt" ]; then
-	echo "build-provider: sys/sdt.h not found (install systemtap-sdt-dev)" >&2
-	exit 1
-fi
-mkdir -p "$tmp/sdt/sys"
-for h in "$(dirname "$sdt")"/sdt*.h; do
-	ln -s "$h" "$tmp/sdt/sys/"
-done
-
-# Every glibc symbol version the module needs must be in the oldest glibc
-# it loads into: the root's (all interpreters of a minor version share the
-# build) or the host's.
-glibc_max() {
-	objdump -T "$1" | grep -o 'GLIBC_[0-9][0-9.]*' | sort -uV | tail -n1
+# Prints "-I... -I..." for a header set, or nothing. $1: directory holding
+# Python.h; $2: the include root above it (for Debian's multiarch
+# pyconfig.h wrapper).
+include_flags() {
+	[ -f "$1/Python.h" ] && [ -f "$1/patchlevel.h" ] || return 0
+	echo "-I$1 -I$2"
 }
-check_glibc() {
-	local so=$1 root=$2 need have
-	need=$(glibc_max "$so")
-	for libc in /lib/x86_64-linux-gnu/libc.so.6 \
-		"${root%/}/lib/x86_64-linux-gnu/libc.so.6"; do
-		[ -f "$libc" ] || continue
-		have=$(glibc_max "$libc")
-		if [ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | tail -n1)" != "$have" ]; then
-			echo "build-provider: $so needs $need, $libc has $have" >&2
-			rm -f "$so"
-			exit 1
-		fi
+
+header_version() {
+	sed -n 's/^#define[[:space:]]*PY_VERSION[[:space:]]*"\(.*\)"/\1/p' \
+		"$1/patchlevel.h"
+}
+
+# The host's newest CPython headers of 3.9 or later, if any.
+host_headers() {
+	local best="" inc v
+	for inc in /usr/include/python3.*; do
+		[ -f "$inc/Python.h" ] || continue
+		v=${inc##*/python}
+		case "$v" in 3.[0-8] | *[!0-9.]*) continue ;; esac
+		best=$(printf '%s\n%s\n' "$best" "$inc" | sed '/^$/d' |
+			sort -V | tail -n1)
 	done
+	[ -n "$best" ] && include_flags "$best" /usr/include
 }
 
-# Copies provider/sitecustomize.py into directory $1 unless it is there.
+# Debian's libpython3.11-dev, fetched once into the cache.
+fetched_headers() {
+	local dir=$CACHE/headers/$HEADERS_SUITE
+	local inc=$dir/root/usr/include/python3.11
+	local apt=$dir/apt arch
+	mkdir -p "$dir"
+	(
+		flock 9
+		[ -f "$dir/.done" ] && exit 0
+		log "fetching $HEADERS_PKG ($HEADERS_SUITE) into $dir"
+		arch=$(dpkg --print-architecture)
+		rm -rf "$apt" "$dir/root"
+		mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" \
+			"$apt/deb"
+		: >"$apt/status"
+		echo "deb $MIRROR $HEADERS_SUITE main" >"$apt/sources.list"
+		opts=(-q -o "Dir::Etc::SourceList=$apt/sources.list"
+			-o "Dir::Etc::SourceParts=$apt/none"
+			-o "Dir::State::Lists=$apt/lists"
+			-o "Dir::State::status=$apt/status"
+			-o "Dir::Cache=$apt/cache"
+			-o "APT::Architecture=$arch" -o "APT::Architectures=$arch"
+			-o "Acquire::Languages=none"
+			-o "APT::Sandbox::User=root")
+		apt-get "${opts[@]}" update >"$dir/apt.log" 2>&1 &&
+			(cd "$apt/deb" && apt-get "${opts[@]}" download \
+				"$HEADERS_PKG") >>"$dir/apt.log" 2>&1 || {
+			log "apt-get failed; last lines of $dir/apt.log:"
+			tail -n 5 "$dir/apt.log" >&2
+			exit 1
+		}
+		dpkg-deb -x "$apt/deb/${HEADERS_PKG}"_*.deb "$dir/root"
+		# keep the headers only (not the static library, nor apt's lists)
+		find "$dir/root" -mindepth 1 -maxdepth 1 ! -name usr -exec rm -rf {} +
+		find "$dir/root/usr" -mindepth 1 -maxdepth 1 ! -name include \
+			-exec rm -rf {} +
+		rm -rf "$apt"
+		touch "$dir/.done"
+	) 9>"$dir.lock" || return 1
+	include_flags "$inc" "$dir/root/usr/include"
+}
+
+glibc_max() {
+	objdump -T "$1" | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' |
+		sort -uV | tail -n1
+}
+
 install_site() {
 	if ! cmp -s "$SITE" "$1/sitecustomize.py"; then
 		cp "$SITE" "$1/sitecustomize.py.tmp"
@@ -105,23 +131,55 @@ install_site() {
 }
 
 mkdir -p "$OUT"
-install_site "$OUT"
-for minor in $(printf '%s\n' "${!best_ver[@]}" | sort -V); do
-	dir=$OUT/$minor
-	so=$dir/_pystrobe_provider.so
-	mkdir -p "$dir"
-	install_site "$dir"
-	if [ "$so" -nt "$SRC" ] && [ "$so" -nt "$SELF" ]; then
-		continue
+so=$OUT/_pystrobe_provider.so
+if ! [ "$so" -nt "$SRC" ] || ! [ "$so" -nt "$SELF" ]; then
+	flags="" from=""
+	if [ -n "${PYSTROBE_PYTHON_INCLUDE:-}" ]; then
+		flags=$(include_flags "$PYSTROBE_PYTHON_INCLUDE" \
+			"$(dirname "$PYSTROBE_PYTHON_INCLUDE")")
+		from=$PYSTROBE_PYTHON_INCLUDE
+		[ -n "$flags" ] || {
+			log "no Python.h in PYSTROBE_PYTHON_INCLUDE=$from"
+			exit 1
+		}
 	fi
-	root=${best_root[$minor]}
-	# Headers (libc's too) from the root that has these Python headers;
-	# linked against the host's libc, and checked below.
-	sysroot=()
-	[ "$root" = / ] || sysroot=(-isysroot "$root")
-	"$CC" "${CFLAGS[@]}" "${sysroot[@]}" -I"$tmp/sdt" \
-		-I"${best_inc[$minor]}" -o "$so.tmp" "$SRC"
-	check_glibc "$so.tmp" "$root"
+	if [ -z "$flags" ] && [ "${PYSTROBE_HOST_HEADERS:-1}" != 0 ]; then
+		flags=$(host_headers)
+		from=${flags%% *}
+		from=${from#-I}
+	fi
+	if [ -z "$flags" ]; then
+		flags=$(fetched_headers) || {
+			log "no CPython headers: install python3-dev, or allow" \
+				"the fetch from $MIRROR"
+			exit 1
+		}
+		from=${flags%% *}
+		from=${from#-I}
+	fi
+	if ! printf '#include <sys/sdt.h>\n' | "$CC" -E -x c - >/dev/null 2>&1; then
+		log "sys/sdt.h not found (install systemtap-sdt-dev)"
+		exit 1
+	fi
+	# shellcheck disable=SC2086 # flags is a list of -I options
+	"$CC" "${CFLAGS[@]}" $flags -o "$so.tmp" "$SRC"
+	need=$(glibc_max "$so.tmp")
+	if [ -n "$need" ] &&
+		[ "$(printf '%s\n%s\n' "$need" "$GLIBC_MAX" | sort -V | tail -n1)" != "$GLIBC_MAX" ]; then
+		log "$so needs GLIBC_$need, more than GLIBC_$GLIBC_MAX"
+		rm -f "$so.tmp"
+		exit 1
+	fi
 	mv "$so.tmp" "$so"
-	echo "build-provider: $so (headers: ${best_ver[$minor]}, ${best_inc[$minor]})"
+	log "$so (stable ABI 3.9; headers: $(header_version "$from") in $from)"
+fi
+
+install_site "$OUT"
+for v in $VERSIONS; do
+	mkdir -p "$OUT/$v"
+	install_site "$OUT/$v"
+	if ! cmp -s "$so" "$OUT/$v/_pystrobe_provider.so"; then
+		cp "$so" "$OUT/$v/_pystrobe_provider.so.tmp"
+		mv "$OUT/$v/_pystrobe_provider.so.tmp" "$OUT/$v/_pystrobe_provider.so"
+	fi
 done

@@ -6,6 +6,9 @@
 #   ${PYSTROBE_CACHE:-/var/cache/pystrobe}/roots/trixie    3.13, 3.13-pie (+ headers)
 #   ${PYSTROBE_CACHE:-/var/cache/pystrobe}/roots/sid       3.14, and 3.15 from
 #                                                          experimental (+ headers)
+#   ${PYSTROBE_CACHE:-/var/cache/pystrobe}/roots/*-slim    the same interpreters
+#                                                          alone (python3.X-minimal,
+#                                                          no headers)
 #
 # plus Debian bookworm's /usr/bin/python3.11 on the host. The pyenv builds in
 # /root/.pyenv/versions come with the machine image and are not provisioned
@@ -115,6 +118,18 @@ post_sid() {
 		>>"$dir.log" 2>&1
 }
 
+# sid-slim: 3.15 from experimental, the interpreter alone (no headers).
+post_sid_slim() {
+	local dir=$1
+	echo "deb $MIRROR experimental main" \
+		>"$dir/etc/apt/sources.list.d/experimental.list"
+	retry "$RETRIES" in_root "$dir" apt-get -q \
+		-o Acquire::Check-Valid-Until=false update >>"$dir.log" 2>&1
+	retry "$RETRIES" in_root "$dir" apt-get -q -y \
+		-o Acquire::Check-Valid-Until=false --no-install-recommends \
+		-t experimental install python3.15-minimal >>"$dir.log" 2>&1
+}
+
 post_none() { :; }
 
 # Sanity check, run on the finished root: each listed binary runs.
@@ -183,3 +198,9 @@ provision trixie trixie python3.13-minimal,python3.13-nopie,libpython3.13-dev \
 	post_none /usr/bin/python3.13 /usr/bin/python3.13-pie
 provision sid sid python3.14-minimal,libpython3.14-dev post_sid \
 	/usr/bin/python3.14 /usr/bin/python3.15
+# Slim roots: python3.X-minimal and nothing else (no headers, no -dev), as
+# in slim containers; `calls` must trace them with the provider `make` built.
+provision bullseye-slim bullseye python3.9-minimal post_none /usr/bin/python3.9
+provision trixie-slim trixie python3.13-minimal post_none /usr/bin/python3.13
+provision sid-slim sid python3.14-minimal post_sid_slim /usr/bin/python3.14 \
+	/usr/bin/python3.15

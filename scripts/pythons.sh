@@ -7,6 +7,9 @@
 # scripts/provision-pythons.sh; PYTHON_PATH is the interpreter's path inside
 # ROOT (run it with `chroot ROOT PYTHON_PATH`). Interpreters that are not
 # there (root not provisioned, pyenv version absent) are skipped.
+#
+# With --slim, lists instead the interpreters of the slim roots (the
+# interpreter package alone, no headers), labels 3.X-slim.
 set -euo pipefail
 
 CACHE=${PYSTROBE_CACHE:-/var/cache/pystrobe}
@@ -52,6 +55,14 @@ pyenv() {
 	[ -n "$best" ] || return 0
 	emit "$minor-pyenv" / "$PYENV_VERSIONS/$best/bin/python$minor"
 }
+
+if [ "${1:-}" = --slim ]; then
+	emit 3.9-slim "$ROOTS/bullseye-slim" /usr/bin/python3.9
+	emit 3.13-slim "$ROOTS/trixie-slim" /usr/bin/python3.13
+	emit 3.14-slim "$ROOTS/sid-slim" /usr/bin/python3.14
+	emit 3.15-slim "$ROOTS/sid-slim" /usr/bin/python3.15
+	exit 0
+fi
 
 emit 3.9-bullseye "$ROOTS/bullseye" /usr/bin/python3.9
 pyenv 3.9

@@ -193,7 +193,8 @@ static int inject_provider(struct calls_run *r, const struct pyproc *pp,
 		"try:\n"
 		"    import _pystrobe_provider\n"
 		"finally:\n"
-		"    del sys.path[0]\n",
+		"    del sys.path[0]\n"
+		"_pystrobe_provider.start()\n",
 		r->stage.path, version);
 	if (fclose(f)) {
 		snprintf(why, why_len, "cannot write %.300s", host_script);
