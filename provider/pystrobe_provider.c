@@ -76,6 +76,7 @@
 #include <unistd.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
+#include "memory_hooks.h"
 
 #define _SDT_HAS_SEMAPHORES 1
 #include <sys/sdt.h>
@@ -659,6 +660,19 @@ static void ps_poll_once(void)
 	PyGILState_Release(gil);
 }
 
+/* Memory sampling (memory_hooks.c): its hooks go in under the GIL. */
+static void ps_mem_poll_once(void)
+{
+	PyGILState_STATE gil;
+
+	if (!ps_mem_sync(0) || PS_LOAD(ps_stop) || PS_IS_FINALIZING())
+		return;
+	gil = PyGILState_Ensure();
+	if (!PS_IS_FINALIZING())
+		ps_mem_sync(1);
+	PyGILState_Release(gil);
+}
+
 /*
  * The poller: a plain thread from PyThread_start_new_thread (no thread
  * state; and unlike pthread_create it needs no glibc 2.34 symbols, so one
@@ -682,6 +696,7 @@ static void ps_poller_main(void *arg)
 		if (n != 0) /* woken to stop, or poll failed */
 			break;
 		ps_poll_once();
+		ps_mem_poll_once();
 	}
 	PyThread_release_lock(ps_poller_done);
 }
@@ -852,6 +867,7 @@ static PyObject *ps_at_exit(PyObject *self, PyObject *unused)
 	(void)self;
 	(void)unused;
 	ps_poller_stop();
+	ps_mem_at_exit();
 	ps_poller_paused = 0; /* no restart by a pending call either */
 	ps_set_fork_frame(NULL);
 	Py_RETURN_NONE;
@@ -983,6 +999,9 @@ PyMODINIT_FUNC PyInit__pystrobe_provider(void)
 		ps_poller_stop();
 		goto fail;
 	}
+	/* without it (out of memory) only memory sampling is missing */
+	if (ps_mem_init() == 0)
+		ps_mem_start();
 	initialized = 1;
 	return m;
 fail:

@@ -28,6 +28,8 @@ if [ $# -ne 1 ]; then
 fi
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 SRC=$HERE/provider/pystrobe_provider.c
+# memory_hooks.c: the sampled allocation probes (`pystrobe memory`)
+SRCS=("$SRC" "$HERE/provider/memory_hooks.c")
 SITE=$HERE/provider/sitecustomize.py
 SELF=$HERE/scripts/build-provider.sh
 OUT=$1
@@ -111,16 +113,18 @@ for minor in $(printf '%s\n' "${!best_ver[@]}" | sort -V); do
 	so=$dir/_pystrobe_provider.so
 	mkdir -p "$dir"
 	install_site "$dir"
-	if [ "$so" -nt "$SRC" ] && [ "$so" -nt "$SELF" ]; then
-		continue
-	fi
+	fresh=1
+	for f in "${SRCS[@]}" "$HERE"/provider/*.h "$SELF"; do
+		[ "$so" -nt "$f" ] || fresh=0
+	done
+	[ "$fresh" = 1 ] && continue
 	root=${best_root[$minor]}
 	# Headers (libc's too) from the root that has these Python headers;
 	# linked against the host's libc, and checked below.
 	sysroot=()
 	[ "$root" = / ] || sysroot=(-isysroot "$root")
 	"$CC" "${CFLAGS[@]}" "${sysroot[@]}" -I"$tmp/sdt" \
-		-I"${best_inc[$minor]}" -o "$so.tmp" "$SRC"
+		-I"${best_inc[$minor]}" -o "$so.tmp" "${SRCS[@]}" -lm
 	check_glibc "$so.tmp" "$root"
 	mv "$so.tmp" "$so"
 	echo "build-provider: $so (headers: ${best_ver[$minor]}, ${best_inc[$minor]})"

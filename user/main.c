@@ -22,6 +22,8 @@ static const struct command commands[] = {
 	{"report", report_main, "render a saved profile"},
 	{"calls", calls_main,
 	 "trace every Python call: counts, time, CPU vs off-CPU"},
+	{"memory", memory_main,
+	 "sample allocations: sites, in use, peak, leaks, temporaries"},
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))

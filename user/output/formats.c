@@ -5,6 +5,7 @@
 #include "output/call_report.h"
 #include "output/folded.h"
 #include "output/formats.h"
+#include "output/memory_report.h"
 #include "output/pprof.h"
 #include "output/table.h"
 #include "output/wall_table.h"
@@ -12,6 +13,7 @@
 static const char *const kind_names[RESULT__COUNT] = {
 	[RESULT_SAMPLES] = "sampled profiles",
 	[RESULT_CALLS] = "call traces",
+	[RESULT_MEMORY] = "memory profiles",
 };
 
 /* ---- sampled profiles ---- */
@@ -106,22 +108,69 @@ static int calls_pprof(const struct result *r, FILE *out)
 	return err;
 }
 
+/* ---- memory profiles ---- */
+
+static int memory_table(const struct result *r, FILE *out)
+{
+	return memory_report__table(r->memory, r->top, out);
+}
+
+static int memory_json(const struct result *r, FILE *out)
+{
+	return memory_report__json(r->memory, out);
+}
+
+/* Folded: the sample type r->metric (default alloc_space). */
+static int memory_folded(const struct result *r, FILE *out)
+{
+	struct profile *p = memory__to_profile(r->memory);
+	int value, err;
+
+	if (!p)
+		return -errno;
+	value = profile__type_index(p, r->metric ? r->metric : "alloc_space");
+	err = value < 0 ? -EINVAL : folded__write(p, out, value, false);
+	profile__free(p);
+	return err;
+}
+
+static int memory_pprof(const struct result *r, FILE *out)
+{
+	struct profile *p = memory__to_profile(r->memory);
+	int err;
+
+	if (!p)
+		return -errno;
+	err = pprof__write(p, out);
+	profile__free(p);
+	return err;
+}
+
 /* ---- the table ---- */
 
 static const struct output_format formats[] = {
 	{"table",
 	 {NULL},
 	 false,
-	 {[RESULT_SAMPLES] = samples_table, [RESULT_CALLS] = calls_table}},
+	 {[RESULT_SAMPLES] = samples_table,
+	  [RESULT_CALLS] = calls_table,
+	  [RESULT_MEMORY] = memory_table}},
 	{"folded",
 	 {".folded", NULL},
 	 false,
-	 {[RESULT_SAMPLES] = samples_folded, [RESULT_CALLS] = calls_folded}},
+	 {[RESULT_SAMPLES] = samples_folded,
+	  [RESULT_CALLS] = calls_folded,
+	  [RESULT_MEMORY] = memory_folded}},
 	{"pprof",
 	 {".pb.gz", ".pprof", NULL},
 	 true,
-	 {[RESULT_SAMPLES] = samples_pprof, [RESULT_CALLS] = calls_pprof}},
-	{"json", {".json", NULL}, false, {[RESULT_CALLS] = calls_json}},
+	 {[RESULT_SAMPLES] = samples_pprof,
+	  [RESULT_CALLS] = calls_pprof,
+	  [RESULT_MEMORY] = memory_pprof}},
+	{"json",
+	 {".json", NULL},
+	 false,
+	 {[RESULT_CALLS] = calls_json, [RESULT_MEMORY] = memory_json}},
 	{"chrome",
 	 {".trace.json", NULL},
 	 false,

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include "model/call_graph.h"
+#include "model/memory.h"
 #include "model/profile.h"
 #include "model/timeline.h"
 
@@ -20,6 +21,7 @@
 enum result_kind {
 	RESULT_SAMPLES, /* record, report: a profile of stacks */
 	RESULT_CALLS,	/* calls: the call graph, its timeline */
+	RESULT_MEMORY,	/* memory: allocation sites, leaks, temporaries */
 	RESULT__COUNT,
 };
 
@@ -46,12 +48,14 @@ struct result {
 	const struct call_graph *calls;	 /* RESULT_CALLS */
 	const struct call_event *events; /* RESULT_CALLS: the timeline */
 	size_t nr_events;
-	const struct call_counters *lost; /* RESULT_CALLS */
-	const struct timeline *timeline;  /* every kind; NULL: none kept */
+	const struct call_counters *lost;   /* RESULT_CALLS */
+	const struct memory_result *memory; /* RESULT_MEMORY */
+	const struct timeline *timeline;    /* every kind; NULL: none kept */
 	/* How to render. */
 	int top;	     /* table rows; <= 0: all */
 	bool threads;	     /* folded: a root frame per thread */
 	enum call_sort sort; /* calls: row order */
+	const char *metric;  /* memory: the sample type folded writes */
 };
 
 /* Writes r to out; 0 or a negative errno. */

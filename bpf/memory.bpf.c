@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Memory: sampled allocations from the provider's USDT probes, charged to
+ * the Python stack that made them (walked in the kernel at the probe).
+ *
+ *   pm_alloc   pystrobe:alloc(ptr, size, weight): the site's allocated
+ *              bytes and objects grow by the sample's weight; the block is
+ *              remembered as live (site, weight, time)
+ *   pm_free    pystrobe:free(ptr): the block's weight moves from live to
+ *              freed, its lifetime goes to the site's histogram
+ *
+ * Per process, the live total and its high-water mark (memory_peak.h).
+ * Nothing is sent per event: userspace reads the maps every interval.
+ * Only registered processes (procs) count.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/usdt.bpf.h>
+#include <asm/errno.h>
+#include "memory.h"
+#include "memory_peak.h"
+#include "pywalk.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+__u64 mem_lost[MEM_LOST__COUNT] = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_MEM_SITES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mem_site_key);
+	__type(value, struct mem_site);
+} mem_sites SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_MEM_LIVE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mem_live_key);
+	__type(value, struct mem_live);
+} mem_live SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_PROCS);
+	__type(key, __u32);
+	__type(value, struct mem_proc);
+} mem_procs SEC(".maps");
+
+/* A zeroed site, the template for new ones (too big for the stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mem_site);
+} mem_zero SEC(".maps");
+
+static __always_inline void count_mem_lost(enum mem_lost c)
+{
+	__sync_fetch_and_add(&mem_lost[c], 1);
+}
+
+static __always_inline struct mem_proc *proc_of(__u32 pid)
+{
+	struct mem_proc *pm = bpf_map_lookup_elem(&mem_procs, &pid),
+			fresh = {.peak_gen = 1};
+
+	if (pm)
+		return pm;
+	if (bpf_map_update_elem(&mem_procs, &pid, &fresh, BPF_NOEXIST) &&
+	    !bpf_map_lookup_elem(&mem_procs, &pid)) {
+		count_mem_lost(MEM_LOST_PROC_MAP_FULL);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&mem_procs, &pid);
+}
+
+static __always_inline struct mem_site *site_of(const struct mem_site_key *k)
+{
+	struct mem_site *s = bpf_map_lookup_elem(&mem_sites, k);
+	__u32 zero = 0;
+
+	if (s)
+		return s;
+	s = bpf_map_lookup_elem(&mem_zero, &zero);
+	if (!s)
+		return NULL;
+	/* -EEXIST: another CPU added it first */
+	if (bpf_map_update_elem(&mem_sites, k, s, BPF_NOEXIST) &&
+	    !bpf_map_lookup_elem(&mem_sites, k)) {
+		count_mem_lost(MEM_LOST_SITE_MAP_FULL);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&mem_sites, k);
+}
+
+static __always_inline __u32 log2_u64(__u64 v)
+{
+	__u32 r = 0;
+
+	if (v >> 32) {
+		v >>= 32;
+		r += 32;
+	}
+	if (v >> 16) {
+		v >>= 16;
+		r += 16;
+	}
+	if (v >> 8) {
+		v >>= 8;
+		r += 8;
+	}
+	if (v >> 4) {
+		v >>= 4;
+		r += 4;
+	}
+	if (v >> 2) {
+		v >>= 2;
+		r += 2;
+	}
+	if (v >> 1)
+		r += 1;
+	return r;
+}
+
+SEC("usdt")
+int BPF_USDT(pm_alloc, void *ptr, __u64 size, __u64 weight)
+{
+	__u64 id = bpf_get_current_pid_tgid(), now, objects, live;
+	struct sample_key key = {.pid = id >> 32, .tid = (__u32)id};
+	struct mem_live_key lk = {.pid = key.pid, .ptr = (__u64)ptr};
+	struct mem_live block = {};
+	struct proc_info *pi;
+	struct mem_proc *pm;
+	struct mem_site *s;
+
+	pi = bpf_map_lookup_elem(&procs, &key.pid);
+	if (!pi || !weight)
+		return 0;
+	capture_stacks(ctx, pi, &key);
+	now = bpf_ktime_get_ns();
+	objects = size ? (weight << MEM_OBJECTS_SHIFT) / size : 0;
+	block.site.pid = key.pid;
+	block.site.flags = key.flags;
+	block.site.kind = MEM_SITE_HEAP;
+	block.site.py_stack_id = key.py_stack_id;
+	block.bytes = weight;
+	block.objects = objects;
+	block.time_ns = now;
+	pm = proc_of(key.pid);
+	s = site_of(&block.site);
+	if (s) {
+		mem_peak_touch(s, pm ? pm->peak_gen : 0);
+		__sync_fetch_and_add(&s->alloc_bytes, weight);
+		__sync_fetch_and_add(&s->alloc_objects, objects);
+		__sync_fetch_and_add(&s->alloc_samples, 1);
+	}
+	if (pm) {
+		__sync_fetch_and_add(&pm->alloc_bytes, weight);
+		__sync_fetch_and_add(&pm->alloc_objects, objects);
+		__sync_fetch_and_add(&pm->alloc_samples, 1);
+	}
+	/*
+	 * A block whose free cannot be matched is counted as allocated but
+	 * not as live: held forever, it would look like a leak.
+	 */
+	if (!ptr) {
+		count_mem_lost(MEM_LOST_UNTRACKED);
+	} else if (bpf_map_update_elem(&mem_live, &lk, &block, BPF_ANY)) {
+		count_mem_lost(MEM_LOST_LIVE_MAP_FULL);
+	} else {
+		if (pm) {
+			live = __sync_fetch_and_add(&pm->live_bytes, weight) +
+			       weight;
+			__sync_fetch_and_add(&pm->live_objects, objects);
+			mem_peak_update(pm, live, pm->live_objects, now);
+		}
+		return 0;
+	}
+	if (s) {
+		__sync_fetch_and_add(&s->freed_bytes, weight);
+		__sync_fetch_and_add(&s->freed_objects, objects);
+	}
+	if (pm)
+		__sync_fetch_and_add(&pm->freed_bytes, weight);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(pm_free, void *ptr)
+{
+	__u64 id = bpf_get_current_pid_tgid(), life;
+	struct mem_live_key lk = {.pid = id >> 32, .ptr = (__u64)ptr};
+	struct mem_live block, *l;
+	struct mem_proc *pm;
+	struct mem_site *s;
+	__u32 b;
+
+	l = bpf_map_lookup_elem(&mem_live, &lk);
+	if (!l) {
+		count_mem_lost(MEM_LOST_UNKNOWN_FREE);
+		return 0;
+	}
+	block = *l;
+	/* Only one free takes it: a racing reuse of ptr keeps its own. */
+	if (bpf_map_delete_elem(&mem_live, &lk))
+		return 0;
+	life = bpf_ktime_get_ns() - block.time_ns;
+	pm = bpf_map_lookup_elem(&mem_procs, &lk.pid);
+	s = bpf_map_lookup_elem(&mem_sites, &block.site);
+	if (s) {
+		mem_peak_touch(s, pm ? pm->peak_gen : 0);
+		__sync_fetch_and_add(&s->freed_bytes, block.bytes);
+		__sync_fetch_and_add(&s->freed_objects, block.objects);
+		__sync_fetch_and_add(&s->freed_samples, 1);
+		b = log2_u64(life);
+		if (b >= MEM_LIFETIME_BUCKETS)
+			b = MEM_LIFETIME_BUCKETS - 1;
+		__sync_fetch_and_add(&s->lifetime[b], 1);
+	}
+	if (pm) {
+		__sync_fetch_and_sub(&pm->live_bytes, block.bytes);
+		__sync_fetch_and_sub(&pm->live_objects, block.objects);
+		__sync_fetch_and_add(&pm->freed_bytes, block.bytes);
+	}
+	return 0;
+}
