@@ -26,7 +26,7 @@ FUZZFLAGS=("-fsanitize=fuzzer,address,undefined" -fno-sanitize-recover=all)
 # pprof__read buffers a whole decompressed file: keep a gzip bomb well under
 # libFuzzer's RSS limit.
 PPROF_FLAGS=(-I.output '-DPPROF_MAX_SIZE=(16u << 20)')
-PPROF_SRCS=(user/output/pprof.c user/model/profile.c user/output/folded.c user/output/table.c
+PPROF_SRCS=(user/output/pprof_read.c user/output/pprof_write.c user/model/profile.c user/output/folded.c user/output/table.c
 	.output/profile.pb-c.c)
 PPROF_LIBS=(-lprotobuf-c -lz -lm)
 

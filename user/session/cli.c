@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -88,11 +89,19 @@ int cli__parse(const struct argp *argp, int argc, char **argv, void *input)
 	return -1;
 }
 
+/* strtol and strtod skip leading blanks: a value must start at once. */
+static bool starts_blank(const char *s)
+{
+	return isspace((unsigned char)*s);
+}
+
 int cli__parse_long(const char *s, long min, long max, long *out)
 {
 	char *end;
 	long v;
 
+	if (starts_blank(s))
+		return -EINVAL;
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno || end == s || *end || v < min || v > max)
@@ -106,6 +115,8 @@ int cli__parse_double(const char *s, double min, double max, double *out)
 	char *end;
 	double v;
 
+	if (starts_blank(s))
+		return -EINVAL;
 	errno = 0;
 	v = strtod(s, &end);
 	if (errno || end == s || *end || !isfinite(v) || v < min || v > max)
