@@ -50,6 +50,16 @@ struct {
 	__type(value, struct mem_proc);
 } mem_procs SEC(".maps");
 
+/*
+ * Each new site's key, so that userspace names it (reads its code
+ * objects) within a poll, before a short-lived code object (a module's
+ * body, a function defined at run time) is freed and its address reused.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, MEM_NEW_SITES_BYTES);
+} mem_new_sites SEC(".maps");
+
 /* A zeroed site, the template for new ones (too big for the stack). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -88,9 +98,12 @@ static __always_inline struct mem_site *site_of(const struct mem_site_key *k)
 	s = bpf_map_lookup_elem(&mem_zero, &zero);
 	if (!s)
 		return NULL;
-	/* -EEXIST: another CPU added it first */
-	if (bpf_map_update_elem(&mem_sites, k, s, BPF_NOEXIST) &&
-	    !bpf_map_lookup_elem(&mem_sites, k)) {
+	if (bpf_map_update_elem(&mem_sites, k, s, BPF_NOEXIST) == 0) {
+		if (bpf_ringbuf_output(&mem_new_sites, (void *)k, sizeof(*k),
+				       0))
+			count_mem_lost(MEM_LOST_NEW_SITE_EVENTS);
+	} else if (!bpf_map_lookup_elem(&mem_sites, k)) {
+		/* not -EEXIST (another CPU added it first): full */
 		count_mem_lost(MEM_LOST_SITE_MAP_FULL);
 		return NULL;
 	}

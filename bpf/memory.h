@@ -26,6 +26,9 @@
 #ifndef MAX_MEM_SYSCALLS
 #define MAX_MEM_SYSCALLS 4096 /* threads inside mmap/munmap/brk at once */
 #endif
+#ifndef MEM_NEW_SITES_BYTES
+#define MEM_NEW_SITES_BYTES (256 << 10) /* ring buffer of new site keys */
+#endif
 #define MEM_OBJECTS_SHIFT 16
 #define MEM_OBJECTS_ONE	  (1ULL << MEM_OBJECTS_SHIFT)
 #define MEM_LIFETIME_BUCKETS                                                   \
@@ -96,6 +99,7 @@ enum mem_lost {
 	MEM_LOST_UNTRACKED,	   /* the provider's sampled set was full */
 	MEM_LOST_UNKNOWN_FREE,	   /* frees of blocks never seen allocated */
 	MEM_LOST_SYSCALL_MAP_FULL, /* mmap/brk calls not followed */
+	MEM_LOST_NEW_SITE_EVENTS,  /* new sites not announced at once */
 	MEM_LOST__COUNT,
 };
 

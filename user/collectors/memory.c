@@ -51,6 +51,7 @@ struct site_objects {
 
 struct memory_collector {
 	struct memory_bpf *skel;
+	struct ring_buffer *new_sites;
 	struct memory_result *m;
 	struct bpf_link *links[MAX_LINKS];
 	size_t nr_links;
@@ -61,10 +62,13 @@ struct memory_collector {
 	struct site_objects *objects; /* parallel to m->sites */
 	size_t cap_objects;
 	struct stack_builder *builder;
+	struct py_stack stack; /* one read straight from the kernel */
 	int64_t start_ns;
 	/* userspace losses */
 	int64_t unresolved_frames, missing_stacks;
 };
+
+static int on_new_site(void *ctx, void *data, size_t len);
 
 struct memory_collector *memory_collector__new(struct memory_result *m,
 					       char *why, size_t why_len)
@@ -102,7 +106,15 @@ struct memory_collector *memory_collector__new(struct memory_result *m,
 				 : "");
 		goto fail;
 	}
-	mc->start_ns = 0;
+	mc->new_sites =
+		ring_buffer__new(bpf_map__fd(mc->skel->maps.mem_new_sites),
+				 on_new_site, mc, NULL);
+	if (!mc->new_sites) {
+		err = -errno;
+		snprintf(why, why_len, "cannot open a ring buffer: %s",
+			 strerror(-err));
+		goto fail;
+	}
 	return mc;
 fail:
 	memory_collector__free(mc);
@@ -126,6 +138,7 @@ void memory_collector__free(struct memory_collector *mc)
 	if (!mc)
 		return;
 	memory_collector__detach(mc);
+	ring_buffer__free(mc->new_sites);
 	memory_bpf__destroy(mc->skel);
 	HASH_ITER(hh, mc->targets, t, tt)
 	{
@@ -344,6 +357,10 @@ static ssize_t name_site(struct memory_collector *mc, const struct raw_site *r)
 		HASH_FIND(hh, mc->stacks, &k->py_stack_id, sizeof(__u64), c);
 		if (c)
 			st = &c->stack;
+		else if (!bpf_map_lookup_elem(
+				 bpf_map__fd(mc->skel->maps.py_stacks),
+				 &k->py_stack_id, &mc->stack))
+			st = &mc->stack; /* not moved out yet */
 		else
 			mc->missing_stacks++;
 	}
@@ -383,39 +400,72 @@ static void apply(struct memory_collector *mc, struct raw_site *r,
 	r->last = *v;
 }
 
+/* The record of kernel site key, named (symbolized) if it is new. */
+static int raw_site_of(struct memory_collector *mc,
+		       const struct mem_site_key *key, struct raw_site **out)
+{
+	struct raw_site *r;
+	ssize_t idx;
+
+	HASH_FIND(hh, mc->raw, key, sizeof(*key), r);
+	if (!r) {
+		r = calloc(1, sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		r->key = *key;
+		r->site = -1;
+		HASH_ADD(hh, mc->raw, key, sizeof(r->key), r);
+	}
+	if (r->site < 0) {
+		idx = name_site(mc, r);
+		if (idx < 0)
+			return (int)idx;
+		r->site = idx;
+	}
+	*out = r;
+	return 0;
+}
+
+/* Ring buffer callback: a site the kernel just created. */
+static int on_new_site(void *ctx, void *data, size_t len)
+{
+	struct memory_collector *mc = ctx;
+	struct raw_site *r;
+
+	if (len < sizeof(struct mem_site_key))
+		return 0;
+	return raw_site_of(mc, data, &r);
+}
+
+void memory_collector__poll(struct memory_collector *mc)
+{
+	struct mc_target *t;
+
+	/* Code objects are re-read: an address may have been reused. */
+	for (t = mc->targets; t; t = t->hh.next)
+		if (t->pysym)
+			pysym__next_gen(t->pysym);
+	ring_buffer__consume(mc->new_sites);
+}
+
 int memory_collector__collect(struct memory_collector *mc)
 {
 	int fd = bpf_map__fd(mc->skel->maps.mem_sites);
 	struct mem_site_key key, next, *prev = NULL;
 	struct mem_site v;
-	struct mc_target *t;
 	struct raw_site *r;
+	int err;
 
-	for (t = mc->targets; t; t = t->hh.next)
-		if (t->pysym)
-			pysym__next_gen(t->pysym);
+	memory_collector__poll(mc);
 	move_stacks(mc);
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &v))
 			continue;
-		HASH_FIND(hh, mc->raw, &key, sizeof(key), r);
-		if (!r) {
-			r = calloc(1, sizeof(*r));
-			if (!r)
-				return -ENOMEM;
-			r->key = key;
-			r->site = -1;
-			HASH_ADD(hh, mc->raw, key, sizeof(r->key), r);
-		}
-		if (r->site < 0) {
-			ssize_t idx = name_site(mc, r);
-
-			if (idx < 0)
-				return (int)idx;
-			r->site = idx;
-		}
+		err = raw_site_of(mc, &key, &r);
+		if (err)
+			return err;
 		apply(mc, r, &v);
 	}
 	return 0;
@@ -550,6 +600,7 @@ static const char *const mem_lost_names[MEM_LOST__COUNT] = {
 	[MEM_LOST_UNTRACKED] = "untracked_samples",
 	[MEM_LOST_UNKNOWN_FREE] = "unknown_frees",
 	[MEM_LOST_SYSCALL_MAP_FULL] = "syscall_map_full",
+	[MEM_LOST_NEW_SITE_EVENTS] = "new_site_events_dropped",
 };
 
 /* The walker's drops that apply to memory, by name. */

@@ -44,6 +44,9 @@ int memory_collector__set_python(struct memory_collector *mc,
 int memory_collector__attach_provider(struct memory_collector *mc, pid_t pid,
 				      const char *so);
 
+/* Names the sites created since the last poll (cheap: call it often). */
+void memory_collector__poll(struct memory_collector *mc);
+
 /* Names new sites and updates every site's figures. 0 or negative errno. */
 int memory_collector__collect(struct memory_collector *mc);
 

@@ -261,6 +261,7 @@ static int tick(void *ctx, char *why, size_t why_len)
 	int64_t now = cli__now_ns();
 	int err;
 
+	memory_collector__poll(r->mc);
 	if (now < r->next_tick_ns)
 		return 0;
 	r->next_tick_ns += r->interval_ns;

@@ -392,32 +392,43 @@ static double slope(const int64_t *t_ns, const int64_t *v, size_t from,
 }
 
 /*
- * Whether a location's in-use series is a leak (see memory.h); its growth
- * rate over the second half in *rate.
+ * Whether a location's in-use series is a leak (see memory.h), with its
+ * growth rate over the second half in *rate: its lowest point in the last
+ * quarter of the run is above its highest in the first half by more than
+ * sampling noise, and it still grows over the second half at a good part
+ * of its mean rate. A cache that filled and stopped, or a working set
+ * that comes and goes, has no such rise.
  */
 static bool is_leak(const struct memory_result *m,
 		    const struct memory_analysis_opts *o, const struct group *g,
 		    double *rate)
 {
-	size_t n = m->series_n, mid = 0;
-	const int64_t *t = m->series_t_ns;
-	double late, all, grown, noise, end;
+	size_t n = m->series_n, mid = 0, quarter = 0;
+	const int64_t *t = m->series_t_ns, *v = g->series;
+	double late, all, noise, end, first_max = 0, last_min = INFINITY;
 
+	*rate = 0;
 	if ((int)n < o->leak_min_points)
 		return false;
-	end = (double)g->series[n - 1];
-	while (mid < n && t[mid] < t[n - 1] / 2)
+	end = (double)v[n - 1];
+	while (mid < n && t[mid] <= t[n - 1] / 2)
 		mid++;
-	if (n - mid < 2 || end <= 0)
+	quarter = mid;
+	while (quarter < n && t[quarter] < t[n - 1] / 4 * 3)
+		quarter++;
+	if (mid == 0 || n - mid < 2 || quarter == n || end <= 0)
 		return false;
-	late = slope(t, g->series, mid, n);
-	all = slope(t, g->series, 0, n);
-	grown = late * (t[n - 1] - t[mid]) / 1e9;
+	for (size_t i = 0; i < mid; i++)
+		first_max = fmax(first_max, (double)v[i]);
+	for (size_t i = quarter; i < n; i++)
+		last_min = fmin(last_min, (double)v[i]);
+	late = slope(t, v, mid, n);
+	all = slope(t, v, 0, n);
 	/* a sample stands for about `rate` bytes: Poisson noise of a sum */
 	noise = 3 * sqrt((double)m->rate * fmax(end, (double)m->rate)) +
 		2.0 * (double)m->rate;
 	*rate = late;
-	return late > 0 && grown > noise &&
+	return last_min - first_max > noise && late > 0 &&
 	       (all <= 0 || late >= o->leak_min_late_share * all);
 }
 
