@@ -546,14 +546,24 @@ void ps_mem_at_exit(void)
 	PS_STORE(ps_state, ((st >> 1) + 1) << 1);
 }
 
-/* The fork child: one thread, none of the parent's samples. */
+/*
+ * The fork child: one thread, none of the parent's samples, and no tracer.
+ * Its semaphores are copies of the parent's, but the tracer attached to
+ * the parent only (the kernel raises a semaphore per process it attaches
+ * to): left as they are, the child would fire probes nobody follows, and
+ * with optimized uprobes (a call to a trampoline the child does not have)
+ * crash on the first. Zeroed, the child samples once a tracer attaches to
+ * it (the kernel then raises them from 0).
+ */
 static void ps_after_fork_child(void)
 {
 	uint64_t st = PS_LOAD(ps_state);
 
 	ps_sync_busy = 0;
 	ps_set_clear();
-	PS_STORE(ps_state, (((st >> 1) + 1) << 1) | (st & 1));
+	PS_STORE(pystrobe_alloc_semaphore, 0);
+	PS_STORE(pystrobe_free_semaphore, 0);
+	PS_STORE(ps_state, ((st >> 1) + 1) << 1);
 }
 
 struct ps_self {

@@ -142,3 +142,35 @@ def t_memory_tracemalloc(ctx, it):
     check_lost(doc, errs)
     check(not errs, "; ".join(errs) + " [" + msg + "]")
     return msg
+
+
+@per_interp("memory-misc", order=162, quick=True)
+def t_memory_misc(ctx, it):
+    """Threads, realloc (a block grown in place or moved), allocations
+    without the GIL, and a fork while threads allocate: figures right, every
+    sampled free matched, the child unharmed."""
+    scale = dur(ctx, 1.0, 0.5)
+    tout, hout = it.out("memory-misc.out")
+    prof = os.path.join(ctx.tmp, "%s-memory-misc.json" % it.label)
+    rc, out, err, doc = memory_json(ctx, it, prof, it.argv("memory_misc.py", tout, scale),
+                                    timeout=120)
+    check(rc == 0, "exit status %d; stderr: %s" % (rc, tail(err)))
+    truth = read_result(hout)
+    fns = rows_of(doc["functions"], "memory_misc.py")
+    errs, msgs = [], []
+    for name, key, tol in (("in_thread", "alloc_bytes", 0.10),
+                           ("keep_in_thread", "inuse_bytes", 0.15),
+                           ("grow", "inuse_bytes", 0.15)):
+        want = truth["grow_inuse" if name == "grow" else name]
+        got = fns.get(name, {}).get(key, 0)
+        msgs.append("%s %s %s/%s MiB" % (name, key, mib(got), mib(want)))
+        if not within(got, want, tol):
+            errs.append("%s %s %d, truth %d" % (name, key, got, want))
+    if "compress" not in fns or fns["compress"]["alloc_bytes"] <= 0:
+        errs.append("no allocations charged to compress (RAW, without the GIL)")
+    if truth["child_status"] != 0:
+        errs.append("forked child exited %s" % truth["child_status"])
+    check_lost(doc, errs)
+    if errs:
+        raise Fail("; ".join(errs) + " [" + "; ".join(msgs) + "]")
+    return "; ".join(msgs) + "; child ok, no unknown frees"

@@ -448,6 +448,31 @@ void memory_collector__poll(struct memory_collector *mc)
 	ring_buffer__consume(mc->new_sites);
 }
 
+/*
+ * Forgets exited threads, so thread churn does not fill the walker's
+ * thread map (their sites are named already).
+ */
+static void prune_threads(struct memory_collector *mc)
+{
+	int fd = bpf_map__fd(mc->skel->maps.threads);
+	__u32 key, next, *prev = NULL, dead[256];
+	struct py_thread th;
+	char path[64];
+	int n = 0;
+
+	while (n < 256 && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &th))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%u/task/%u", th.pid, key);
+		if (access(path, F_OK) != 0)
+			dead[n++] = key;
+	}
+	for (int i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, &dead[i]);
+}
+
 int memory_collector__collect(struct memory_collector *mc)
 {
 	int fd = bpf_map__fd(mc->skel->maps.mem_sites);
@@ -468,6 +493,7 @@ int memory_collector__collect(struct memory_collector *mc)
 			return err;
 		apply(mc, r, &v);
 	}
+	prune_threads(mc);
 	return 0;
 }
 
