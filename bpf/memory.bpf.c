@@ -241,3 +241,256 @@ int BPF_USDT(pm_free, void *ptr)
 	}
 	return 0;
 }
+
+/* --------------------------- the kernel-only view ------------------------- */
+/*
+ * For processes the provider cannot reach. Pages first touched: a write
+ * fault on a page not yet present allocates one, so one in fault_every
+ * user write faults (per CPU) is charged, as fault_every pages, to the
+ * faulting thread's Python stack. Mappings: anonymous mmap, mremap and brk
+ * growth to the caller's stack; munmap and shrinks back to the site of the
+ * mapping (found by its address), so in use = still mapped.
+ */
+const volatile __u64 fault_every = 128;
+
+#define X86_PF_WRITE	 2 /* error_code: the access was a write */
+#define NR_MMAP		 9
+#define NR_MUNMAP	 11
+#define NR_BRK		 12
+#define NR_MREMAP	 25
+#define MAP_ANONYMOUS_FL 0x20
+#define PAGE_UP(n)	 (((n) + MEM_PAGE_SIZE - 1) & ~(__u64)(MEM_PAGE_SIZE - 1))
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_MEM_SYSCALLS);
+	__type(key, __u32); /* tid */
+	__type(value, struct mem_syscall);
+} mem_syscalls SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} fault_countdown SEC(".maps");
+
+/* The current thread's process, when it is in the kernel-only view. */
+static __always_inline struct mem_proc *kernel_view_proc(__u32 pid)
+{
+	struct mem_proc *pm = bpf_map_lookup_elem(&mem_procs, &pid);
+
+	return pm && (pm->flags & MEM_PROC_KERNEL_VIEW) ? pm : NULL;
+}
+
+/* The current thread's site of this kind; its key in *k. */
+static __always_inline struct mem_site *current_site(void *ctx, __u16 kind,
+						     struct mem_site_key *k)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct sample_key key = {.pid = id >> 32, .tid = (__u32)id};
+	struct proc_info *pi = bpf_map_lookup_elem(&procs, &key.pid);
+
+	if (!pi)
+		return NULL;
+	capture_stacks(ctx, pi, &key);
+	k->pid = key.pid;
+	k->flags = key.flags;
+	k->kind = kind;
+	k->py_stack_id = key.py_stack_id;
+	return site_of(k);
+}
+
+static __always_inline void site_grows(struct mem_proc *pm, struct mem_site *s,
+				       __u64 bytes)
+{
+	__sync_fetch_and_add(&s->alloc_bytes, bytes);
+	__sync_fetch_and_add(&s->alloc_samples, 1);
+	__sync_fetch_and_add(&pm->alloc_bytes, bytes);
+}
+
+static __always_inline void site_shrinks(struct mem_proc *pm,
+					 struct mem_site *s, __u64 bytes)
+{
+	__sync_fetch_and_add(&s->freed_bytes, bytes);
+	__sync_fetch_and_add(&s->freed_samples, 1);
+	__sync_fetch_and_add(&pm->freed_bytes, bytes);
+}
+
+SEC("raw_tp/page_fault_user")
+int BPF_PROG(pm_fault, unsigned long address, struct pt_regs *regs,
+	     unsigned long error_code)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32, zero = 0;
+	struct mem_site_key k;
+	struct mem_proc *pm;
+	struct mem_site *s;
+	__u64 *left;
+
+	if (!(error_code & X86_PF_WRITE))
+		return 0;
+	pm = kernel_view_proc(pid);
+	left = bpf_map_lookup_elem(&fault_countdown, &zero);
+	if (!pm || !left)
+		return 0;
+	if (*left > 1) {
+		(*left)--;
+		return 0;
+	}
+	*left = fault_every;
+	s = current_site(ctx, MEM_SITE_FAULT, &k);
+	if (s)
+		site_grows(pm, s, fault_every * MEM_PAGE_SIZE);
+	return 0;
+}
+
+SEC("raw_tp/sys_enter")
+int BPF_PROG(pm_sys_enter, struct pt_regs *regs, long nr)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct mem_syscall call = {.nr = nr};
+	struct task_struct *task;
+	__u32 tid = (__u32)id;
+
+	if (nr != NR_MMAP && nr != NR_MUNMAP && nr != NR_BRK && nr != NR_MREMAP)
+		return 0;
+	if (!kernel_view_proc(id >> 32))
+		return 0;
+	call.args[0] = BPF_CORE_READ(regs, di);
+	call.args[1] = BPF_CORE_READ(regs, si);
+	call.args[2] = BPF_CORE_READ(regs, dx);
+	call.args[3] = BPF_CORE_READ(regs, r10);
+	if (nr == NR_BRK) {
+		task = bpf_get_current_task_btf();
+		call.old_brk = BPF_CORE_READ(task, mm, brk);
+	}
+	if (bpf_map_update_elem(&mem_syscalls, &tid, &call, BPF_ANY))
+		count_mem_lost(MEM_LOST_SYSCALL_MAP_FULL);
+	return 0;
+}
+
+/* A new mapping [addr, addr + len) of the caller's site. */
+static __always_inline void mapped(void *ctx, struct mem_proc *pm, __u64 addr,
+				   __u64 len)
+{
+	struct mem_live block = {.time_ns = bpf_ktime_get_ns()};
+	struct mem_live_key lk = {.pid = bpf_get_current_pid_tgid() >> 32,
+				  .ptr = addr};
+	struct mem_site *s = current_site(ctx, MEM_SITE_MMAP, &block.site);
+
+	if (!s)
+		return;
+	site_grows(pm, s, len);
+	block.bytes = len;
+	if (bpf_map_update_elem(&mem_live, &lk, &block, BPF_ANY)) {
+		count_mem_lost(MEM_LOST_LIVE_MAP_FULL);
+		site_shrinks(pm, s, len); /* never matched: not in use */
+	}
+}
+
+/*
+ * [addr, addr + len) unmapped: back to the site that mapped addr; a part
+ * from its start keeps the rest there. Anything else is not matched.
+ */
+static __always_inline void unmapped(struct mem_proc *pm, __u64 addr, __u64 len)
+{
+	struct mem_live_key lk = {.pid = bpf_get_current_pid_tgid() >> 32,
+				  .ptr = addr};
+	struct mem_live *l = bpf_map_lookup_elem(&mem_live, &lk), block;
+	struct mem_site *s;
+
+	if (!l) {
+		count_mem_lost(MEM_LOST_UNMATCHED_UNMAP);
+		return;
+	}
+	block = *l;
+	s = bpf_map_lookup_elem(&mem_sites, &block.site);
+	if (len >= block.bytes) {
+		len = block.bytes;
+		bpf_map_delete_elem(&mem_live, &lk);
+	} else {
+		block.bytes -= len;
+		lk.ptr = addr + len;
+		bpf_map_update_elem(&mem_live, &lk, &block, BPF_ANY);
+		lk.ptr = addr;
+		bpf_map_delete_elem(&mem_live, &lk);
+	}
+	if (s)
+		site_shrinks(pm, s, len);
+}
+
+/*
+ * mremap(old, old_len, new_len) returned to: the mapping keeps its site,
+ * which grows or shrinks by the difference. Not one of ours (a file's
+ * mapping): nothing to do.
+ */
+static __always_inline void remapped(struct mem_proc *pm, __u64 old, __u64 to,
+				     __u64 len)
+{
+	struct mem_live_key lk = {.pid = bpf_get_current_pid_tgid() >> 32,
+				  .ptr = old};
+	struct mem_live *l = bpf_map_lookup_elem(&mem_live, &lk), block;
+	struct mem_site *s;
+
+	if (!l)
+		return;
+	block = *l;
+	bpf_map_delete_elem(&mem_live, &lk);
+	s = bpf_map_lookup_elem(&mem_sites, &block.site);
+	if (s && len > block.bytes)
+		site_grows(pm, s, len - block.bytes);
+	else if (s && len < block.bytes)
+		site_shrinks(pm, s, block.bytes - len);
+	block.bytes = len;
+	lk.ptr = to;
+	if (bpf_map_update_elem(&mem_live, &lk, &block, BPF_ANY)) {
+		count_mem_lost(MEM_LOST_LIVE_MAP_FULL);
+		if (s)
+			site_shrinks(pm, s, len);
+	}
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(pm_sys_exit, struct pt_regs *regs, long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct mem_syscall *c, call;
+	struct mem_site_key k;
+	struct mem_proc *pm;
+	struct mem_site *s;
+	__u32 tid = (__u32)id;
+
+	c = bpf_map_lookup_elem(&mem_syscalls, &tid);
+	if (!c)
+		return 0;
+	call = *c;
+	bpf_map_delete_elem(&mem_syscalls, &tid);
+	pm = kernel_view_proc(id >> 32);
+	if (!pm || (ret < 0 && ret > -4096))
+		return 0; /* failed */
+	switch (call.nr) {
+	case NR_MMAP:
+		if (call.args[3] & MAP_ANONYMOUS_FL)
+			mapped(ctx, pm, ret, PAGE_UP(call.args[1]));
+		break;
+	case NR_MUNMAP:
+		unmapped(pm, call.args[0], PAGE_UP(call.args[1]));
+		break;
+	case NR_MREMAP:
+		remapped(pm, call.args[0], ret, PAGE_UP(call.args[2]));
+		break;
+	case NR_BRK:
+		if ((__u64)ret > call.old_brk) {
+			s = current_site(ctx, MEM_SITE_MMAP, &k);
+			if (s)
+				site_grows(pm, s, ret - call.old_brk);
+		} else if ((__u64)ret < call.old_brk) {
+			/* a shrink is charged where it happens */
+			s = current_site(ctx, MEM_SITE_MMAP, &k);
+			if (s)
+				site_shrinks(pm, s, call.old_brk - ret);
+		}
+		break;
+	}
+	return 0;
+}

@@ -75,6 +75,9 @@ struct mem_live {
 	__u64 time_ns; /* allocated at (bpf_ktime_get_ns) */
 };
 
+/* mem_proc.flags */
+#define MEM_PROC_KERNEL_VIEW 1 /* faults and mappings, not the provider */
+
 /* Per process: the estimated live heap, its peak, the totals. */
 struct mem_proc {
 	__u64 live_bytes, live_objects;
@@ -83,12 +86,13 @@ struct mem_proc {
 	__u64 peak_ns;
 	__u64 alloc_bytes, alloc_objects, alloc_samples;
 	__u64 freed_bytes;
+	__u64 flags; /* MEM_PROC_* (set by userspace) */
 };
 
-/* A thread inside mmap/munmap/brk (kernel-only view). */
+/* A thread inside mmap/munmap/mremap/brk (kernel-only view). */
 struct mem_syscall {
 	__u64 nr;
-	__u64 len;     /* mmap/munmap: its length argument */
+	__u64 args[4];
 	__u64 old_brk; /* brk: the break before the call */
 };
 
@@ -100,6 +104,7 @@ enum mem_lost {
 	MEM_LOST_UNKNOWN_FREE,	   /* frees of blocks never seen allocated */
 	MEM_LOST_SYSCALL_MAP_FULL, /* mmap/brk calls not followed */
 	MEM_LOST_NEW_SITE_EVENTS,  /* new sites not announced at once */
+	MEM_LOST_UNMATCHED_UNMAP,  /* unmaps of no mapping seen (or partial) */
 	MEM_LOST__COUNT,
 };
 

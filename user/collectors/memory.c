@@ -55,6 +55,7 @@ struct memory_collector {
 	struct memory_result *m;
 	struct bpf_link *links[MAX_LINKS];
 	size_t nr_links;
+	bool kernel_attached; /* the kernel-only view's programs */
 	struct mc_target *targets;
 	struct raw_site *raw;
 	struct cached_stack *stacks;
@@ -71,7 +72,8 @@ struct memory_collector {
 static int on_new_site(void *ctx, void *data, size_t len);
 
 struct memory_collector *memory_collector__new(struct memory_result *m,
-					       char *why, size_t why_len)
+					       uint64_t rate, char *why,
+					       size_t why_len)
 {
 	struct memory_collector *mc = calloc(1, sizeof(*mc));
 	int err;
@@ -95,6 +97,8 @@ struct memory_collector *memory_collector__new(struct memory_result *m,
 	/* No native or kernel stacks: their maps stay one entry. */
 	bpf_map__set_max_entries(mc->skel->maps.kernel_stacks, 1);
 	bpf_map__set_max_entries(mc->skel->maps.user_stacks, 1);
+	mc->skel->rodata->fault_every =
+		rate / MEM_PAGE_SIZE ? rate / MEM_PAGE_SIZE : 1;
 	err = memory_bpf__load(mc->skel);
 	if (err) {
 		snprintf(why, why_len,
@@ -127,6 +131,46 @@ void memory_collector__detach(struct memory_collector *mc)
 	for (size_t i = 0; i < mc->nr_links; i++)
 		bpf_link__destroy(mc->links[i]);
 	mc->nr_links = 0;
+	mc->kernel_attached = false;
+}
+
+int memory_collector__kernel_view(struct memory_collector *mc, pid_t pid,
+				  char *why, size_t why_len)
+{
+	struct bpf_program *progs[] = {mc->skel->progs.pm_sys_exit,
+				       mc->skel->progs.pm_sys_enter,
+				       mc->skel->progs.pm_fault};
+	struct mem_proc pm;
+	__u32 key = pid;
+	int err;
+
+	if (bpf_map__lookup_elem(mc->skel->maps.mem_procs, &key, sizeof(key),
+				 &pm, sizeof(pm), 0)) {
+		snprintf(why, why_len, "process %d is not registered", pid);
+		return -ENOENT;
+	}
+	pm.flags |= MEM_PROC_KERNEL_VIEW;
+	if (bpf_map__update_elem(mc->skel->maps.mem_procs, &key, sizeof(key),
+				 &pm, sizeof(pm), BPF_EXIST)) {
+		err = -errno;
+		snprintf(why, why_len, "cannot watch process %d: %s", pid,
+			 strerror(-err));
+		return err;
+	}
+	for (size_t i = 0; !mc->kernel_attached && i < 3; i++) {
+		struct bpf_link *l = bpf_program__attach(progs[i]);
+
+		if (!l || mc->nr_links == MAX_LINKS) {
+			err = l ? -E2BIG : -errno;
+			bpf_link__destroy(l);
+			snprintf(why, why_len, "cannot attach %s: %s",
+				 bpf_program__name(progs[i]), strerror(-err));
+			return err;
+		}
+		mc->links[mc->nr_links++] = l;
+	}
+	mc->kernel_attached = true;
+	return 0;
 }
 
 void memory_collector__free(struct memory_collector *mc)
@@ -521,7 +565,8 @@ static int timeline_point(struct memory_collector *mc, struct mc_target *t,
 	if (pt.rss_bytes < 0)
 		return 0; /* gone */
 	if (!bpf_map__lookup_elem(mc->skel->maps.mem_procs, &key, sizeof(key),
-				  &pm, sizeof(pm), 0)) {
+				  &pm, sizeof(pm), 0) &&
+	    !(pm.flags & MEM_PROC_KERNEL_VIEW)) {
 		double dt = (now_ns - t->last_tick_ns) / 1e9;
 
 		pt.heap_live_bytes = pm.live_bytes;
@@ -627,6 +672,7 @@ static const char *const mem_lost_names[MEM_LOST__COUNT] = {
 	[MEM_LOST_UNKNOWN_FREE] = "unknown_frees",
 	[MEM_LOST_SYSCALL_MAP_FULL] = "syscall_map_full",
 	[MEM_LOST_NEW_SITE_EVENTS] = "new_site_events_dropped",
+	[MEM_LOST_UNMATCHED_UNMAP] = "unmatched_unmaps",
 };
 
 /* The walker's drops that apply to memory, by name. */
@@ -659,7 +705,12 @@ static int set_counters(struct memory_collector *mc)
 		      ?: profile__set_counter(
 				 p, "probe_runs_skipped",
 				 prog_misses(mc->skel->progs.pm_alloc) +
-					 prog_misses(mc->skel->progs.pm_free));
+					 prog_misses(mc->skel->progs.pm_free) +
+					 prog_misses(mc->skel->progs.pm_fault) +
+					 prog_misses(
+						 mc->skel->progs.pm_sys_enter) +
+					 prog_misses(
+						 mc->skel->progs.pm_sys_exit));
 	err = err
 		      ?: profile__set_counter(p, "unresolved_frames",
 					      mc->unresolved_frames);
@@ -669,9 +720,26 @@ static int set_counters(struct memory_collector *mc)
 	return err;
 }
 
+/*
+ * Whether a target still runs. After an exit, a last point would show the
+ * interpreter's teardown (the heap view stops at atexit, the kernel-only
+ * view cannot), not the program.
+ */
+static bool any_alive(struct memory_collector *mc)
+{
+	struct mc_target *t;
+
+	for (t = mc->targets; t; t = t->hh.next)
+		if (procfs__stat(t->pid, 0, NULL) &&
+		    procfs__stat(t->pid, 0, NULL) != 'Z')
+			return true;
+	return false;
+}
+
 int memory_collector__finish(struct memory_collector *mc, int64_t now_ns)
 {
-	int err = tick(mc, now_ns, true);
+	int err = any_alive(mc) ? tick(mc, now_ns, true)
+				: memory_collector__collect(mc);
 
 	if (err)
 		return err;

@@ -16,9 +16,13 @@
 
 struct memory_collector;
 
-/* Loads the programs, filling m. NULL with errno and a reason in why. */
+/*
+ * Loads the programs, filling m; the kernel-only view charges one in
+ * rate / 4 KiB page faults. NULL with errno and a reason in why.
+ */
 struct memory_collector *memory_collector__new(struct memory_result *m,
-					       char *why, size_t why_len);
+					       uint64_t rate, char *why,
+					       size_t why_len);
 /* Detaches everything and frees (accepts NULL); m stays the caller's. */
 void memory_collector__free(struct memory_collector *mc);
 /* Detaches every probe; what was collected stays readable. */
@@ -36,6 +40,14 @@ int memory_collector__add_pid(struct memory_collector *mc, pid_t pid);
 /* Registers pp's runtime: its allocations get Python stacks. */
 int memory_collector__set_python(struct memory_collector *mc,
 				 const struct pyproc *pp);
+
+/*
+ * Puts pid (registered) in the kernel-only view: its page faults and
+ * mappings are followed (the programs attach at the first such process).
+ * 0 or a negative errno with why set.
+ */
+int memory_collector__kernel_view(struct memory_collector *mc, pid_t pid,
+				  char *why, size_t why_len);
 
 /*
  * Attaches to pid's pystrobe:alloc/free probes in the provider module at

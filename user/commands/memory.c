@@ -11,6 +11,11 @@
  *             attached by file before the command execs
  *   -p PID    the provider the process has loaded; on 3.14+ the provider
  *             loaded through PEP 768
+ *
+ * Where the provider cannot be loaded (-p on 3.9-3.13 without it, the
+ * processes of a --cgroup/--all scope), or with --faults: the kernel-only
+ * view, RSS over time and growth (pages first touched, anonymous mappings)
+ * charged to Python stacks. The output names each process's view.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -34,7 +39,7 @@ static struct memory_env {
 	struct output_opts output;
 	unsigned long long rate;
 	double interval;
-	bool leaks;
+	bool leaks, faults;
 	const char *metric;
 } env = {
 	.output = OUTPUT_OPTS_DEFAULT,
@@ -47,6 +52,7 @@ enum {
 	OPT_LEAKS,
 	OPT_INTERVAL,
 	OPT_METRIC,
+	OPT_FAULTS,
 };
 
 static const char doc[] =
@@ -76,6 +82,10 @@ static const struct argp_option options[] = {
 	 "folded: alloc_space (default), alloc_objects, inuse_space, "
 	 "inuse_objects",
 	 0},
+	{"faults", OPT_FAULTS, NULL, 0,
+	 "The kernel-only view for every target: RSS, page faults and "
+	 "mappings charged to Python stacks (no provider)",
+	 0},
 	{},
 };
 
@@ -93,6 +103,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_LEAKS:
 		env.leaks = true;
+		break;
+	case OPT_FAULTS:
+		env.faults = true;
 		break;
 	case OPT_INTERVAL:
 		if (cli__parse_double(arg, 0.01, 3600, &env.interval))
@@ -121,6 +134,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 
 static const struct argp_child children[] = {
 	{&options__pid_argp, 0, "What to profile:", 1},
+	{&options__scope_argp, 0, NULL, 1},
 	{&options__output_argp, 0, "Output:", 2},
 	{},
 };
@@ -153,13 +167,31 @@ static int note_view(struct memory_run *r, pid_t pid, enum memory_view view,
 }
 
 /*
+ * The kernel-only view for pp (registered): its faults and mappings, and
+ * one line on stderr saying so and why.
+ */
+static int kernel_view(struct memory_run *r, const struct pyproc *pp,
+		       const char *reason, char *why, size_t why_len)
+{
+	int err = memory_collector__kernel_view(r->mc, pp->pid, why, why_len);
+
+	if (err)
+		return err;
+	fprintf(stderr,
+		"pystrobe: process %d (Python %d.%d): kernel-only view (%s): "
+		"RSS, page faults and mappings, not allocations\n",
+		pp->pid, pp->major, pp->minor, reason);
+	return note_view(r, pp->pid, MEMORY_VIEW_KERNEL, reason);
+}
+
+/*
  * A running process: its loaded provider (told the rate first), else on
- * 3.14+ the provider loaded through PEP 768.
+ * 3.14+ the provider loaded through PEP 768, else the kernel-only view.
  */
 static int attach_running(struct memory_run *r, const struct pyproc *pp,
-			  char *why, size_t why_len)
+			  enum session_origin origin, char *why, size_t why_len)
 {
-	char so[PATH_MAX + 64];
+	char so[PATH_MAX + 64], reason[160];
 	int err;
 
 	err = memory_collector__set_python(r->mc, pp);
@@ -168,6 +200,11 @@ static int attach_running(struct memory_run *r, const struct pyproc *pp,
 			 strerror(-err));
 		return err;
 	}
+	if (env.faults)
+		return kernel_view(r, pp, "--faults", why, why_len);
+	if (origin == ORIGIN_SCOPE)
+		return kernel_view(r, pp, "in a --cgroup/--all scope", why,
+				   why_len);
 	err = provider_link__find_loaded(pp, so, sizeof(so), why, why_len);
 	if (err < 0)
 		return err;
@@ -181,14 +218,21 @@ static int attach_running(struct memory_run *r, const struct pyproc *pp,
 				 pp->pid, strerror(-err));
 		return err ?: note_view(r, pp->pid, MEMORY_VIEW_HEAP, "");
 	}
-	err = provider_link__inject(&r->link, pp, why, why_len);
+	err = provider_link__inject(&r->link, pp, reason, sizeof(reason));
 	if (err == -ENOTSUP)
-		snprintf(why, why_len,
-			 "Python %d.%d process %d has no pystrobe provider "
-			 "loaded and no PEP 768 (3.14+): start it with "
-			 "'pystrobe memory -- CMD'",
-			 pp->major, pp->minor, pp->pid);
-	return err ?: note_view(r, pp->pid, MEMORY_VIEW_HEAP, "");
+		return kernel_view(
+			r, pp,
+			"no pystrobe provider loaded, and no PEP 768 "
+			"before 3.14: start it with 'pystrobe "
+			"memory -- CMD' for allocations",
+			why, why_len);
+	if (err == -EPERM)
+		return kernel_view(r, pp, reason, why, why_len);
+	if (err) {
+		snprintf(why, why_len, "%s", reason);
+		return err;
+	}
+	return note_view(r, pp->pid, MEMORY_VIEW_HEAP, "");
 }
 
 static int on_python(void *ctx, const struct pyproc *pp,
@@ -199,13 +243,19 @@ static int on_python(void *ctx, const struct pyproc *pp,
 	int err;
 
 	if (origin != ORIGIN_COMMAND)
-		return attach_running(r, pp, why, why_len);
+		return attach_running(r, pp, origin, why, why_len);
 	/* A started command brings the provider itself (PYTHONPATH). */
 	err = memory_collector__set_python(r->mc, pp);
-	err = err ?: note_view(r, pp->pid, MEMORY_VIEW_HEAP, "");
-	if (err)
+	if (err) {
 		snprintf(why, why_len, "cannot watch process %d: %s", pp->pid,
 			 strerror(-err));
+		return err;
+	}
+	if (env.faults)
+		return kernel_view(r, pp, "--faults", why, why_len);
+	err = note_view(r, pp->pid, MEMORY_VIEW_HEAP, "");
+	if (err)
+		snprintf(why, why_len, "out of memory");
 	return err;
 }
 
@@ -221,6 +271,8 @@ static int before_exec(void *ctx, struct target_proc *t, char *why,
 			 strerror(-err));
 		return err;
 	}
+	if (env.faults)
+		return 0;
 	return provider_link__attach_staged(&r->link, t->pid, "", why, why_len);
 }
 
@@ -251,7 +303,9 @@ static int on_exec(void *ctx, struct target_proc *t, char *why, size_t why_len)
 			 strerror(-err));
 		return err;
 	}
-	return provider_link__on_exec(&r->link, t->pid, why, why_len);
+	return env.faults
+		       ? 0
+		       : provider_link__on_exec(&r->link, t->pid, why, why_len);
 }
 
 /* Every --interval: a point of the timeline and of the leak series. */
@@ -304,13 +358,23 @@ static int finish(struct memory_run *r, struct session *s, char *why,
 
 static void print_summary(const struct memory_result *m)
 {
-	int64_t samples = 0;
+	int64_t heap = 0, kernel = 0;
+	bool heap_view = false;
 
-	for (size_t i = 0; i < m->nr_sites; i++)
-		samples += m->sites[i].alloc_samples;
-	fprintf(stderr, "pystrobe: %lld sampled allocations in %.1f s\n",
-		(long long)samples, m->duration_ns / 1e9);
-	if (!samples)
+	for (size_t i = 0; i < m->nr_sites; i++) {
+		if (m->sites[i].kind == MEM_SITE_HEAP)
+			heap += m->sites[i].alloc_samples;
+		else
+			kernel += m->sites[i].alloc_samples;
+	}
+	for (size_t i = 0; i < m->nr_procs; i++)
+		heap_view |= m->procs[i].view == MEMORY_VIEW_HEAP;
+	fprintf(stderr, "pystrobe: %lld sampled allocations", (long long)heap);
+	if (kernel)
+		fprintf(stderr, ", %lld sampled page faults and mappings",
+			(long long)kernel);
+	fprintf(stderr, " in %.1f s\n", m->duration_ns / 1e9);
+	if (heap_view && !heap)
 		fprintf(stderr, "pystrobe: no allocations seen: was the "
 				"provider loaded? (python -I, -E or -S skip "
 				"it)\n");
@@ -335,7 +399,8 @@ int memory_main(int argc, char **argv)
 	int err;
 
 	if (options__parse(&argp, argc, argv, &groups, NULL) ||
-	    options__check_targets(&env.targets, TARGET_PIDS | TARGET_COMMAND,
+	    options__check_targets(&env.targets,
+				   TARGET_PIDS | TARGET_SCOPE | TARGET_COMMAND,
 				   "profile"))
 		return 1;
 	format = output__choose(env.output.format, env.output.path,
@@ -363,9 +428,9 @@ int memory_main(int argc, char **argv)
 		snprintf(why, sizeof(why), "out of memory");
 		goto cleanup;
 	}
-	r.mc = memory_collector__new(r.m, why, sizeof(why));
+	r.mc = memory_collector__new(r.m, env.rate, why, sizeof(why));
 	err = r.mc ? 0 : -errno;
-	if (!err && env.targets.cmd)
+	if (!err && env.targets.cmd && !env.faults)
 		err = provider_link__stage_for_command(&r.link, why,
 						       sizeof(why));
 	if (!err) {

@@ -65,10 +65,13 @@ static void free_analysis(struct memory_result *m)
 	free(m->lines);
 	free(m->leaks);
 	free(m->temps);
+	free(m->growth);
 	m->functions = m->lines = NULL;
 	m->leaks = NULL;
 	m->temps = NULL;
+	m->growth = NULL;
 	m->nr_functions = m->nr_lines = m->nr_leaks = m->nr_temps = 0;
+	m->nr_growth = 0;
 }
 
 void memory__free(struct memory_result *m)
@@ -272,9 +275,12 @@ static void free_groups(struct group *g)
 	}
 }
 
-/* Sums heap sites per innermost Python frame: per line or per function. */
-static int group_sites(const struct memory_result *m, bool per_function,
-		       struct group **out)
+/*
+ * Sums the sites of one kind per innermost Python frame: per line or per
+ * function.
+ */
+static int group_sites(const struct memory_result *m, enum mem_site_kind kind,
+		       bool per_function, struct group **out)
 {
 	struct group *groups = NULL, *g;
 
@@ -283,7 +289,7 @@ static int group_sites(const struct memory_result *m, bool per_function,
 		const struct profile_frame *f = memory__leaf(m, s);
 		struct group_key k = {};
 
-		if (s->kind != MEM_SITE_HEAP)
+		if (s->kind != kind)
 			continue;
 		if (f) {
 			k.name = f->name;
@@ -450,79 +456,164 @@ static int cmp_temp(const void *a, const void *b)
 	return x->line < y->line ? -1 : x->line > y->line;
 }
 
-static int find_leaks_and_temps(struct memory_result *m,
-				const struct memory_analysis_opts *o,
-				struct group *lines)
+/* Adds the leaks among groups to m->leaks (room for them allocated). */
+static void find_leaks(struct memory_result *m,
+		       const struct memory_analysis_opts *o,
+		       struct group *groups)
+{
+	struct group *g;
+	double rate;
+
+	for (g = groups; g; g = g->hh.next) {
+		struct memory_leak *l;
+
+		if (!is_leak(m, o, g, &rate))
+			continue;
+		l = &m->leaks[m->nr_leaks++];
+		l->name = g->key.name;
+		l->file = g->key.file;
+		l->line = g->key.line;
+		/* (the last point: a process that exited may have torn its
+		 * mappings down after it) */
+		l->inuse_bytes = g->series[m->series_n - 1];
+		l->growth_bytes_per_s = rate;
+		l->age_s = (m->duration_ns - g->oldest_live_ns) / 1e9;
+		if (g->oldest_live_ns < 0) {
+			/* none live any more: since it started to grow */
+			size_t i = 0;
+
+			while (i + 1 < m->series_n && g->series[i] <= 0)
+				i++;
+			l->age_s = (m->series_t_ns[m->series_n - 1] -
+				    (i ? m->series_t_ns[i - 1] : 0)) /
+				   1e9;
+		}
+		if (l->age_s < 0)
+			l->age_s = 0;
+	}
+}
+
+static int find_temps(struct memory_result *m,
+		      const struct memory_analysis_opts *o, struct group *lines)
 {
 	size_t n = HASH_COUNT(lines);
 	double secs = m->duration_ns > 0 ? m->duration_ns / 1e9 : 0;
 	int64_t total = 0;
 	struct group *g;
 
-	m->leaks = calloc(n ?: 1, sizeof(*m->leaks));
 	m->temps = calloc(n ?: 1, sizeof(*m->temps));
-	if (!m->leaks || !m->temps)
+	if (!m->temps)
 		return -ENOMEM;
 	for (g = lines; g; g = g->hh.next)
 		total += g->alloc_bytes;
 	for (g = lines; g; g = g->hh.next) {
 		int64_t live = g->alloc_samples - g->freed_samples;
-		double rate, median;
+		double median = memory__median_lifetime_s(g->lifetime, live);
+		struct memory_temp *tp;
 
-		if (is_leak(m, o, g, &rate)) {
-			struct memory_leak *l = &m->leaks[m->nr_leaks++];
-
-			l->name = g->key.name;
-			l->file = g->key.file;
-			l->line = g->key.line;
-			l->inuse_bytes = g->alloc_bytes - g->freed_bytes;
-			l->growth_bytes_per_s = rate;
-			l->age_s =
-				g->oldest_live_ns >= 0
-					? (m->duration_ns - g->oldest_live_ns) /
-						  1e9
-					: 0;
-			if (l->age_s < 0)
-				l->age_s = 0;
-		}
-		median = memory__median_lifetime_s(g->lifetime, live);
-		if (total > 0 && g->alloc_bytes >= o->temp_min_share * total &&
-		    median >= 0 && median <= o->temp_max_lifetime_s) {
-			struct memory_temp *tp = &m->temps[m->nr_temps++];
-
-			tp->name = g->key.name;
-			tp->file = g->key.file;
-			tp->line = g->key.line;
-			tp->alloc_bytes = g->alloc_bytes;
-			tp->alloc_objects = g->alloc_objects;
-			tp->alloc_bytes_per_s =
-				secs > 0 ? g->alloc_bytes / secs : 0;
-			tp->median_lifetime_s = median;
-			tp->freed_share = g->alloc_bytes > 0
-						  ? (double)g->freed_bytes /
-							    g->alloc_bytes
-						  : 0;
-		}
+		if (total <= 0 || g->alloc_bytes < o->temp_min_share * total ||
+		    median < 0 || median > o->temp_max_lifetime_s)
+			continue;
+		tp = &m->temps[m->nr_temps++];
+		tp->name = g->key.name;
+		tp->file = g->key.file;
+		tp->line = g->key.line;
+		tp->alloc_bytes = g->alloc_bytes;
+		tp->alloc_objects = g->alloc_objects;
+		tp->alloc_bytes_per_s = secs > 0 ? g->alloc_bytes / secs : 0;
+		tp->median_lifetime_s = median;
+		tp->freed_share = g->alloc_bytes > 0 ? (double)g->freed_bytes /
+							       g->alloc_bytes
+						     : 0;
 	}
-	qsort(m->leaks, m->nr_leaks, sizeof(*m->leaks), cmp_leak);
 	qsort(m->temps, m->nr_temps, sizeof(*m->temps), cmp_temp);
+	return 0;
+}
+
+static int64_t growth_of(const struct memory_growth *g)
+{
+	return g->faulted_bytes + g->mapped_bytes;
+}
+
+static int cmp_growth(const void *a, const void *b)
+{
+	const struct memory_growth *x = a, *y = b;
+
+	if (growth_of(x) != growth_of(y))
+		return growth_of(x) < growth_of(y) ? 1 : -1;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+/* The row of location k in m->growth, added if new. */
+static struct memory_growth *growth_row(struct memory_result *m,
+					const struct group_key *k)
+{
+	struct memory_growth *r;
+
+	for (size_t i = 0; i < m->nr_growth; i++) {
+		r = &m->growth[i];
+		if (r->name == k->name && r->file == k->file &&
+		    r->line == k->line)
+			return r;
+	}
+	r = &m->growth[m->nr_growth++];
+	r->name = k->name;
+	r->file = k->file;
+	r->line = k->line;
+	return r;
+}
+
+/* One row per location of the fault and mapping groups. */
+static int find_growth(struct memory_result *m, struct group *faults,
+		       struct group *maps)
+{
+	size_t n = HASH_COUNT(faults) + HASH_COUNT(maps);
+	struct group *g;
+
+	m->growth = calloc(n ?: 1, sizeof(*m->growth));
+	if (!m->growth)
+		return -ENOMEM;
+	for (g = faults; g; g = g->hh.next)
+		growth_row(m, &g->key)->faulted_bytes = g->alloc_bytes;
+	for (g = maps; g; g = g->hh.next) {
+		struct memory_growth *r = growth_row(m, &g->key);
+
+		r->mapped_bytes = g->alloc_bytes;
+		r->unmapped_bytes = g->freed_bytes;
+	}
+	qsort(m->growth, m->nr_growth, sizeof(*m->growth), cmp_growth);
 	return 0;
 }
 
 int memory__analyze(struct memory_result *m,
 		    const struct memory_analysis_opts *o)
 {
-	struct group *lines = NULL, *fns = NULL;
+	struct group *lines = NULL, *fns = NULL, *faults = NULL, *maps = NULL;
 	int err;
 
 	free_analysis(m);
-	err = group_sites(m, false, &lines);
-	err = err ?: group_sites(m, true, &fns);
+	err = group_sites(m, MEM_SITE_HEAP, false, &lines);
+	err = err ?: group_sites(m, MEM_SITE_HEAP, true, &fns);
+	err = err ?: group_sites(m, MEM_SITE_FAULT, false, &faults);
+	err = err ?: group_sites(m, MEM_SITE_MMAP, false, &maps);
 	err = err ?: to_fns(m, lines, &m->lines, &m->nr_lines);
 	err = err ?: to_fns(m, fns, &m->functions, &m->nr_functions);
-	err = err ?: find_leaks_and_temps(m, o, lines);
+	if (!err) {
+		m->leaks = calloc(HASH_COUNT(lines) + HASH_COUNT(maps) ?: 1,
+				  sizeof(*m->leaks));
+		err = m->leaks ? 0 : -ENOMEM;
+	}
+	if (!err) {
+		find_leaks(m, o, lines);
+		find_leaks(m, o, maps); /* what stays mapped */
+		qsort(m->leaks, m->nr_leaks, sizeof(*m->leaks), cmp_leak);
+	}
+	err = err ?: find_temps(m, o, lines);
+	err = err ?: find_growth(m, faults, maps);
 	free_groups(lines);
 	free_groups(fns);
+	free_groups(faults);
+	free_groups(maps);
 	if (err)
 		free_analysis(m);
 	return err;

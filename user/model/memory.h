@@ -10,12 +10,18 @@
  * bytes at points over the run (the series, at most MEMORY_SERIES_MAX
  * points: when full, every second one is dropped and the step doubles).
  *
+ * A site of the kernel-only view (processes the provider cannot reach)
+ * counts pages first touched (kind MEM_SITE_FAULT) or anonymous memory
+ * mapped and unmapped (MEM_SITE_MMAP, in use = still mapped) instead.
+ *
  * memory__analyze derives, per location (the innermost Python frame:
  * function, file, line) and per function:
- *   leaks        locations whose in-use bytes still grow in the second half
- *                of the run, well beyond sampling noise, at a good part of
- *                their mean rate: a cache that filled and stopped has a
- *                flat second half
+ *   leaks        locations whose in-use bytes (heap, or mapped) rise from
+ *                the first half of the run to its last quarter well beyond
+ *                sampling noise, and still grow over the second half at a
+ *                good part of their mean rate: a cache that filled and
+ *                stopped has no such rise
+ *   growth       per location, the kernel-only view's faults and mappings
  *   temporaries  locations with a large share of the allocated bytes whose
  *                median sampled lifetime is short (blocks still live count
  *                as long-lived)
@@ -84,6 +90,14 @@ struct memory_leak {
 	double age_s;		   /* of the oldest live sample */
 };
 
+/* Per location, the kernel-only view: growth by pages and mappings. */
+struct memory_growth {
+	uint32_t name, file;
+	int64_t line;
+	int64_t faulted_bytes; /* pages first touched (write faults, sampled) */
+	int64_t mapped_bytes, unmapped_bytes; /* anonymous mmap, mremap, brk */
+};
+
 struct memory_temp {
 	uint32_t name, file;
 	int64_t line;
@@ -127,6 +141,8 @@ struct memory_result {
 	size_t nr_leaks;
 	struct memory_temp *temps;
 	size_t nr_temps;
+	struct memory_growth *growth; /* by faulted + mapped bytes */
+	size_t nr_growth;
 	bool by_inuse; /* rank lines and functions by in-use bytes */
 };
 
@@ -152,7 +168,7 @@ struct memory_process *memory__process(struct memory_result *m, int64_t pid);
  */
 int memory__tick(struct memory_result *m, int64_t t_ns, bool last);
 
-/* Fills functions, lines, leaks and temps. 0 or -ENOMEM. */
+/* Fills functions, lines, leaks, temps and growth. 0 or -ENOMEM. */
 int memory__analyze(struct memory_result *m,
 		    const struct memory_analysis_opts *o);
 

@@ -9,6 +9,8 @@
  *                     alloc_bytes_per_s, median_lifetime_s, freed_share}],
  *    "timeline": [{t, pid, rss_bytes, heap_live_bytes,
  *                  alloc_bytes_per_s}],
+ *    "growth": [{name, file, line, faulted_bytes, mapped_bytes,
+ *                unmapped_bytes}] (processes in the kernel-only view),
  *    "views": [{pid, comm, view, why, peak_bytes, peak_objects, peak_t,
  *               alloc_bytes, alloc_objects}],
  *    "rate": bytes, "duration_s": s, "lost": {name: count}}
@@ -86,6 +88,25 @@ static struct json_object *temps(const struct memory_result *m)
 	return a;
 }
 
+static struct json_object *growth(const struct memory_result *m)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (size_t i = 0; a && i < m->nr_growth; i++) {
+		const struct memory_growth *g = &m->growth[i];
+		struct json_object *o = json_object_new_object();
+
+		ADD(o, "name", STR(m, g->name));
+		ADD(o, "file", STR(m, g->file));
+		ADD(o, "line", INT(g->line));
+		ADD(o, "faulted_bytes", INT(g->faulted_bytes));
+		ADD(o, "mapped_bytes", INT(g->mapped_bytes));
+		ADD(o, "unmapped_bytes", INT(g->unmapped_bytes));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
 static struct json_object *timeline(const struct memory_result *m)
 {
 	struct json_object *a = json_object_new_array();
@@ -152,6 +173,7 @@ int memory_report__json(const struct memory_result *m, FILE *out)
 	ADD(root, "lines", fns(m, m->lines, m->nr_lines));
 	ADD(root, "leaks", leaks(m));
 	ADD(root, "temporaries", temps(m));
+	ADD(root, "growth", growth(m));
 	ADD(root, "timeline", timeline(m));
 	ADD(root, "views", views(m));
 	ADD(root, "rate", INT(m->rate));

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include "output/memory_report.h"
 
@@ -152,18 +153,54 @@ static void temp_rows(const struct memory_result *m, FILE *out)
 	}
 }
 
+static void growth_rows(const struct memory_result *m, int max_rows, FILE *out)
+{
+	size_t rows = m->nr_growth;
+	char a[32], b[32], c[32];
+
+	if (max_rows > 0 && (size_t)max_rows < rows)
+		rows = max_rows;
+	fprintf(out, "\ngrowth, kernel-only view (pages first touched: write "
+		     "faults, sampled; anonymous mappings):\n");
+	fprintf(out, "%12s %12s %12s  %s\n", "touched", "mapped", "unmapped",
+		"location");
+	for (size_t i = 0; i < rows; i++) {
+		const struct memory_growth *g = &m->growth[i];
+
+		fprintf(out, "%12s %12s %12s  ",
+			human(g->faulted_bytes, a, sizeof(a)),
+			human(g->mapped_bytes, b, sizeof(b)),
+			human(g->unmapped_bytes, c, sizeof(c)));
+		location(m, g->name, g->file, g->line, out);
+	}
+	if (rows < m->nr_growth)
+		fprintf(out, "(%zu more sites)\n", m->nr_growth - rows);
+}
+
 int memory_report__table(const struct memory_result *m, int max_rows, FILE *out)
 {
+	bool heap = false, kernel = false;
 	char a[32];
 
-	fprintf(out,
-		"pystrobe memory: allocations sampled every %s on "
-		"average (Poisson); figures are estimates\n",
-		human(m->rate, a, sizeof(a)));
+	for (size_t i = 0; i < m->nr_procs; i++) {
+		heap |= m->procs[i].view == MEMORY_VIEW_HEAP;
+		kernel |= m->procs[i].view == MEMORY_VIEW_KERNEL;
+	}
+	if (heap || !kernel)
+		fprintf(out,
+			"pystrobe memory: allocations sampled every %s on "
+			"average (Poisson); figures are estimates\n",
+			human(m->rate, a, sizeof(a)));
+	else
+		fprintf(out, "pystrobe memory: kernel-only view\n");
 	views(m, out);
-	top_lines(m, max_rows, out);
+	if (heap || !kernel)
+		top_lines(m, max_rows, out);
+	if (kernel)
+		growth_rows(m, max_rows, out);
 	leak_rows(m, out);
-	temp_rows(m, out);
+	if (heap || !kernel)
+		temp_rows(m, out);
 	fputs("\nlost:", out);
 	for (size_t i = 0; i < m->names->nr_counters; i++)
 		fprintf(out, " %s=%" PRId64,
