@@ -307,6 +307,7 @@ static __always_inline void site_grows(struct mem_proc *pm, struct mem_site *s,
 	__sync_fetch_and_add(&s->alloc_bytes, bytes);
 	__sync_fetch_and_add(&s->alloc_samples, 1);
 	__sync_fetch_and_add(&pm->alloc_bytes, bytes);
+	__sync_fetch_and_add(&pm->alloc_samples, 1);
 }
 
 static __always_inline void site_shrinks(struct mem_proc *pm,

@@ -648,6 +648,7 @@ static int read_procs(struct memory_collector *mc)
 		p->alloc_objects = (pm.alloc_objects + MEM_OBJECTS_ONE / 2) >>
 				   MEM_OBJECTS_SHIFT;
 		p->live_bytes = pm.live_bytes;
+		p->alloc_samples = pm.alloc_samples;
 		for (r = mc->raw; r; r = r->hh.next) {
 			if (r->key.pid != key || r->site < 0)
 				continue;

@@ -72,6 +72,7 @@ struct memory_process {
 	int64_t peak_bytes, peak_objects;
 	int64_t peak_ns; /* when, from the run's start; -1: no peak */
 	int64_t alloc_bytes, alloc_objects, live_bytes;
+	int64_t alloc_samples; /* sampled allocations (or faults, mappings) */
 };
 
 /* Per innermost Python frame: a function (line = its first line). */

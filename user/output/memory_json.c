@@ -12,7 +12,7 @@
  *    "growth": [{name, file, line, faulted_bytes, mapped_bytes,
  *                unmapped_bytes}] (processes in the kernel-only view),
  *    "views": [{pid, comm, view, why, peak_bytes, peak_objects, peak_t,
- *               alloc_bytes, alloc_objects}],
+ *               alloc_bytes, alloc_objects, samples}],
  *    "rate": bytes, "duration_s": s, "lost": {name: count}}
  * functions charges each allocation to its innermost Python frame (line:
  * the function's first line). Unknown timeline values are null.
@@ -146,6 +146,7 @@ static struct json_object *views(const struct memory_result *m)
 		    p->peak_ns >= 0 ? DBL(p->peak_ns / 1e9) : NULL);
 		ADD(o, "alloc_bytes", INT(p->alloc_bytes));
 		ADD(o, "alloc_objects", INT(p->alloc_objects));
+		ADD(o, "samples", INT(p->alloc_samples));
 		json_object_array_add(a, o);
 	}
 	return a;
