@@ -97,6 +97,14 @@ $(OUTPUT)/profile.pb-c.o: $(OUTPUT)/profile.pb-c.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -I$(OUTPUT) -c $< -o $@
 
+# The HTML report's script and styles, as C arrays (xxd -i: report_js...).
+HTML_ASSETS := $(sort $(wildcard user/output/html/*.js user/output/html/*.css))
+$(OUTPUT)/html_assets.h: $(HTML_ASSETS) | $(OUTPUT)
+	$(call msg,XXD,$@)
+	$(Q)for f in $(notdir $(HTML_ASSETS)); do (cd user/output/html && xxd -i $$f); done > $@
+
+$(OUTPUT)/user/output/html.o: $(OUTPUT)/html_assets.h
+
 # Header dependencies come from -MMD -MP (.d files beside the objects); the
 # generated headers are order-only prerequisites, built before any object.
 $(OUTPUT)/user/%.o: user/%.c | $(BPF_SKELS) $(OUTPUT)/profile.pb-c.h

@@ -7,7 +7,7 @@ pkgs=(
 	libprotobuf-c-dev protobuf-c-compiler libcmocka-dev
 	golang-go debootstrap austin clang-format linux-perf util-linux
 	libclang-rt-14-dev uthash-dev python3 libcap-dev libjson-c-dev systemtap-sdt-dev
-	bpftrace
+	bpftrace xxd
 )
 missing=()
 for p in "${pkgs[@]}"; do
@@ -18,3 +18,6 @@ if [ "${#missing[@]}" -gt 0 ]; then
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# What the viewer tests open reports with (chromium, playwright-core,
+# speedscope), outside the checkout.
+bash "$(dirname "$0")/install-viewers.sh"

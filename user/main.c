@@ -24,6 +24,7 @@ static const struct command commands[] = {
 	 "trace every Python call: counts, time, CPU vs off-CPU"},
 	{"memory", memory_main,
 	 "sample allocations: sites, in use, peak, leaks, temporaries"},
+	{"diff", diff_main, "compare two saved profiles per function"},
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -112,10 +112,10 @@ def t_memory(ctx, it):
         if not 0.5 * truth["elapsed"] <= lk["age_s"] <= truth["elapsed"] + 1:
             errs.append("leak oldest sample %.2f s old, run %.2f s" % (lk["age_s"],
                                                                       truth["elapsed"]))
-    pts = [p for p in doc["timeline"] if p["rss_bytes"] is not None]
+    pts = [p for p in doc["timeline"] if p.get("rss_bytes") is not None]
     if len(pts) < 5 or not all(p["rss_bytes"] > 0 for p in pts):
         errs.append("timeline: %d points with RSS" % len(pts))
-    elif max(p["heap_live_bytes"] or 0 for p in pts) < truth["inuse"]["leak"][0] * 0.5:
+    elif max(p.get("heap_live_bytes", 0) for p in pts) < truth["inuse"]["leak"][0] * 0.5:
         errs.append("timeline: live heap never above half the leak: %s" % pts[-3:])
     views = [v for v in doc["views"] if v["view"] == "heap"]
     if len(views) != 1:
@@ -216,7 +216,7 @@ def t_memory_kernel(ctx, it):
     views = [v["view"] for v in doc["views"]]
     if views != ["kernel"]:
         errs.append("views %s" % views)
-    rss = [p["rss_bytes"] for p in doc["timeline"] if p["rss_bytes"]]
+    rss = [p["rss_bytes"] for p in doc["timeline"] if p.get("rss_bytes")]
     grown = max(rss or [0]) - min(rss or [0])
     msgs.append("RSS grew %s MiB" % mib(grown))
     want_rss = truth["touched"]["touch_pages"] + truth["touched"]["big_blocks"]
@@ -303,11 +303,11 @@ def t_memory_attach(ctx, interps):
             truth = read_result(hout)
             rate = truth["alloc"]["temp_a"][0] / truth["elapsed"]
             got = fns.get("temp_a", {}).get("alloc_bytes", 0)
-            want = rate * doc["duration_s"]
+            want = rate * doc["duration_ns"] / 1e9
             msgs.append("%s (%s): temp_a %s/%s MiB" % (label, how, mib(got), mib(want)))
             if not within(got, want, 0.25):
                 e.append("temp_a %d bytes in %.1f s, the workload's rate gives %d" % (
-                    got, doc["duration_s"], want))
+                    got, doc["duration_ns"] / 1e9, want))
         elif not e:
             msgs.append("%s (%s view)" % (label, how))
         errs += ["%s (%s): %s" % (label, how, x) for x in e]

@@ -457,8 +457,8 @@ int calls_main(int argc, char **argv)
 		cli__error("%s", why);
 		return 1;
 	}
-	/* Only the timeline needs each call's own event. */
-	if (format == output__find("chrome"))
+	/* Only a timeline needs each call's own event. */
+	if (format->call_events)
 		min_event_ns = env.min_duration_us * 1e3 ?: 1;
 	r.tracer = call_tracer__new(min_event_ns, env.max_events, why,
 				    sizeof(why));

@@ -11,5 +11,6 @@ int record_main(int argc, char **argv);
 int report_main(int argc, char **argv);
 int calls_main(int argc, char **argv);
 int memory_main(int argc, char **argv);
+int diff_main(int argc, char **argv);
 
 #endif

@@ -21,11 +21,14 @@ enum {
 	OPT_THREADS = 1000,
 };
 
-static const char doc[] = "Render a profile saved with -f pprof.\n"
-			  "\n"
-			  "EXAMPLES:\n"
-			  "  pystrobe report cpu.pb.gz\n"
-			  "  pystrobe report cpu.pb.gz -o cpu.folded";
+static const char doc[] =
+	"Render a profile saved with -f pprof, or a document saved with -f "
+	"json (as json or html).\n"
+	"\n"
+	"EXAMPLES:\n"
+	"  pystrobe report cpu.pb.gz\n"
+	"  pystrobe report cpu.pb.gz -o cpu.folded\n"
+	"  pystrobe report calls.json -o calls.html";
 
 static const struct argp_option options[] = {
 	{"threads", OPT_THREADS, NULL, 0,
@@ -60,6 +63,21 @@ static const struct argp_child children[] = {
 	{},
 };
 
+/* A saved JSON document: its first non-blank byte is '{'. */
+static bool is_document(const char *path)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "re") : NULL;
+	int c = EOF;
+
+	if (!f)
+		return false;
+	do
+		c = fgetc(f);
+	while (c == ' ' || c == '\n' || c == '\t' || c == '\r');
+	fclose(f);
+	return c == '{';
+}
+
 int report_main(int argc, char **argv)
 {
 	static const struct argp argp = {options, parse_arg, "FILE", doc,
@@ -73,18 +91,31 @@ int report_main(int argc, char **argv)
 
 	if (options__parse(&argp, argc, argv, &groups, NULL))
 		return 1;
-	format = output__choose(env.output.format, env.output.path,
-				RESULT_SAMPLES, why, sizeof(why));
+	if (is_document(env.input))
+		res.kind = RESULT_DOCUMENT;
+	format = output__choose(env.output.format, env.output.path, res.kind,
+				why, sizeof(why));
 	if (!format) {
 		cli__error("%s", why);
 		return 1;
 	}
-	err = pprof__read(env.input, &p);
-	if (err) {
-		cli__error("cannot read profile %s: %s", env.input,
-			   err == -EINVAL ? "not a valid pprof profile"
-					  : strerror(-err));
-		return 1;
+	if (res.kind == RESULT_DOCUMENT) {
+		res.document = json_object_from_file(env.input);
+		if (!res.document ||
+		    !json_object_is_type(res.document, json_type_object)) {
+			cli__error("cannot read %s: not a JSON document",
+				   env.input);
+			json_object_put(res.document);
+			return 1;
+		}
+	} else {
+		err = pprof__read(env.input, &p);
+		if (err) {
+			cli__error("cannot read profile %s: %s", env.input,
+				   err == -EINVAL ? "not a valid pprof profile"
+						  : strerror(-err));
+			return 1;
+		}
 	}
 	res.profile = p;
 	res.top = env.output.top;
@@ -92,6 +123,7 @@ int report_main(int argc, char **argv)
 	err = output__write(format, &res, env.output.path, why, sizeof(why));
 	if (err)
 		cli__error("%s", why);
+	json_object_put(res.document);
 	profile__free(p);
 	return err ? 1 : 0;
 }

@@ -3,10 +3,15 @@
 #include <stdio.h>
 #include <string.h>
 #include "output/call_report.h"
+#include "output/diff_report.h"
 #include "output/folded.h"
+#include "output/html.h"
+#include "output/json_doc.h"
 #include "output/formats.h"
 #include "output/memory_report.h"
 #include "output/pprof.h"
+#include "output/profile_json.h"
+#include "output/speedscope.h"
 #include "output/table.h"
 #include "output/wall_table.h"
 
@@ -14,6 +19,8 @@ static const char *const kind_names[RESULT__COUNT] = {
 	[RESULT_SAMPLES] = "sampled profiles",
 	[RESULT_CALLS] = "call traces",
 	[RESULT_MEMORY] = "memory profiles",
+	[RESULT_DIFF] = "profile diffs",
+	[RESULT_DOCUMENT] = "saved JSON documents",
 };
 
 /* ---- sampled profiles ---- */
@@ -44,6 +51,16 @@ static int samples_pprof(const struct result *r, FILE *out)
 	return pprof__write(r->profile, out);
 }
 
+static int samples_json(const struct result *r, FILE *out)
+{
+	return profile_json__write(r->profile, r->timeline, false, out);
+}
+
+static int samples_speedscope(const struct result *r, FILE *out)
+{
+	return speedscope__write_profile(r->profile, out);
+}
+
 /* ---- call traces ---- */
 
 static int calls_table(const struct result *r, FILE *out)
@@ -60,6 +77,11 @@ static int calls_chrome(const struct result *r, FILE *out)
 {
 	return call_report__chrome(r->calls, r->events, r->nr_events, r->lost,
 				   out);
+}
+
+static int calls_speedscope(const struct result *r, FILE *out)
+{
+	return speedscope__write_calls(r->calls, r->events, r->nr_events, out);
 }
 
 /* The call tree as a profile (values: calls, wall, cpu, offcpu), with the
@@ -120,6 +142,19 @@ static int memory_json(const struct result *r, FILE *out)
 	return memory_report__json(r->memory, out);
 }
 
+/* The HTML report renders the JSON document. */
+static int memory_html(const struct result *r, FILE *out)
+{
+	struct json_object *doc = memory_report__document(r->memory);
+	int err;
+
+	if (!doc)
+		return -ENOMEM;
+	err = html__write_document(doc, out);
+	json_object_put(doc);
+	return err;
+}
+
 /* Folded: the sample type r->metric (default alloc_space). */
 static int memory_folded(const struct result *r, FILE *out)
 {
@@ -146,6 +181,37 @@ static int memory_pprof(const struct result *r, FILE *out)
 	return err;
 }
 
+/* ---- profile diffs ---- */
+
+static int diff_table(const struct result *r, FILE *out)
+{
+	return diff_report__table(r->diff, r->top, out);
+}
+
+static int diff_json(const struct result *r, FILE *out)
+{
+	return diff_report__json(r->diff, out);
+}
+
+static int diff_html(const struct result *r, FILE *out)
+{
+	return diff_report__html(r->diff, out);
+}
+
+/* ---- saved JSON documents ---- */
+
+static int document_json(const struct result *r, FILE *out)
+{
+	int err = json_doc__put(out, r->document, false, true);
+
+	return err ?: (fputc('\n', out) == EOF ? -EIO : 0);
+}
+
+static int document_html(const struct result *r, FILE *out)
+{
+	return html__write_document(r->document, out);
+}
+
 /* ---- the table ---- */
 
 static const struct output_format formats[] = {
@@ -154,6 +220,7 @@ static const struct output_format formats[] = {
 	 false,
 	 {[RESULT_SAMPLES] = samples_table,
 	  [RESULT_CALLS] = calls_table,
+	  [RESULT_DIFF] = diff_table,
 	  [RESULT_MEMORY] = memory_table}},
 	{"folded",
 	 {".folded", NULL},
@@ -170,11 +237,30 @@ static const struct output_format formats[] = {
 	{"json",
 	 {".json", NULL},
 	 false,
-	 {[RESULT_CALLS] = calls_json, [RESULT_MEMORY] = memory_json}},
+	 {[RESULT_SAMPLES] = samples_json,
+	  [RESULT_CALLS] = calls_json,
+	  [RESULT_DIFF] = diff_json,
+	  [RESULT_DOCUMENT] = document_json,
+	  [RESULT_MEMORY] = memory_json}},
+	{"speedscope",
+	 {".speedscope.json", NULL},
+	 false,
+	 {[RESULT_SAMPLES] = samples_speedscope,
+	  [RESULT_CALLS] = calls_speedscope},
+	 true},
+	{"html",
+	 {".html", ".htm", NULL},
+	 false,
+	 {[RESULT_SAMPLES] = html__write_samples,
+	  [RESULT_CALLS] = html__write_calls,
+	  [RESULT_DIFF] = diff_html,
+	  [RESULT_DOCUMENT] = document_html,
+	  [RESULT_MEMORY] = memory_html}},
 	{"chrome",
 	 {".trace.json", NULL},
 	 false,
-	 {[RESULT_CALLS] = calls_chrome}},
+	 {[RESULT_CALLS] = calls_chrome},
+	 true},
 };
 
 #define NR_FORMATS (sizeof(formats) / sizeof(formats[0]))

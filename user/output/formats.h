@@ -12,16 +12,20 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <json-c/json.h>
 #include "model/call_graph.h"
 #include "model/memory.h"
 #include "model/profile.h"
+#include "model/profile_diff.h"
 #include "model/timeline.h"
 
 /* What a command produced. */
 enum result_kind {
-	RESULT_SAMPLES, /* record, report: a profile of stacks */
-	RESULT_CALLS,	/* calls: the call graph, its timeline */
-	RESULT_MEMORY,	/* memory: allocation sites, leaks, temporaries */
+	RESULT_SAMPLES,	 /* record, report: a profile of stacks */
+	RESULT_CALLS,	 /* calls: the call graph, its timeline */
+	RESULT_DIFF,	 /* diff: two profiles compared per function */
+	RESULT_DOCUMENT, /* report: a saved -f json document */
+	RESULT_MEMORY,	 /* memory: allocation sites, leaks, temporaries */
 	RESULT__COUNT,
 };
 
@@ -48,9 +52,11 @@ struct result {
 	const struct call_graph *calls;	 /* RESULT_CALLS */
 	const struct call_event *events; /* RESULT_CALLS: the timeline */
 	size_t nr_events;
-	const struct call_counters *lost;   /* RESULT_CALLS */
+	const struct call_counters *lost; /* RESULT_CALLS */
+	const struct timeline *timeline;  /* every kind; NULL: none kept */
+	const struct profile_diff *diff;  /* RESULT_DIFF */
+	struct json_object *document;	  /* RESULT_DOCUMENT */
 	const struct memory_result *memory; /* RESULT_MEMORY */
-	const struct timeline *timeline;    /* every kind; NULL: none kept */
 	/* How to render. */
 	int top;	     /* table rows; <= 0: all */
 	bool threads;	     /* folded: a root frame per thread */
@@ -66,6 +72,7 @@ struct output_format {
 	const char *extensions[3];	    /* NULL-terminated, longest first */
 	bool binary;			    /* not for a terminal: needs -o */
 	output_writer write[RESULT__COUNT]; /* NULL: not for that kind */
+	bool call_events; /* calls: writes each kept call (a timeline) */
 };
 
 /* The format named name, or NULL. */

@@ -1,31 +1,33 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * `pystrobe memory -f json`:
- *   {"functions": [{name, file, line, alloc_bytes, alloc_objects,
+ *   {"kind": "memory",
+ *    "functions": [{name, file, line, alloc_bytes, alloc_objects,
  *                   inuse_bytes, inuse_objects, peak_bytes}],
  *    "lines": [the same per (function, line): line is the allocating one],
  *    "leaks": [{name, file, line, inuse_bytes, growth_bytes_per_s, age_s}],
  *    "temporaries": [{name, file, line, alloc_bytes, alloc_objects,
  *                     alloc_bytes_per_s, median_lifetime_s, freed_share}],
  *    "timeline": [{t, pid, rss_bytes, heap_live_bytes,
- *                  alloc_bytes_per_s}],
+ *                  alloc_bytes_per_s}] (json_doc__timeline: values not
+ *                  measured are left out),
  *    "growth": [{name, file, line, faulted_bytes, mapped_bytes,
  *                unmapped_bytes}] (processes in the kernel-only view),
  *    "views": [{pid, comm, view, why, peak_bytes, peak_objects, peak_t,
  *               alloc_bytes, alloc_objects, samples}],
- *    "rate": bytes, "duration_s": s, "lost": {name: count}}
+ *    "rate": bytes, "duration_ns": ns, "lost": {name: count}}
  * functions charges each allocation to its innermost Python frame (line:
- * the function's first line). Unknown timeline values are null.
+ * the function's first line).
  */
 #include <errno.h>
 #include <json-c/json.h>
+#include "output/json_doc.h"
 #include "output/memory_report.h"
 
 #define ADD(o, k, v)  json_object_object_add(o, k, v)
 #define INT(v)	      json_object_new_int64(v)
 #define DBL(v)	      json_object_new_double(v)
 #define STR(m, i)     json_object_new_string(profile__str((m)->names, i))
-#define OR_NULL(v, x) ((v) == TIMELINE_UNKNOWN ? NULL : (x))
 
 static struct json_object *fns(const struct memory_result *m,
 			       const struct memory_fn *f, size_t nr)
@@ -107,26 +109,6 @@ static struct json_object *growth(const struct memory_result *m)
 	return a;
 }
 
-static struct json_object *timeline(const struct memory_result *m)
-{
-	struct json_object *a = json_object_new_array();
-
-	for (size_t i = 0; a && i < m->timeline.nr; i++) {
-		const struct timeline_point *p = &m->timeline.points[i];
-		struct json_object *o = json_object_new_object();
-
-		ADD(o, "t", DBL(p->t_ns / 1e9));
-		ADD(o, "pid", INT(p->pid));
-		ADD(o, "rss_bytes", OR_NULL(p->rss_bytes, INT(p->rss_bytes)));
-		ADD(o, "heap_live_bytes",
-		    OR_NULL(p->heap_live_bytes, INT(p->heap_live_bytes)));
-		ADD(o, "alloc_bytes_per_s",
-		    OR_NULL(p->alloc_bytes_per_s, INT(p->alloc_bytes_per_s)));
-		json_object_array_add(a, o);
-	}
-	return a;
-}
-
 static struct json_object *views(const struct memory_result *m)
 {
 	struct json_object *a = json_object_new_array();
@@ -152,38 +134,36 @@ static struct json_object *views(const struct memory_result *m)
 	return a;
 }
 
-static struct json_object *lost(const struct memory_result *m)
-{
-	struct json_object *o = json_object_new_object();
-
-	for (size_t i = 0; o && i < m->names->nr_counters; i++)
-		ADD(o, profile__str(m->names, m->names->counters[i].name),
-		    INT(m->names->counters[i].value));
-	return o;
-}
-
-int memory_report__json(const struct memory_result *m, FILE *out)
+struct json_object *memory_report__document(const struct memory_result *m)
 {
 	struct json_object *root = json_object_new_object();
-	const char *s;
-	int err = 0;
 
 	if (!root)
-		return -ENOMEM;
+		return NULL;
+	ADD(root, "kind", json_object_new_string("memory"));
 	ADD(root, "functions", fns(m, m->functions, m->nr_functions));
 	ADD(root, "lines", fns(m, m->lines, m->nr_lines));
 	ADD(root, "leaks", leaks(m));
 	ADD(root, "temporaries", temps(m));
 	ADD(root, "growth", growth(m));
-	ADD(root, "timeline", timeline(m));
+	ADD(root, "timeline", json_doc__timeline(&m->timeline));
 	ADD(root, "views", views(m));
 	ADD(root, "rate", INT(m->rate));
-	ADD(root, "duration_s", DBL(m->duration_ns / 1e9));
-	ADD(root, "lost", lost(m));
-	s = json_object_to_json_string_ext(
-		root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (!s || fputs(s, out) < 0 || fputc('\n', out) < 0)
-		err = s ? -EIO : -ENOMEM;
+	ADD(root, "duration_ns", INT(m->duration_ns));
+	ADD(root, "lost", json_doc__counters(m->names));
+	return root;
+}
+
+int memory_report__json(const struct memory_result *m, FILE *out)
+{
+	struct json_object *root = memory_report__document(m);
+	int err;
+
+	if (!root)
+		return -ENOMEM;
+	err = json_doc__put(out, root, false, true);
+	if (!err && fputc('\n', out) == EOF)
+		err = -EIO;
 	json_object_put(root);
 	return err;
 }

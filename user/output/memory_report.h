@@ -5,6 +5,7 @@
 #define PYSTROBE_MEMORY_REPORT_H
 
 #include <stdio.h>
+#include <json-c/json.h>
 #include "model/memory.h"
 
 /*
@@ -15,7 +16,10 @@
 int memory_report__table(const struct memory_result *m, int max_rows,
 			 FILE *out);
 
-/* The JSON document memory_json.c describes. */
+/* The JSON document memory_json.c describes; NULL: out of memory. */
+struct json_object *memory_report__document(const struct memory_result *m);
+
+/* That document, written to out. */
 int memory_report__json(const struct memory_result *m, FILE *out);
 
 #endif

@@ -4,22 +4,14 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uthash.h>
 
+#include "model/functions.h"
 #include "output/table.h"
 
-struct func_key {
-	int64_t start_line;
-	uint32_t kind, name, file, pad;
-};
-
+/* A row: a function's values of one type, and its text. */
 struct func {
-	struct func_key key;
-	uint32_t frame; /* a frame of this function, for its text */
 	int64_t self, total;
-	size_t last_sample; /* sample that last added to total, + 1 */
 	char *text;
-	UT_hash_handle hh;
 };
 
 static int cmp_i64_desc(int64_t a, int64_t b)
@@ -29,8 +21,7 @@ static int cmp_i64_desc(int64_t a, int64_t b)
 
 static int cmp_func(const void *a, const void *b)
 {
-	const struct func *x = *(const struct func *const *)a;
-	const struct func *y = *(const struct func *const *)b;
+	const struct func *x = a, *y = b;
 	int c;
 
 	c = cmp_i64_desc(x->self, y->self);
@@ -121,61 +112,27 @@ static const char *elide(const char *s, char *dst, size_t width)
 int table__write(const struct profile *p, FILE *out, int value_index,
 		 int max_rows)
 {
-	struct func *hash = NULL, *fn, *tmp, **fn_of_frame = NULL,
-		    **sorted = NULL;
+	struct functions fs = {.offcpu_type = -1};
+	struct func *sorted = NULL, *fn;
 	struct thread_id *threads = NULL;
 	size_t i, n, nr_threads = 0, nr_pids = 0, rows;
-	int64_t total = 0;
+	int64_t total;
 	int err = -ENOMEM;
-	uint32_t j;
 
 	if (value_index < 0 || value_index >= p->nr_types)
 		return -EINVAL;
 
-	fn_of_frame = calloc(p->nr_frames + 1, sizeof(*fn_of_frame));
 	threads = calloc(p->nr_samples + 1, sizeof(*threads));
-	if (!fn_of_frame || !threads)
+	if (!threads || functions__build(p, FUNCTIONS_SELF_LEAF, &fs))
 		goto cleanup;
-	for (i = 0; i < p->nr_frames; i++) {
-		const struct profile_frame *f = &p->frames[i];
-		struct func_key key;
-
-		memset(&key, 0, sizeof(key));
-		key.kind = f->kind;
-		key.name = f->name;
-		key.file = f->file;
-		key.start_line = f->start_line;
-		HASH_FIND(hh, hash, &key, sizeof(key), fn);
-		if (!fn) {
-			fn = calloc(1, sizeof(*fn));
-			if (!fn)
-				goto cleanup;
-			fn->key = key;
-			fn->frame = i;
-			HASH_ADD(hh, hash, key, sizeof(key), fn);
-		}
-		fn_of_frame[i] = fn;
-	}
-
+	total = fs.sum[value_index];
 	for (i = 0; i < p->nr_samples; i++) {
 		const struct profile_sample *s = &p->samples[i];
-		int64_t v = s->values[value_index];
 
-		if (!v)
+		if (!s->values[value_index])
 			continue;
-		total += v;
 		threads[nr_threads].pid = s->pid;
 		threads[nr_threads++].tid = s->tid;
-		if (!s->depth)
-			continue;
-		fn_of_frame[s->frames[0]]->self += v;
-		for (j = 0; j < s->depth; j++) {
-			fn = fn_of_frame[s->frames[j]];
-			if (fn->last_sample == i + 1)
-				continue;
-			fn->last_sample = i + 1;
-			fn->total += v;
-		}
 	}
 
 	qsort(threads, nr_threads, sizeof(*threads), cmp_thread);
@@ -189,17 +146,19 @@ int table__write(const struct profile *p, FILE *out, int value_index,
 	nr_threads = n;
 
 	n = 0;
-	sorted = calloc(HASH_COUNT(hash) + 1, sizeof(*sorted));
+	sorted = calloc(fs.nr + 1, sizeof(*sorted));
 	if (!sorted)
 		goto cleanup;
-	HASH_ITER(hh, hash, fn, tmp)
-	{
-		if (!fn->self && !fn->total)
+	for (i = 0; i < fs.nr; i++) {
+		const struct function *f = &fs.funcs[i];
+
+		if (!f->self[value_index] && !f->total[value_index])
 			continue;
-		fn->text = func_text(p, &p->frames[fn->frame]);
-		if (!fn->text)
+		sorted[n].self = f->self[value_index];
+		sorted[n].total = f->total[value_index];
+		sorted[n].text = func_text(p, &p->frames[f->frame]);
+		if (!sorted[n++].text)
 			goto cleanup;
-		sorted[n++] = fn;
 	}
 	qsort(sorted, n, sizeof(*sorted), cmp_func);
 
@@ -215,7 +174,7 @@ int table__write(const struct profile *p, FILE *out, int value_index,
 	for (i = 0; i < rows; i++) {
 		char short_text[TABLE_NAME_WIDTH * 4 + 4];
 
-		fn = sorted[i];
+		fn = &sorted[i];
 		fprintf(out,
 			"%6.2f%% %6.2f%% %12" PRId64 " %12" PRId64 "  %s\n",
 			total ? 100.0 * fn->self / total : 0.0,
@@ -235,13 +194,9 @@ int table__write(const struct profile *p, FILE *out, int value_index,
 	err = ferror(out) ? -EIO : 0;
 
 cleanup:
-	HASH_ITER(hh, hash, fn, tmp)
-	{
-		HASH_DEL(hash, fn);
-		free(fn->text);
-		free(fn);
-	}
-	free(fn_of_frame);
+	for (i = 0; sorted && i < fs.nr; i++)
+		free(sorted[i].text);
+	functions__free(&fs);
 	free(threads);
 	free(sorted);
 	return err;

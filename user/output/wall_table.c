@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uthash.h>
+#include "model/functions.h"
 #include "model/offcpu_frames.h"
 #include "output/wall_table.h"
 
@@ -13,11 +13,10 @@
 #define NR_REASONS     (OFFCPU__COUNT - FIRST_REASON)
 #define reason_name(i) offcpu_reason_names[FIRST_REASON + (i)]
 
+/* A row: a function's wall time, self split into CPU and reasons. */
 struct wall_func {
-	char *text; /* key */
+	char *text;
 	int64_t total, self, cpu, off[NR_REASONS];
-	size_t last_sample; /* sample that last added to total, + 1 */
-	UT_hash_handle hh;
 };
 
 bool wall_table__applies(const struct profile *p)
@@ -25,52 +24,9 @@ bool wall_table__applies(const struct profile *p)
 	return profile__type_index(p, "offcpu") >= 0;
 }
 
-/* Column of a "[off-cpu: REASON]" frame (unknown names: other), or -1. */
-static int reason_of(const struct profile *p, const struct profile_frame *f)
-{
-	const char *name = profile__str(p, f->name);
-	size_t n = strlen(OFFCPU_FRAME_PREFIX);
-
-	if (f->kind != FRAME_MARKER ||
-	    strncmp(name, OFFCPU_FRAME_PREFIX, n) != 0)
-		return -1;
-	for (size_t i = 0; i < NR_REASONS; i++) {
-		size_t len = strlen(reason_name(i));
-
-		if (strncmp(name + n, reason_name(i), len) == 0 &&
-		    name[n + len] == ']')
-			return i;
-	}
-	return NR_REASONS - 1;
-}
-
-static struct wall_func *get_func(struct wall_func **hash,
-				  const struct profile *p,
-				  const struct profile_frame *f)
-{
-	struct wall_func *fn;
-	char buf[1024];
-
-	profile__format_frame(p, f, true, buf, sizeof(buf));
-	HASH_FIND_STR(*hash, buf, fn);
-	if (fn)
-		return fn;
-	fn = calloc(1, sizeof(*fn));
-	if (!fn)
-		return NULL;
-	fn->text = strdup(buf);
-	if (!fn->text) {
-		free(fn);
-		return NULL;
-	}
-	HASH_ADD_KEYPTR(hh, *hash, fn->text, strlen(fn->text), fn);
-	return fn;
-}
-
 static int cmp_self(const void *a, const void *b)
 {
-	const struct wall_func *x = *(const struct wall_func *const *)a;
-	const struct wall_func *y = *(const struct wall_func *const *)b;
+	const struct wall_func *x = a, *y = b;
 
 	if (x->self != y->self)
 		return x->self < y->self ? 1 : -1;
@@ -86,57 +42,46 @@ int wall_table__write(const struct profile *p, FILE *out, int max_rows)
 {
 	int cpu = profile__type_index(p, "cpu");
 	int off = profile__type_index(p, "offcpu");
-	struct wall_func *hash = NULL, *fn, *tmp, **sorted = NULL;
-	int64_t sum_cpu = 0, sum_off[NR_REASONS] = {}, sum_wall = 0;
+	struct functions fs = {.offcpu_type = -1};
+	struct wall_func *sorted = NULL, *fn;
+	int64_t sum_cpu, sum_off[NR_REASONS], sum_wall;
 	size_t n = 0, i;
 	int err = -ENOMEM;
 
-	for (i = 0; i < p->nr_samples; i++) {
-		const struct profile_sample *s = &p->samples[i];
-		int64_t c = cpu >= 0 ? s->values[cpu] : 0;
-		int64_t o = off >= 0 ? s->values[off] : 0;
-		uint32_t leaf = 0;
-		int r = -1;
-
-		if (!s->depth || (!c && !o))
-			continue;
-		r = o ? reason_of(p, &p->frames[s->frames[0]]) : -1;
-		if (o && r < 0)
-			r = NR_REASONS - 1;
-		/* The function the time belongs to: skip pseudo and kernel. */
-		while (leaf + 1 < s->depth &&
-		       (p->frames[s->frames[leaf]].kind == FRAME_MARKER ||
-			p->frames[s->frames[leaf]].kind == FRAME_KERNEL))
-			leaf++;
-		for (uint32_t j = leaf; j < s->depth; j++) {
-			fn = get_func(&hash, p, &p->frames[s->frames[j]]);
-			if (!fn)
-				goto cleanup;
-			if (j == leaf) {
-				fn->self += c + o;
-				fn->cpu += c;
-				if (r >= 0)
-					fn->off[r] += o;
-			}
-			if (fn->last_sample != i + 1) {
-				fn->last_sample = i + 1;
-				fn->total += c + o;
-			}
-		}
-		sum_cpu += c;
-		if (r >= 0)
-			sum_off[r] += o;
-		sum_wall += c + o;
-	}
-
-	sorted = calloc(HASH_COUNT(hash) + 1, sizeof(*sorted));
+	if (functions__build(p, FUNCTIONS_SELF_CODE, &fs))
+		goto cleanup;
+	sorted = calloc(fs.nr + 1, sizeof(*sorted));
 	if (!sorted)
 		goto cleanup;
-	HASH_ITER(hh, hash, fn, tmp)
-	{
-		sorted[n++] = fn;
+	for (i = 0; i < fs.nr; i++) {
+		const struct function *f = &fs.funcs[i];
+		char buf[1024];
+
+		fn = &sorted[n];
+		fn->total = (cpu >= 0 ? f->total[cpu] : 0) +
+			    (off >= 0 ? f->total[off] : 0);
+		if (!fn->total)
+			continue;
+		fn->cpu = cpu >= 0 ? f->self[cpu] : 0;
+		fn->self = fn->cpu;
+		for (size_t j = 0; j < NR_REASONS; j++) {
+			fn->off[j] = f->self_offcpu[FIRST_REASON + j];
+			fn->self += fn->off[j];
+		}
+		profile__format_frame(p, &p->frames[f->frame], true, buf,
+				      sizeof(buf));
+		fn->text = strdup(buf);
+		if (!fn->text)
+			goto cleanup;
+		n++;
 	}
 	qsort(sorted, n, sizeof(*sorted), cmp_self);
+	sum_cpu = cpu >= 0 ? fs.sum[cpu] : 0;
+	sum_wall = sum_cpu;
+	for (i = 0; i < NR_REASONS; i++) {
+		sum_off[i] = fs.sum_offcpu[FIRST_REASON + i];
+		sum_wall += sum_off[i];
+	}
 
 	fprintf(out, "wall %.3f s = cpu %.3f s + off-cpu", sum_wall / 1e9,
 		sum_cpu / 1e9);
@@ -147,7 +92,7 @@ int wall_table__write(const struct profile *p, FILE *out, int max_rows)
 		fprintf(out, " %9.9s", reason_name(i));
 	fprintf(out, "  FUNCTION\n");
 	for (i = 0; i < n && (max_rows <= 0 || (int)i < max_rows); i++) {
-		fn = sorted[i];
+		fn = &sorted[i];
 		ms(out, fn->total);
 		ms(out, fn->self);
 		ms(out, fn->cpu);
@@ -167,12 +112,9 @@ int wall_table__write(const struct profile *p, FILE *out, int max_rows)
 	}
 	err = ferror(out) ? -EIO : 0;
 cleanup:
+	for (i = 0; sorted && i < fs.nr; i++)
+		free(sorted[i].text);
 	free(sorted);
-	HASH_ITER(hh, hash, fn, tmp)
-	{
-		HASH_DEL(hash, fn);
-		free(fn->text);
-		free(fn);
-	}
+	functions__free(&fs);
 	return err;
 }
