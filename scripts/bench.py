@@ -222,8 +222,12 @@ def memory_overhead(pystrobe, root, runs, n_mix, n_pairs, provider_dir):
     shutil.rmtree(root + stage, ignore_errors=True)
     shutil.copytree(provider_dir, root + stage)
     work = "/tmp/bench_memory_workload.py"
-    plain = ["chroot", root, py, work]
-    untraced = ["chroot", root, "env", "PYTHONPATH=" + stage, py, work]
+    # Into the root with its own /proc (Memray reads /proc/self), keeping
+    # the PID (pystrobe follows the command's execs into the root).
+    inroot = ["unshare", "--mount", "sh", "-c",
+              'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"', root]
+    plain = inroot + [py, work]
+    untraced = inroot + ["env", "PYTHONPATH=" + stage, py, work]
     ours = [pystrobe, "memory", "-f", "json", "-o", os.devnull]
     has = lambda exe: os.path.exists(root + "/usr/bin/" + exe)
     variants = [
@@ -235,15 +239,15 @@ def memory_overhead(pystrobe, root, runs, n_mix, n_pairs, provider_dir):
     ]
     if has("memray"):
         variants += [
-            ("memray run", ["chroot", root, "memray", "run", "-q", "-f", "-o",
-                            "/tmp/bench.memray", work], []),
+            ("memray run", inroot + ["memray", "run", "-q", "-f", "-o", "/tmp/bench.memray",
+                                     work], []),
             ("memray run --trace-python-allocators",
-             ["chroot", root, "memray", "run", "-q", "-f", "--trace-python-allocators",
-              "-o", "/tmp/bench.memray", work], []),
+             inroot + ["memray", "run", "-q", "-f", "--trace-python-allocators", "-o",
+                       "/tmp/bench.memray", work], []),
         ]
     if has("scalene"):
-        variants.append(("scalene --memory", ["chroot", root, py, "-m", "scalene", "--cli",
-                                              "--memory", "--outfile", "/dev/null", work], []))
+        variants.append(("scalene --memory", inroot + [py, "-m", "scalene", "--cli", "--memory",
+                                                       "--outfile", "/dev/null", work], []))
     res = {name: [] for name, _, _ in variants}
     for _ in range(runs):
         for name, cmd, extra in variants:
