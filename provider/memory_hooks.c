@@ -292,36 +292,33 @@ static uint64_t ps_weight(size_t n, uint64_t rate)
 	return p > 0 ? (uint64_t)((double)n / p + 0.5) : rate;
 }
 
-/* A countdown ran out, or this thread's generation is stale. */
-__attribute__((noinline)) static void ps_sample(struct ps_thread *t, void *p,
-						size_t n, uint64_t st)
+/*
+ * Counts n bytes down on t under state st; true when they end the
+ * countdown (this block is sampled), which then starts afresh after it. A
+ * stale generation (a new tracer, rate, or process) draws a new countdown
+ * first.
+ */
+static int ps_count(struct ps_thread *t, size_t n, uint64_t st)
 {
-	uint64_t weight;
-
 	if (t->gen != st) {
 		ps_seed(t);
 		t->gen = st;
 		t->rate = PS_LOAD(ps_rate_now);
-		t->countdown = ps_draw(t) - (int64_t)n;
-		if (t->countdown > 0)
-			return;
+		t->countdown = ps_draw(t);
 	}
-	weight = ps_weight(n, t->rate);
+	t->countdown -= (int64_t)n;
+	if (t->countdown > 0)
+		return 0;
 	t->countdown = ps_draw(t);
-	ps_fire_alloc(ps_set_add(p) ? p : NULL, n, weight);
+	return 1;
 }
 
-/* Counts n bytes just allocated at p (not NULL) while sampling. */
-static inline void ps_account(void *p, size_t n, uint64_t st)
+/* A sampled block of n bytes at p: remembered, announced. */
+static void ps_record(struct ps_thread *t, void *p, size_t n)
 {
-	struct ps_thread *t = &ps_t;
+	uint64_t weight = ps_weight(n, t->rate);
 
-	if (PS_LIKELY(t->gen == st)) {
-		t->countdown -= (int64_t)n;
-		if (PS_LIKELY(t->countdown > 0))
-			return;
-	}
-	ps_sample(t, p, n, st);
+	ps_fire_alloc(ps_set_add(p) ? p : NULL, n, weight);
 }
 
 __attribute__((noinline)) static void ps_forget_slow(uint32_t bucket, void *p)
@@ -342,30 +339,83 @@ static inline void ps_forget(void *p)
 
 /* ------------------------------- the hooks -------------------------------- */
 /*
- * One set per domain. outer (OBJ, MEM): the RAW calls made inside are the
- * same block; RAW on its own: counted unless inside an outer hook.
+ * One set per domain. outer (OBJ, MEM): a block they hand on to
+ * PyMem_RawMalloc comes back through our RAW hook, which must not count it
+ * again (t->depth says the RAW call is inside an outer hook).
+ *
+ * The fast path (sampling on, no sample due) subtracts and tail-calls the
+ * wrapped allocator. pymalloc serves requests of 1 to 512 bytes itself
+ * (SMALL_REQUEST_THRESHOLD, every version) and hands all others (0 bytes
+ * too) to PyMem_RawMalloc: an outer request of 1 to PS_SMALL bytes (room
+ * left for the debug hooks' padding) never comes back, so it needs no
+ * depth and takes the fast path.
  */
+#define PS_SMALL 448
+
+enum ps_op { PS_MALLOC, PS_CALLOC, PS_REALLOC };
+
+struct ps_req {
+	enum ps_op op;
+	void *p;	       /* realloc's block */
+	size_t n;	       /* bytes requested */
+	size_t nelem, elsize; /* calloc's arguments */
+};
+
+static void *ps_forward(const struct ps_allocator *a, const struct ps_req *r)
+{
+	switch (r->op) {
+	case PS_CALLOC:
+		return a->calloc(a->ctx, r->nelem, r->elsize);
+	case PS_REALLOC:
+		return a->realloc(a->ctx, r->p, r->n);
+	default:
+		return a->malloc(a->ctx, r->n);
+	}
+}
+
+/* Whether an n-byte request takes the fast path on t under st. */
+static inline int ps_fast(struct ps_thread *t, size_t n, uint64_t st, int outer)
+{
+	if (PS_LIKELY(t->gen == st && t->countdown > (int64_t)n &&
+		      (!outer || n - 1 < PS_SMALL))) {
+		t->countdown -= (int64_t)n;
+		return 1;
+	}
+	return 0;
+}
+
+/* A sample due, a stale generation, or an outer block that may nest. */
+__attribute__((noinline)) static void *ps_slow(int d, int outer,
+					       const struct ps_req *r,
+					       uint64_t st)
+{
+	struct ps_thread *t = &ps_t;
+	int sampled = ps_count(t, r->n, st);
+	void *q;
+
+	if (outer)
+		t->depth++;
+	q = ps_forward(&ps_prev[d], r);
+	if (outer)
+		t->depth--;
+	if (sampled && q)
+		ps_record(t, q, r->n);
+	return q;
+}
+
 static inline __attribute__((always_inline)) void *
 ps_malloc_in(int d, int outer, size_t n)
 {
 	const struct ps_allocator *a = &ps_prev[d];
 	uint64_t st = PS_LOAD_RELAXED(ps_state);
-	void *p;
+	struct ps_thread *t;
 
 	if (PS_LIKELY(!(st & 1)))
 		return a->malloc(a->ctx, n);
-	if (outer) {
-		ps_t.depth++;
-		p = a->malloc(a->ctx, n);
-		ps_t.depth--;
-	} else {
-		p = a->malloc(a->ctx, n);
-		if (ps_t.depth)
-			return p;
-	}
-	if (p)
-		ps_account(p, n, st);
-	return p;
+	t = &ps_t;
+	if ((!outer && t->depth) || ps_fast(t, n, st, outer))
+		return a->malloc(a->ctx, n);
+	return ps_slow(d, outer, &(struct ps_req){.op = PS_MALLOC, .n = n}, st);
 }
 
 static inline __attribute__((always_inline)) void *
@@ -373,24 +423,22 @@ ps_calloc_in(int d, int outer, size_t nelem, size_t elsize)
 {
 	const struct ps_allocator *a = &ps_prev[d];
 	uint64_t st = PS_LOAD_RELAXED(ps_state);
+	struct ps_thread *t;
 	size_t n;
-	void *p;
 
 	if (PS_LIKELY(!(st & 1)))
 		return a->calloc(a->ctx, nelem, elsize);
-	if (outer) {
-		ps_t.depth++;
-		p = a->calloc(a->ctx, nelem, elsize);
-		ps_t.depth--;
-	} else {
-		p = a->calloc(a->ctx, nelem, elsize);
-		if (ps_t.depth)
-			return p;
-	}
-	/* an overflowing product fails in the allocator: p is NULL then */
-	if (p && !__builtin_mul_overflow(nelem, elsize, &n))
-		ps_account(p, n, st);
-	return p;
+	t = &ps_t;
+	/* an overflowing product fails in the allocator: nothing to count */
+	if ((!outer && t->depth) || __builtin_mul_overflow(nelem, elsize, &n) ||
+	    ps_fast(t, n, st, outer))
+		return a->calloc(a->ctx, nelem, elsize);
+	return ps_slow(d, outer,
+		       &(struct ps_req){.op = PS_CALLOC,
+					.n = n,
+					.nelem = nelem,
+					.elsize = elsize},
+		       st);
 }
 
 static inline __attribute__((always_inline)) void *
@@ -398,23 +446,20 @@ ps_realloc_in(int d, int outer, void *p, size_t n)
 {
 	const struct ps_allocator *a = &ps_prev[d];
 	uint64_t st = PS_LOAD_RELAXED(ps_state);
-	void *q;
+	struct ps_thread *t;
 
-	if (PS_LIKELY(!(st & 1)) || (!outer && ps_t.depth))
+	if (PS_LIKELY(!(st & 1)))
+		return a->realloc(a->ctx, p, n);
+	t = &ps_t;
+	if (!outer && t->depth)
 		return a->realloc(a->ctx, p, n);
 	/* Before the call: once it returns, p may be another thread's. */
 	if (p)
 		ps_forget(p);
-	if (outer) {
-		ps_t.depth++;
-		q = a->realloc(a->ctx, p, n);
-		ps_t.depth--;
-	} else {
-		q = a->realloc(a->ctx, p, n);
-	}
-	if (q)
-		ps_account(q, n, st);
-	return q;
+	if (ps_fast(t, n, st, outer))
+		return a->realloc(a->ctx, p, n);
+	return ps_slow(d, outer,
+		       &(struct ps_req){.op = PS_REALLOC, .p = p, .n = n}, st);
 }
 
 static inline __attribute__((always_inline)) void ps_free_in(int d, void *p)

@@ -408,13 +408,13 @@ def main():
     if "memory" in a.only:
         root = os.path.join(os.path.dirname(a.root), "sid-peers")
         provider_dir = os.path.join(os.path.dirname(pystrobe), ".output", "provider")
-        res = memory_overhead(pystrobe, root, a.runs, 1000000, 20000000, provider_dir)
+        res = memory_overhead(pystrobe, root, a.runs, 3000000, 20000000, provider_dir)
         if res is None:
             print("\n## Memory: no %s (debootstrap --variant=minbase "
                   "--include=python3-memray,python3-scalene sid %s): skipped" % (root, root))
         else:
             mix_rows, fast_rows, per = res
-            print("\n## Memory: allocation-heavy pure Python, 1 000 000 rounds "
+            print("\n## Memory: allocation-heavy pure Python, 3 000 000 rounds "
                   "(Debian sid python3.14, %s)" % root)
             print("| run | median s | ratio | runs |")
             print("|---|---|---|---|")
