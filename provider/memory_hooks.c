@@ -188,10 +188,14 @@ static int ps_set_add(void *p)
 	return 0;
 }
 
-/* Removes p if present; 1 when it was. */
+/* Removes p if present; 1 when it was. (NULL, free's no-op, never is:
+ * it would match an empty slot.) */
 static int ps_set_take(uint32_t bucket, void *p)
 {
 	struct ps_bucket *b = &ps_set[bucket];
+
+	if (!p)
+		return 0;
 
 	for (int i = 0; i < PS_SET_WAYS; i++) {
 		uintptr_t want = (uintptr_t)p;
@@ -321,9 +325,13 @@ static void ps_record(struct ps_thread *t, void *p, size_t n)
 	ps_fire_alloc(ps_set_add(p) ? p : NULL, n, weight);
 }
 
+/*
+ * Off (no tracer, or the program has ended: see ps_mem_at_exit), nothing
+ * is reported; what stays in the set goes when a tracer comes.
+ */
 __attribute__((noinline)) static void ps_forget_slow(uint32_t bucket, void *p)
 {
-	if (ps_set_take(bucket, p))
+	if ((PS_LOAD_RELAXED(ps_state) & 1) && ps_set_take(bucket, p))
 		ps_fire_free(p);
 }
 
@@ -356,8 +364,8 @@ enum ps_op { PS_MALLOC, PS_CALLOC, PS_REALLOC };
 
 struct ps_req {
 	enum ps_op op;
-	void *p;	       /* realloc's block */
-	size_t n;	       /* bytes requested */
+	void *p;	      /* realloc's block */
+	size_t n;	      /* bytes requested */
 	size_t nelem, elsize; /* calloc's arguments */
 };
 
@@ -385,9 +393,8 @@ static inline int ps_fast(struct ps_thread *t, size_t n, uint64_t st, int outer)
 }
 
 /* A sample due, a stale generation, or an outer block that may nest. */
-__attribute__((noinline)) static void *ps_slow(int d, int outer,
-					       const struct ps_req *r,
-					       uint64_t st)
+__attribute__((noinline)) static void *
+ps_slow(int d, int outer, const struct ps_req *r, uint64_t st)
 {
 	struct ps_thread *t = &ps_t;
 	int sampled = ps_count(t, r->n, st);
@@ -408,12 +415,13 @@ ps_malloc_in(int d, int outer, size_t n)
 {
 	const struct ps_allocator *a = &ps_prev[d];
 	uint64_t st = PS_LOAD_RELAXED(ps_state);
-	struct ps_thread *t;
+	struct ps_thread *t = &ps_t;
 
-	if (PS_LIKELY(!(st & 1)))
-		return a->malloc(a->ctx, n);
-	t = &ps_t;
-	if ((!outer && t->depth) || ps_fast(t, n, st, outer))
+	/*
+	 * t->gen only ever holds an "on" state: ps_fast means on. RAW first
+	 * asks whether an outer hook counts this block already.
+	 */
+	if ((!outer && t->depth) || ps_fast(t, n, st, outer) || !(st & 1))
 		return a->malloc(a->ctx, n);
 	return ps_slow(d, outer, &(struct ps_req){.op = PS_MALLOC, .n = n}, st);
 }
@@ -462,12 +470,15 @@ ps_realloc_in(int d, int outer, void *p, size_t n)
 		       &(struct ps_req){.op = PS_REALLOC, .p = p, .n = n}, st);
 }
 
+/*
+ * A bucket with nothing in it (nearly always) is one byte read, whatever
+ * the state (NULL is never in the set).
+ */
 static inline __attribute__((always_inline)) void ps_free_in(int d, void *p)
 {
 	const struct ps_allocator *a = &ps_prev[d];
 
-	if (p && (PS_LOAD_RELAXED(ps_state) & 1))
-		ps_forget(p);
+	ps_forget(p);
 	a->free(a->ctx, p);
 }
 

@@ -52,10 +52,10 @@ struct result {
 	const struct call_graph *calls;	 /* RESULT_CALLS */
 	const struct call_event *events; /* RESULT_CALLS: the timeline */
 	size_t nr_events;
-	const struct call_counters *lost; /* RESULT_CALLS */
-	const struct timeline *timeline;  /* every kind; NULL: none kept */
-	const struct profile_diff *diff;  /* RESULT_DIFF */
-	struct json_object *document;	  /* RESULT_DOCUMENT */
+	const struct call_counters *lost;   /* RESULT_CALLS */
+	const struct timeline *timeline;    /* every kind; NULL: none kept */
+	const struct profile_diff *diff;    /* RESULT_DIFF */
+	struct json_object *document;	    /* RESULT_DOCUMENT */
 	const struct memory_result *memory; /* RESULT_MEMORY */
 	/* How to render. */
 	int top;	     /* table rows; <= 0: all */

@@ -24,10 +24,10 @@
 #include "output/json_doc.h"
 #include "output/memory_report.h"
 
-#define ADD(o, k, v)  json_object_object_add(o, k, v)
-#define INT(v)	      json_object_new_int64(v)
-#define DBL(v)	      json_object_new_double(v)
-#define STR(m, i)     json_object_new_string(profile__str((m)->names, i))
+#define ADD(o, k, v) json_object_object_add(o, k, v)
+#define INT(v)	     json_object_new_int64(v)
+#define DBL(v)	     json_object_new_double(v)
+#define STR(m, i)    json_object_new_string(profile__str((m)->names, i))
 
 static struct json_object *fns(const struct memory_result *m,
 			       const struct memory_fn *f, size_t nr)
