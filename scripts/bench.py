@@ -408,7 +408,7 @@ def main():
     if "memory" in a.only:
         root = os.path.join(os.path.dirname(a.root), "sid-peers")
         provider_dir = os.path.join(os.path.dirname(pystrobe), ".output", "provider")
-        res = memory_overhead(pystrobe, root, a.runs, 3000000, 20000000, provider_dir)
+        res = memory_overhead(pystrobe, root, a.runs, 3000000, 50000000, provider_dir)
         if res is None:
             print("\n## Memory: no %s (debootstrap --variant=minbase "
                   "--include=python3-memray,python3-scalene sid %s): skipped" % (root, root))
@@ -421,13 +421,13 @@ def main():
             for name, med, ratio, xs in mix_rows:
                 print("| %s | %.3f | %.3f | %s |" % (name, med, ratio,
                                                     " ".join("%.3f" % x for x in xs)))
-            print("\nFast path, one allocation and one free per round, 20 000 000 rounds:")
+            print("\nFast path, one allocation and one free per round, 50 000 000 rounds:")
             print("| run | median s | ns added per allocation + free | runs |")
             print("|---|---|---|---|")
             for name, med, ns, xs in fast_rows:
                 print("| %s | %.3f | %.1f | %s |" % (name, med, ns,
                                                    " ".join("%.3f" % x for x in xs)))
-            print("\nA sampled allocation and its free (--rate 64, 2 000 000 rounds):")
+            print("\nA sampled allocation and its free (--rate 64, 5 000 000 rounds):")
             print("| µs added per sample (alloc + free) | BPF µs per pm_alloc | "
                   "BPF µs per pm_free | samples |")
             print("|---|---|---|---|")
