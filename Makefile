@@ -67,7 +67,7 @@ all: $(BIN) provider
 
 provider: $(PROVIDER_STAMP)
 
-$(PROVIDER_STAMP): provider/pystrobe_provider.c provider/sitecustomize.py scripts/build-provider.sh \
+$(PROVIDER_STAMP): $(wildcard provider/*.c provider/*.h) provider/sitecustomize.py scripts/build-provider.sh \
 		scripts/pythons.sh | $(OUTPUT)
 	$(call msg,PROVIDER,$(OUTPUT)/provider)
 	$(Q)bash scripts/build-provider.sh $(OUTPUT)/provider

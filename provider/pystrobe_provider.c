@@ -91,6 +91,7 @@
 #include <unistd.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
+#include "memory_hooks.h"
 
 #define _SDT_HAS_SEMAPHORES 1
 #include <sys/sdt.h>
@@ -1244,6 +1245,19 @@ static void ps_poll_once(void)
 	PyGILState_Release(gil);
 }
 
+/* Memory sampling (memory_hooks.c): its hooks go in under the GIL. */
+static void ps_mem_poll_once(void)
+{
+	PyGILState_STATE gil;
+
+	if (!ps_mem_sync(0) || PS_LOAD(ps_stop) || ps_is_finalizing())
+		return;
+	gil = PyGILState_Ensure();
+	if (!ps_is_finalizing())
+		ps_mem_sync(1);
+	PyGILState_Release(gil);
+}
+
 /*
  * The poller: a plain thread from PyThread_start_new_thread (no thread
  * state; and unlike pthread_create it needs no glibc 2.34 symbols, so one
@@ -1267,6 +1281,7 @@ static void ps_poller_main(void *arg)
 		if (n != 0) /* woken to stop, or poll failed */
 			break;
 		ps_poll_once();
+		ps_mem_poll_once();
 	}
 	PyThread_release_lock(ps_poller_done);
 }
@@ -1458,6 +1473,7 @@ static PyObject *ps_at_exit(PyObject *self, PyObject *unused)
 	(void)self;
 	(void)unused;
 	ps_poller_stop();
+	ps_mem_at_exit();
 	ps_poller_paused = 0; /* no restart by a pending call either */
 	ps_set_fork_frame(NULL);
 	Py_RETURN_NONE;
@@ -1554,6 +1570,7 @@ static PyObject *ps_start(PyObject *self, PyObject *args)
 	PS_STORE(ps_started, 1);
 	if (ps_sync(1) < 0)
 		return NULL;
+	ps_mem_start(); /* allocations are sampled from here on, too */
 	if (skip_running && PS_LOAD(ps_enabled)) {
 		ps_skip_thread = PyThread_get_thread_ident();
 		ps_skip_depth = 0;
@@ -1653,6 +1670,8 @@ PyMODINIT_FUNC PyInit__pystrobe_provider(void)
 			     strerror(-err));
 		goto fail;
 	}
+	/* without it (out of memory) only memory sampling is missing */
+	ps_mem_init();
 	initialized = 1;
 	return m;
 fail:

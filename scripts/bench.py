@@ -335,6 +335,111 @@ def calls_overhead(pystrobe, argv_of, runs, n, provider_dir,
     return rows
 
 
+MEMORY_WORKLOAD = os.path.join(HERE, "bench_memory_workload.py")
+
+
+def floats(text):
+    return [float(x) for x in text.split() if x.count(".") == 1
+            and x.replace(".", "").isdigit()]
+
+
+def memory_overhead(pystrobe, root, runs, n_mix, n_pairs, provider_dir):
+    """Allocation-heavy pure Python on the peers root's python3.14 (Debian
+    sid, with python3-memray and python3-scalene): unprofiled, the provider
+    loaded but untraced, pystrobe memory, tracemalloc, Memray and Scalene,
+    interleaved; then the fast path (one allocation and one free per round)
+    and the cost of a sampled allocation."""
+    py = "/usr/bin/python3.14"
+    if not os.path.exists(root + py):
+        return None
+    shutil.copy(MEMORY_WORKLOAD, os.path.join(root, "tmp", "bench_memory_workload.py"))
+    stage = "/tmp/pystrobe-bench-provider"
+    shutil.rmtree(root + stage, ignore_errors=True)
+    shutil.copytree(provider_dir, root + stage)
+    work = "/tmp/bench_memory_workload.py"
+    # Into the root with its own /proc (Memray reads /proc/self), keeping
+    # the PID (pystrobe follows the command's execs into the root).
+    inroot = ["unshare", "--mount", "sh", "-c",
+              'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"', root]
+    plain = inroot + [py, work]
+    untraced = inroot + ["env", "PYTHONPATH=" + stage, py, work]
+    ours = [pystrobe, "memory", "-f", "json", "-o", os.devnull]
+    has = lambda exe: os.path.exists(root + "/usr/bin/" + exe)
+    variants = [
+        ("unprofiled", plain, []),
+        ("provider loaded, untraced", untraced, []),
+        ("pystrobe memory (512 KiB)", ours + ["--"] + plain, []),
+        ("pystrobe memory --rate 64K", ours[:2] + ["--rate", "64K"] + ours[2:] + ["--"] + plain, []),
+        ("tracemalloc", plain, ["tracemalloc"]),
+    ]
+    if has("memray"):
+        variants += [
+            ("memray run", inroot + ["memray", "run", "-q", "-f", "-o", "/tmp/bench.memray",
+                                     work], []),
+            ("memray run --trace-python-allocators",
+             inroot + ["memray", "run", "-q", "-f", "--trace-python-allocators", "-o",
+                       "/tmp/bench.memray", work], []),
+        ]
+    if has("scalene"):
+        variants.append(("scalene --memory", inroot + [py, "-m", "scalene", "--cli", "--memory",
+                                                       "--outfile", "/dev/null", work], []))
+    res = {name: [] for name, _, _ in variants}
+    for _ in range(runs):
+        for name, cmd, extra in variants:
+            out = subprocess.run(cmd + [str(n_mix), "mix"] + extra, capture_output=True,
+                                 text=True, timeout=900).stdout
+            nums = floats(out)
+            res[name].append(nums[0] if nums else float("nan"))
+    base = statistics.median(res["unprofiled"])
+    mix_rows = [(name, statistics.median(xs), statistics.median(xs) / base, xs)
+                for name, xs in res.items()]
+
+    # The fast path: traced at 1 GiB (next to no samples) against untraced.
+    fast = {"unprofiled": [], "provider loaded, untraced": [], "traced, no sample": []}
+    for _ in range(runs):
+        fast["unprofiled"].append(run_work(plain + [str(n_pairs), "pairs"]))
+        fast["provider loaded, untraced"].append(run_work(untraced + [str(n_pairs), "pairs"]))
+        fast["traced, no sample"].append(run_work(
+            ours[:2] + ["--rate", "1G"] + ours[2:] + ["--"] + plain + [str(n_pairs), "pairs"]))
+    fbase = statistics.median(fast["unprofiled"])
+    fast_rows = [(name, statistics.median(xs), (statistics.median(xs) - fbase) / n_pairs * 1e9, xs)
+                 for name, xs in fast.items()]
+
+    # A sampled allocation with its free: at a 64-byte rate, 22 % of the
+    # 16-byte blocks are sampled. Its cost = the time added over the same
+    # run at 1 GiB (hooks on, no samples) / the number of samples.
+    n_small = n_pairs // 10
+    tmp = tempfile.NamedTemporaryFile(suffix=".json")
+    with open("/proc/sys/kernel/bpf_stats_enabled") as f:
+        old = f.read().strip()
+    per = []
+    try:
+        with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+            f.write("1")
+        for _ in range(runs):
+            t1 = run_work(ours[:2] + ["--rate", "1G"] + ours[2:] + ["--"] + plain
+                          + [str(n_small), "pairs"])
+            proc = subprocess.Popen([pystrobe, "memory", "--rate", "64", "-f", "json", "-o",
+                                     tmp.name, "--"] + plain + [str(n_small), "pairs"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                    text=True)
+            time.sleep(1.0)
+            s0 = {p: bpf_stats(p) for p in ("pm_alloc", "pm_free")}
+            time.sleep(1.0)
+            s1 = {p: bpf_stats(p) for p in ("pm_alloc", "pm_free")}
+            t2 = floats(proc.communicate(timeout=900)[0])[0]
+            with open(tmp.name) as f:
+                doc = json.load(f)
+            samples = sum(v["samples"] for v in doc["views"])
+            bpf = [(s1[p][0] - s0[p][0]) / max(1, s1[p][1] - s0[p][1]) / 1000.0
+                   for p in ("pm_alloc", "pm_free")]
+            per.append(((t2 - t1) / samples * 1e6, bpf[0], bpf[1], samples))
+    finally:
+        with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+            f.write(old)
+    return mix_rows, fast_rows, per
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--pystrobe", default="./pystrobe")
@@ -344,7 +449,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=300)
     ap.add_argument("--root", default=os.environ.get(
         "PYSTROBE_CACHE", "/var/cache/pystrobe") + "/roots/bullseye")
-    ap.add_argument("--only", default="sampling,timers,startup,offcpu,calls,austin",
+    ap.add_argument("--only", default="sampling,timers,startup,offcpu,calls,memory,austin",
                     help="comma-separated sections (default: all)")
     a = ap.parse_args()
     global PYSTROBE
@@ -465,6 +570,35 @@ def main():
         print("\nBPF time per event (%s, run_time_ns/run_cnt): %s" % (setups[0][0], ", ".join(
             "%s %.0f ns" % (p, (s1[p][0] - s0[p][0]) / max(1, s1[p][1] - s0[p][1]))
             for p in ("pc_entry", "pc_return"))))
+
+    if "memory" in a.only:
+        root = os.path.join(os.path.dirname(a.root), "sid-peers")
+        provider_dir = os.path.join(os.path.dirname(pystrobe), ".output", "provider")
+        res = memory_overhead(pystrobe, root, a.runs, 3000000, 50000000, provider_dir)
+        if res is None:
+            print("\n## Memory: no %s (debootstrap --variant=minbase "
+                  "--include=python3-memray,python3-scalene sid %s): skipped" % (root, root))
+        else:
+            mix_rows, fast_rows, per = res
+            print("\n## Memory: allocation-heavy pure Python, 3 000 000 rounds "
+                  "(Debian sid python3.14, %s)" % root)
+            print("| run | median s | ratio | runs |")
+            print("|---|---|---|---|")
+            for name, med, ratio, xs in mix_rows:
+                print("| %s | %.3f | %.3f | %s |" % (name, med, ratio,
+                                                    " ".join("%.3f" % x for x in xs)))
+            print("\nFast path, one allocation and one free per round, 50 000 000 rounds:")
+            print("| run | median s | ns added per allocation + free | runs |")
+            print("|---|---|---|---|")
+            for name, med, ns, xs in fast_rows:
+                print("| %s | %.3f | %.1f | %s |" % (name, med, ns,
+                                                   " ".join("%.3f" % x for x in xs)))
+            print("\nA sampled allocation and its free (--rate 64, 5 000 000 rounds):")
+            print("| µs added per sample (alloc + free) | BPF µs per pm_alloc | "
+                  "BPF µs per pm_free | samples |")
+            print("|---|---|---|---|")
+            for us, ba, bf, n in per:
+                print("| %.2f | %.2f | %.2f | %d |" % (us, ba, bf, n))
 
     if "austin" in a.only:
         print("\n## Austin vs pystrobe, same workload and rates "

@@ -36,6 +36,8 @@ if [ $# -ne 1 ]; then
 fi
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 SRC=$HERE/provider/pystrobe_provider.c
+# memory_hooks.c: the sampled allocation probes (`pystrobe memory`)
+SRCS=("$SRC" "$HERE/provider/memory_hooks.c")
 SITE=$HERE/provider/sitecustomize.py
 SELF=$HERE/scripts/build-provider.sh
 OUT=$1
@@ -132,7 +134,11 @@ install_site() {
 
 mkdir -p "$OUT"
 so=$OUT/_pystrobe_provider.so
-if ! [ "$so" -nt "$SRC" ] || ! [ "$so" -nt "$SELF" ]; then
+fresh=1
+for f in "${SRCS[@]}" "$HERE"/provider/*.h "$SELF"; do
+	[ "$so" -nt "$f" ] || fresh=0
+done
+if [ "$fresh" = 0 ]; then
 	flags="" from=""
 	if [ -n "${PYSTROBE_PYTHON_INCLUDE:-}" ]; then
 		flags=$(include_flags "$PYSTROBE_PYTHON_INCLUDE" \
@@ -162,7 +168,7 @@ if ! [ "$so" -nt "$SRC" ] || ! [ "$so" -nt "$SELF" ]; then
 		exit 1
 	fi
 	# shellcheck disable=SC2086 # flags is a list of -I options
-	"$CC" "${CFLAGS[@]}" $flags -o "$so.tmp" "$SRC"
+	"$CC" "${CFLAGS[@]}" $flags -o "$so.tmp" "${SRCS[@]}" -lm
 	need=$(glibc_max "$so.tmp")
 	if [ -n "$need" ] &&
 		[ "$(printf '%s\n%s\n' "$need" "$GLIBC_MAX" | sort -V | tail -n1)" != "$GLIBC_MAX" ]; then

@@ -24,6 +24,8 @@ static const struct command commands[] = {
 	 "trace every Python call: counts, time, CPU vs off-CPU"},
 	{"scale", scale_main,
 	 "run a command at several sizes: how each function's time grows"},
+	{"memory", memory_main,
+	 "sample allocations: sites, in use, peak, leaks, temporaries"},
 	{"diff", diff_main, "compare two saved profiles per function"},
 	{"top", top_main, "a live view in the terminal (-p PID, or a scope)"},
 };

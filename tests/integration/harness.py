@@ -38,7 +38,7 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 WORKLOADS = os.path.join(REPO, "tests", "workloads")
-OUR_PROG_PREFIXES = ("ps_", "pc_")  # record/report, calls
+OUR_PROG_PREFIXES = ("ps_", "pc_", "pm_")  # record/report, calls, memory
 TARGET_BASE = "/tmp/pystrobe-tests"  # as the target sees it, in every root
 
 FALLBACK_PYTHONS = [

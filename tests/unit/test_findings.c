@@ -480,7 +480,7 @@ static void test_superlinear(void **state)
 
 static void test_temporaries(void **state)
 {
-	struct memory_site sites[] = {
+	struct findings_memory_site sites[] = {
 		/* 400 MiB, 95 % young: temporaries */
 		{"concat", "/m.py", 10, 400 << 20, 380 << 20},
 		/* 400 MiB, half kept: not temporaries */
@@ -508,7 +508,7 @@ static void test_leak(void **state)
 {
 	double t[10];
 	int64_t leak[10], cache[10], tiny[10], saw[10];
-	struct memory_site sites[] = {
+	struct findings_memory_site sites[] = {
 		{"leaky", "/m.py", 10, 0, 0, t, leak, 10},
 		{"cache", "/m.py", 20, 0, 0, t, cache, 10},
 		{"tiny", "/m.py", 30, 0, 0, t, tiny, 10},

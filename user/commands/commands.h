@@ -11,6 +11,7 @@ int record_main(int argc, char **argv);
 int report_main(int argc, char **argv);
 int calls_main(int argc, char **argv);
 int scale_main(int argc, char **argv);
+int memory_main(int argc, char **argv);
 int diff_main(int argc, char **argv);
 int top_main(int argc, char **argv);
 

@@ -9,6 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cpython/provider.h"
+#include "process/procmaps.h"
+#include "process/remote_mem.h"
+#include "symbols/elf_syms.h"
 
 #ifndef PYSTROBE_PROVIDER_DIR
 #define PYSTROBE_PROVIDER_DIR "/usr/lib/pystrobe/provider"
@@ -16,6 +19,8 @@
 
 #define MODULE_NAME "_pystrobe_provider.so"
 #define SITE_NAME   "sitecustomize.py"
+#define RATE_NAME   "memory-rate"
+#define RATE_SYMBOL "pystrobe_memory_rate"
 
 static bool is_version_dir(const char *name)
 {
@@ -94,6 +99,20 @@ static int copy_file(const char *from, const char *to)
 	return err;
 }
 
+static int write_rate(const char *path, unsigned long long rate)
+{
+	FILE *f = fopen(path, "we");
+	int err = 0;
+
+	if (!f)
+		return -errno;
+	if (fprintf(f, "%llu\n", rate) < 0)
+		err = -EIO;
+	if (fclose(f) && !err)
+		err = -errno;
+	return err;
+}
+
 /* Copies the provider to root + s->path (root "" = the host). */
 static int copy_to(const struct provider_stage *s, const char *root)
 {
@@ -106,6 +125,10 @@ static int copy_to(const struct provider_stage *s, const char *root)
 	snprintf(from, sizeof(from), "%s/" SITE_NAME, s->src);
 	snprintf(to, sizeof(to), "%s%s/" SITE_NAME, root, s->path);
 	err = copy_file(from, to);
+	if (!err && s->memory_rate) {
+		snprintf(to, sizeof(to), "%s%s/" RATE_NAME, root, s->path);
+		err = write_rate(to, s->memory_rate);
+	}
 	for (int i = 0; i < s->nr_versions && !err; i++) {
 		snprintf(to, sizeof(to), "%s%s/%s", root, s->path,
 			 s->versions[i]);
@@ -186,6 +209,48 @@ void provider__so_path(const struct provider_stage *s, const char *root,
 		       const char *version, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s%s/%s/" MODULE_NAME, root, s->path, version);
+}
+
+int provider__set_memory_rate(pid_t pid, const char *so,
+			      unsigned long long rate)
+{
+	struct procmaps maps = {};
+	struct elf_syms *es;
+	uint64_t addr, sym;
+	int64_t bias = 0;
+	bool mapped = false;
+	struct stat want, st;
+	char path[PATH_MAX + 64];
+	int err;
+
+	if (stat(so, &want))
+		return -errno;
+	es = elf_syms__open(so);
+	if (!es)
+		return -errno;
+	sym = elf_syms__find(es, RATE_SYMBOL);
+	err = sym ? procmaps__read(pid, &maps) : -ENOENT;
+	/* A mapping of that very file gives the load bias. */
+	for (size_t i = 0; !err && i < maps.nr && !mapped; i++) {
+		if (!maps.maps[i].path ||
+		    !provider__is_module(maps.maps[i].path))
+			continue;
+		procmaps__host_path(pid, &maps.maps[i], path, sizeof(path));
+		if (stat(path, &st) || st.st_dev != want.st_dev ||
+		    st.st_ino != want.st_ino)
+			continue;
+		bias = elf_syms__bias(es, maps.maps[i].start,
+				      maps.maps[i].offset);
+		mapped = true;
+	}
+	procmaps__free(&maps);
+	elf_syms__free(es);
+	if (err)
+		return err;
+	if (!mapped)
+		return -ENOENT;
+	addr = sym + bias;
+	return remote_write(pid, addr, &(uint64_t){rate}, sizeof(uint64_t));
 }
 
 /* Removes dir's files and, depth levels down, its directories. */

@@ -29,6 +29,9 @@ struct provider_stage {
 	int nr_roots;
 	char versions[PROVIDER_MAX_VERSIONS][8]; /* "3.12", ... */
 	int nr_versions;
+	/* `memory`: the sampling rate the staged provider starts with (the
+	 * file DIR/memory-rate, read at its import); 0: none written. */
+	unsigned long long memory_rate;
 };
 
 /*
@@ -47,6 +50,13 @@ int provider__stage(struct provider_stage *s, char *why, size_t why_len);
  */
 int provider__stage_in_root(struct provider_stage *s, pid_t pid,
 			    const char **root);
+
+/*
+ * Sets the sampling rate of the provider module mapped in pid at host path
+ * so (memory sampling takes it when a tracer attaches). 0 or -errno.
+ */
+int provider__set_memory_rate(pid_t pid, const char *so,
+			      unsigned long long rate);
 
 /* Host path of version v's module in the stage under root. */
 void provider__so_path(const struct provider_stage *s, const char *root,

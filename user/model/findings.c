@@ -790,7 +790,7 @@ static int rule_temporaries(const struct finding_rule *rule, struct pass *ps)
 	if (!m || !m->alloc_bytes)
 		return 0;
 	for (size_t i = 0; i < m->nr_sites; i++) {
-		const struct memory_site *s = &m->sites[i];
+		const struct findings_memory_site *s = &m->sites[i];
 		char age[32];
 
 		if (!s->alloc_bytes ||
@@ -816,7 +816,8 @@ static int rule_temporaries(const struct finding_rule *rule, struct pass *ps)
 }
 
 /* Least-squares slope of live bytes over time, points [from, to). */
-static double slope(const struct memory_site *s, size_t from, size_t to)
+static double slope(const struct findings_memory_site *s, size_t from,
+		    size_t to)
 {
 	double mt = 0, mv = 0, stt = 0, stv = 0;
 	size_t n = to - from;
@@ -848,7 +849,7 @@ static int rule_leak(const struct finding_rule *rule, struct pass *ps)
 	if (!m)
 		return 0;
 	for (size_t i = 0; i < m->nr_sites; i++) {
-		const struct memory_site *s = &m->sites[i];
+		const struct findings_memory_site *s = &m->sites[i];
 		size_t n = s->nr_points, mid = 0;
 		double growth, span, rate, late;
 

@@ -60,7 +60,7 @@ struct finding_list {
  * the collector's own age limit (it says which in its output); live bytes
  * are sampled over the run at increasing times.
  */
-struct memory_site {
+struct findings_memory_site {
 	const char *function, *file;
 	int64_t line;
 	uint64_t alloc_bytes; /* allocated over the run */
@@ -71,7 +71,7 @@ struct memory_site {
 };
 
 struct memory_input {
-	const struct memory_site *sites;
+	const struct findings_memory_site *sites;
 	size_t nr_sites;
 	double duration_s;	/* of the run */
 	double young_age_s;	/* the collector's "young" */

@@ -9,6 +9,7 @@
 #include "output/html.h"
 #include "output/json_doc.h"
 #include "output/formats.h"
+#include "output/memory_report.h"
 #include "output/pprof.h"
 #include "output/profile_json.h"
 #include "output/scale_report.h"
@@ -19,6 +20,7 @@
 static const char *const kind_names[RESULT__COUNT] = {
 	[RESULT_SAMPLES] = "sampled profiles",
 	[RESULT_CALLS] = "call traces",
+	[RESULT_MEMORY] = "memory profiles",
 	[RESULT_DIFF] = "profile diffs",
 	[RESULT_DOCUMENT] = "saved JSON documents",
 	[RESULT_SCALE] = "scale results",
@@ -149,6 +151,57 @@ static int calls_pprof(const struct result *r, FILE *out)
 	return err;
 }
 
+/* ---- memory profiles ---- */
+
+static int memory_table(const struct result *r, FILE *out)
+{
+	return memory_report__table(r->memory, r->top, out);
+}
+
+static int memory_json(const struct result *r, FILE *out)
+{
+	return memory_report__json(r->memory, out);
+}
+
+/* The HTML report renders the JSON document. */
+static int memory_html(const struct result *r, FILE *out)
+{
+	struct json_object *doc = memory_report__document(r->memory);
+	int err;
+
+	if (!doc)
+		return -ENOMEM;
+	err = html__write_document(doc, out);
+	json_object_put(doc);
+	return err;
+}
+
+/* Folded: the sample type r->metric (default alloc_space). */
+static int memory_folded(const struct result *r, FILE *out)
+{
+	struct profile *p = memory__to_profile(r->memory);
+	int value, err;
+
+	if (!p)
+		return -errno;
+	value = profile__type_index(p, r->metric ? r->metric : "alloc_space");
+	err = value < 0 ? -EINVAL : folded__write(p, out, value, false);
+	profile__free(p);
+	return err;
+}
+
+static int memory_pprof(const struct result *r, FILE *out)
+{
+	struct profile *p = memory__to_profile(r->memory);
+	int err;
+
+	if (!p)
+		return -errno;
+	err = pprof__write(p, out);
+	profile__free(p);
+	return err;
+}
+
 /* ---- profile diffs ---- */
 
 static int diff_table(const struct result *r, FILE *out)
@@ -220,15 +273,20 @@ static const struct output_format formats[] = {
 	  [RESULT_CALLS] = calls_table,
 	  [RESULT_DIFF] = diff_table,
 	  [RESULT_SCALE] = scale_table,
-	  [RESULT_FINDINGS] = findings_table}},
+	  [RESULT_FINDINGS] = findings_table,
+	  [RESULT_MEMORY] = memory_table}},
 	{"folded",
 	 {".folded", NULL},
 	 false,
-	 {[RESULT_SAMPLES] = samples_folded, [RESULT_CALLS] = calls_folded}},
+	 {[RESULT_SAMPLES] = samples_folded,
+	  [RESULT_CALLS] = calls_folded,
+	  [RESULT_MEMORY] = memory_folded}},
 	{"pprof",
 	 {".pb.gz", ".pprof", NULL},
 	 true,
-	 {[RESULT_SAMPLES] = samples_pprof, [RESULT_CALLS] = calls_pprof}},
+	 {[RESULT_SAMPLES] = samples_pprof,
+	  [RESULT_CALLS] = calls_pprof,
+	  [RESULT_MEMORY] = memory_pprof}},
 	{"json",
 	 {".json", NULL},
 	 false,
@@ -237,7 +295,8 @@ static const struct output_format formats[] = {
 	  [RESULT_DIFF] = diff_json,
 	  [RESULT_DOCUMENT] = document_json,
 	  [RESULT_SCALE] = scale_json,
-	  [RESULT_FINDINGS] = findings_json}},
+	  [RESULT_FINDINGS] = findings_json,
+	  [RESULT_MEMORY] = memory_json}},
 	{"speedscope",
 	 {".speedscope.json", NULL},
 	 false,
@@ -251,7 +310,8 @@ static const struct output_format formats[] = {
 	  [RESULT_CALLS] = html__write_calls,
 	  [RESULT_DIFF] = diff_html,
 	  [RESULT_DOCUMENT] = document_html,
-	  [RESULT_SCALE] = scale_html}},
+	  [RESULT_SCALE] = scale_html,
+	  [RESULT_MEMORY] = memory_html}},
 	{"chrome",
 	 {".trace.json", NULL},
 	 false,

@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 #include "model/call_graph.h"
 #include "model/findings.h"
+#include "model/memory.h"
 #include "model/profile.h"
 #include "model/profile_diff.h"
 #include "model/scale.h"
@@ -28,6 +29,7 @@ enum result_kind {
 	RESULT_DOCUMENT, /* report: a saved -f json document */
 	RESULT_SCALE,	 /* scale: per-function fits over input sizes */
 	RESULT_FINDINGS, /* --findings: only the findings of what is below */
+	RESULT_MEMORY,	 /* memory: allocation sites, leaks, temporaries */
 	RESULT__COUNT,
 };
 
@@ -64,10 +66,12 @@ struct result {
 	 * over the profile, call graph and scale results above.
 	 */
 	const struct finding_list *findings;
+	const struct memory_result *memory; /* RESULT_MEMORY */
 	/* How to render. */
 	int top;	     /* table rows; <= 0: all */
 	bool threads;	     /* folded: a root frame per thread */
 	enum call_sort sort; /* calls: row order */
+	const char *metric;  /* memory: the sample type folded writes */
 };
 
 /* Writes r to out; 0 or a negative errno. */

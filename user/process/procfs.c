@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "process/procfs.h"
 
 static void path_of(char *buf, size_t len, pid_t pid, pid_t tid,
@@ -50,4 +51,20 @@ void procfs__comm(pid_t pid, pid_t tid, char *buf, size_t len)
 	if (fgets(buf, len, f))
 		buf[strcspn(buf, "\n")] = 0;
 	fclose(f);
+}
+
+int64_t procfs__rss_bytes(pid_t pid)
+{
+	unsigned long long size, resident;
+	char path[64];
+	FILE *f;
+	int n;
+
+	path_of(path, sizeof(path), pid, 0, "statm");
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	n = fscanf(f, "%llu %llu", &size, &resident);
+	fclose(f);
+	return n == 2 ? (int64_t)resident * sysconf(_SC_PAGESIZE) : -1;
 }

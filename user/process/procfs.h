@@ -4,6 +4,7 @@
 #define PYSTROBE_PROCFS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /*
@@ -15,5 +16,8 @@ char procfs__stat(pid_t pid, pid_t tid, unsigned long long *start);
 
 /* Name of process pid (tid 0) or of its thread tid; "" when gone. */
 void procfs__comm(pid_t pid, pid_t tid, char *buf, size_t len);
+
+/* Resident set size of process pid in bytes; -1 when it is gone. */
+int64_t procfs__rss_bytes(pid_t pid);
 
 #endif

@@ -125,6 +125,32 @@ int cli__parse_double(const char *s, double min, double max, double *out)
 	return 0;
 }
 
+int cli__parse_size(const char *s, unsigned long long min,
+		    unsigned long long max, unsigned long long *out)
+{
+	unsigned long long v, unit = 1;
+	char *end;
+
+	if (*s < '0' || *s > '9') /* no sign, no space */
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	if (*end == 'K' || *end == 'k')
+		unit = 1ULL << 10;
+	else if (*end == 'M' || *end == 'm')
+		unit = 1ULL << 20;
+	else if (*end == 'G' || *end == 'g')
+		unit = 1ULL << 30;
+	if (unit > 1)
+		end++;
+	if (*end || v > max / unit || v * unit < min)
+		return -EINVAL;
+	*out = v * unit;
+	return 0;
+}
+
 /* Root, or the capabilities BPF sampling and reading targets need. */
 bool cli__has_privileges(void)
 {

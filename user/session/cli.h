@@ -29,6 +29,9 @@ error_t cli__parse_pids(const char *arg, struct argp_state *state, pid_t *pids,
 /* Strict number parsing: the whole string, within [min, max]. */
 int cli__parse_long(const char *s, long min, long max, long *out);
 int cli__parse_double(const char *s, double min, double max, double *out);
+/* A byte count: digits, then optionally K, M or G (binary units). */
+int cli__parse_size(const char *s, unsigned long long min,
+		    unsigned long long max, unsigned long long *out);
 
 /*
  * Everything after "--" is the command, never our options: sets *cmd (if
