@@ -38,19 +38,16 @@ static struct memory_env {
 	struct target_opts targets;
 	struct output_opts output;
 	unsigned long long rate;
-	double interval;
 	bool leaks, faults;
 	const char *metric;
 } env = {
 	.output = OUTPUT_OPTS_DEFAULT,
 	.rate = DEFAULT_RATE,
-	.interval = 1,
 };
 
 enum {
 	OPT_RATE = 1000,
 	OPT_LEAKS,
-	OPT_INTERVAL,
 	OPT_METRIC,
 	OPT_FAULTS,
 };
@@ -77,8 +74,6 @@ static const struct argp_option options[] = {
 	 "Mean bytes between samples (default 512K; K, M, G suffixes)", 0},
 	{"leaks", OPT_LEAKS, NULL, 0,
 	 "table: rank sites by bytes still in use, for finding leaks", 0},
-	{"interval", OPT_INTERVAL, "SECONDS", 0,
-	 "Timeline and leak-series step (default 1)", 0},
 	{"metric", OPT_METRIC, "NAME", 0,
 	 "folded: alloc_space (default), alloc_objects, inuse_space, "
 	 "inuse_objects",
@@ -107,11 +102,6 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_FAULTS:
 		env.faults = true;
-		break;
-	case OPT_INTERVAL:
-		if (cli__parse_double(arg, 0.01, 3600, &env.interval))
-			return cli__arg_error(
-				state, "invalid interval '%s' (seconds)", arg);
 		break;
 	case OPT_METRIC:
 		for (i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
@@ -419,12 +409,13 @@ int memory_main(int argc, char **argv)
 	r.link.attach = attach;
 	r.link.ctx = &r;
 	r.link.stage.memory_rate = env.rate;
-	r.interval_ns = env.interval * 1e9;
 	s = session__new(&cfg, why, sizeof(why));
 	if (!s) {
 		cli__error("%s", why);
 		return 1;
 	}
+	/* The session's --interval (its default applied), one step for all. */
+	r.interval_ns = session__timeline(s)->interval_ns;
 	r.m = memory__new(env.rate);
 	if (!r.m) {
 		err = -ENOMEM;
