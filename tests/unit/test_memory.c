@@ -388,6 +388,89 @@ static void test_to_profile(void **state)
 	memory__free(m);
 }
 
+static bool not_pid_7(void *ctx, int64_t pid)
+{
+	(void)ctx;
+	return pid != 7;
+}
+
+/* alloc_* since the mark, inuse_* now; idle sites and turned-down pids out. */
+static void test_interval_profile(void **state)
+{
+	struct memory_result *m = memory__new(RATE);
+	struct memory_mark mk = {};
+	ssize_t a = site(m, "f", 11), b = site(m, "g", 12), c;
+	struct profile *p;
+
+	(void)state;
+	m->sites[a].alloc_bytes = 1000;
+	m->sites[a].alloc_objects = 10;
+	m->sites[b].alloc_bytes = 500;
+	m->sites[b].alloc_objects = 5;
+	m->sites[b].freed_bytes = 500;
+	m->sites[b].freed_objects = 5;
+	assert_int_equal(memory__mark(m, &mk), 0);
+	assert_int_equal(mk.nr, 2);
+
+	/* a: 300 more allocated, 1100 held; b: nothing; c: new, all of it */
+	m->sites[a].alloc_bytes = 1300;
+	m->sites[a].alloc_objects = 13;
+	m->sites[a].freed_bytes = 200;
+	m->sites[a].freed_objects = 2;
+	c = site(m, "h", 13);
+	m->sites[c].alloc_bytes = 64;
+	m->sites[c].alloc_objects = 1;
+	p = memory__interval_profile(m, &mk, NULL, NULL);
+	assert_non_null(p);
+	assert_int_equal(p->nr_types, 4);
+	assert_int_equal(p->period, RATE);
+	assert_int_equal(p->nr_samples, 2);
+	for (size_t i = 0; i < p->nr_samples; i++) {
+		const struct profile_sample *s = &p->samples[i];
+		const char *fn = profile__str(p, p->frames[s->frames[0]].name);
+
+		if (strcmp(fn, "f") == 0) {
+			assert_int_equal(s->values[0], 3);
+			assert_int_equal(s->values[1], 300);
+			assert_int_equal(s->values[2], 11);
+			assert_int_equal(s->values[3], 1100);
+		} else {
+			assert_string_equal(fn, "h");
+			assert_int_equal(s->values[0], 1);
+			assert_int_equal(s->values[1], 64);
+			assert_int_equal(s->values[2], 1);
+			assert_int_equal(s->values[3], 64);
+		}
+	}
+	profile__free(p);
+
+	/* the whole run is unchanged by marks */
+	p = memory__to_profile(m);
+	assert_non_null(p);
+	assert_int_equal(p->nr_samples, 3);
+	profile__free(p);
+
+	/* marked again: only what is held remains; pid 7 turned down */
+	assert_int_equal(memory__mark(m, &mk), 0);
+	assert_int_equal(mk.nr, 3);
+	p = memory__interval_profile(m, &mk, NULL, NULL);
+	assert_non_null(p);
+	assert_int_equal(p->nr_samples, 2);
+	for (size_t i = 0; i < p->nr_samples; i++) {
+		assert_int_equal(p->samples[i].values[0], 0);
+		assert_int_equal(p->samples[i].values[1], 0);
+	}
+	profile__free(p);
+	m->sites[c].pid = 7;
+	p = memory__interval_profile(m, &mk, not_pid_7, NULL);
+	assert_non_null(p);
+	assert_int_equal(p->nr_samples, 1);
+	assert_int_equal(p->samples[0].values[3], 1100);
+	profile__free(p);
+	memory__mark_free(&mk);
+	memory__free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -401,6 +484,7 @@ int main(void)
 		cmocka_unit_test(test_functions),
 		cmocka_unit_test(test_series),
 		cmocka_unit_test(test_to_profile),
+		cmocka_unit_test(test_interval_profile),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -644,7 +644,15 @@ static const char *const heap_types[4][2] = {
 	{"inuse_space", "bytes"},
 };
 
-struct profile *memory__to_profile(const struct memory_result *m)
+/*
+ * The heap sites as a profile: alloc_* since `since` (NULL: since the
+ * start), inuse_* now; with since, only the sites of the pids keep takes
+ * that have anything to show.
+ */
+static struct profile *to_profile(const struct memory_result *m,
+				  const struct memory_mark *since,
+				  bool (*keep)(void *ctx, int64_t pid),
+				  void *ctx)
 {
 	struct profile *p = profile__new();
 	uint32_t *frames = NULL;
@@ -670,6 +678,15 @@ struct profile *memory__to_profile(const struct memory_result *m)
 
 		if (s->kind != MEM_SITE_HEAP)
 			continue;
+		if (since) {
+			if (i < since->nr) {
+				v[0] -= since->alloc[i][1];
+				v[1] -= since->alloc[i][0];
+			}
+			if ((!v[0] && !v[1] && !v[2] && !v[3]) ||
+			    (keep && !keep(ctx, s->pid)))
+				continue;
+		}
 		grown = realloc(frames, (s->depth ?: 1) * sizeof(*frames));
 		if (!grown) {
 			err = -ENOMEM;
@@ -699,4 +716,42 @@ struct profile *memory__to_profile(const struct memory_result *m)
 		return NULL;
 	}
 	return p;
+}
+
+struct profile *memory__to_profile(const struct memory_result *m)
+{
+	return to_profile(m, NULL, NULL, NULL);
+}
+
+int memory__mark(const struct memory_result *m, struct memory_mark *mk)
+{
+	int64_t(*grown)[2] = mk->alloc;
+
+	if (m->nr_sites > mk->nr) {
+		grown = realloc(mk->alloc, m->nr_sites * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+	}
+	mk->alloc = grown;
+	for (size_t i = 0; i < m->nr_sites; i++) {
+		mk->alloc[i][0] = m->sites[i].alloc_bytes;
+		mk->alloc[i][1] = m->sites[i].alloc_objects;
+	}
+	mk->nr = m->nr_sites;
+	return 0;
+}
+
+void memory__mark_free(struct memory_mark *mk)
+{
+	free(mk->alloc);
+	mk->alloc = NULL;
+	mk->nr = 0;
+}
+
+struct profile *memory__interval_profile(const struct memory_result *m,
+					 const struct memory_mark *since,
+					 bool (*keep)(void *ctx, int64_t pid),
+					 void *ctx)
+{
+	return to_profile(m, since, keep, ctx);
 }

@@ -189,4 +189,26 @@ const struct profile_frame *memory__leaf(const struct memory_result *m,
  */
 struct profile *memory__to_profile(const struct memory_result *m);
 
+/* Per site, the bytes and objects it had allocated at some moment. */
+struct memory_mark {
+	int64_t (*alloc)[2]; /* [site] = {bytes, objects} */
+	size_t nr;
+};
+
+/* Sets mk to now (m's sites only grow in number). 0 or -ENOMEM. */
+int memory__mark(const struct memory_result *m, struct memory_mark *mk);
+void memory__mark_free(struct memory_mark *mk);
+
+/*
+ * The interval since mark `since` as memory__to_profile's profile, as
+ * Pyroscope takes Go's heap profiles: alloc_* what each site allocated
+ * since the mark (a site newer than the mark: all of it), inuse_* what it
+ * holds now. Sites with none of either are left out, and so are those of
+ * the pids keep (if not NULL) turns down. NULL with errno on failure.
+ */
+struct profile *memory__interval_profile(const struct memory_result *m,
+					 const struct memory_mark *since,
+					 bool (*keep)(void *ctx, int64_t pid),
+					 void *ctx);
+
 #endif
