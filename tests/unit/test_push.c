@@ -210,6 +210,41 @@ static void test_requests(void **state)
 	server_free(&s);
 }
 
+/* Without a sample rate (memory's heap profiles): no sampleRate. */
+static void test_no_rate(void **state)
+{
+	struct profile *p = two_processes();
+	struct push_opts o = {.app = "pst.unit", .type = "memory"};
+	char url[64], why[256], host[256] = "", *want;
+	struct push_stats st;
+	struct pusher *ps;
+	struct server s;
+
+	server_start(&s, 200, 2);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", s.port);
+	o.url = url;
+	ps = push__new(&o, why, sizeof(why));
+	assert_non_null(ps);
+	assert_int_equal(push__interval(ps, p, p, 1700000000000000000LL,
+					1700000001000000000LL),
+			 0);
+	push__free(ps, 10, &st);
+	server_stop(&s);
+	assert_int_equal(st.sent, 2);
+	gethostname(host, sizeof(host) - 1);
+	assert_true(
+		asprintf(&want,
+			 "POST "
+			 "/ingest?name=pst.unit.memory%%7Bpid%%3D10%%2Chost%%"
+			 "3D%s%%7D&from=1700000000&until=1700000001&"
+			 "format=pprof&spyName=pystrobe HTTP/1.1",
+			 host) > 0);
+	assert_string_equal(s.line[0], want);
+	free(want);
+	profile__free(p);
+	server_free(&s);
+}
+
 /*
  * Refused (400): dropped at once. Failing (503): retried, then dropped.
  * Both say why.
@@ -308,6 +343,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_requests),
+		cmocka_unit_test(test_no_rate),
 		cmocka_unit_test(test_refused_and_failing),
 		cmocka_unit_test(test_nobody_there),
 		cmocka_unit_test(test_bad_options),

@@ -327,7 +327,7 @@ static char *request_url(struct pusher *ps, const struct profile *labels,
 			 int64_t pid, int64_t from_ns, int64_t until_ns)
 {
 	const char *cg = profile__process_label(labels, pid, "cgroup");
-	char name[1024], value[512], *esc, *url = NULL;
+	char name[1024], value[512], rate[40] = "", *esc, *url = NULL;
 	int64_t from = from_ns / 1000000000LL, until = until_ns / 1000000000LL;
 
 	label_value(value, sizeof(value), cg ? cg : "");
@@ -339,11 +339,14 @@ static char *request_url(struct pusher *ps, const struct profile *labels,
 		return NULL;
 	if (until <= from)
 		until = from + 1;
+	if (ps->o.sample_rate > 0)
+		snprintf(rate, sizeof(rate), "&sampleRate=%ld",
+			 ps->o.sample_rate);
 	if (asprintf(&url,
 		     "%s/ingest?name=%s&from=%lld&until=%lld&format=pprof"
-		     "&sampleRate=%ld&spyName=pystrobe",
+		     "%s&spyName=pystrobe",
 		     ps->base, esc, (long long)from, (long long)until,
-		     ps->o.sample_rate) < 0)
+		     rate) < 0)
 		url = NULL;
 	curl_free(esc);
 	return url;

@@ -4,8 +4,13 @@
  * ingest API:
  *
  *   POST URL/ingest?name=APP.TYPE{pid=..,host=..[,cgroup=..]}&from=S&until=S
- *        &format=pprof&sampleRate=HZ&spyName=pystrobe
+ *        &format=pprof[&sampleRate=HZ]&spyName=pystrobe
  *   body: the interval's profile of that process, gzipped profile.proto
+ *
+ * TYPE and the rate are the command's: record's "cpu", "offcpu" or "wall"
+ * at its frequency; memory's "memory", a heap profile (Go's sample types,
+ * which is what Pyroscope's pprof ingestion reads the profile type from)
+ * without a rate.
  *
  * A command hands each interval's profile to push__interval (one request per
  * process in it); a thread of the pusher sends them with libcurl. Nothing
@@ -24,8 +29,8 @@
 struct push_opts {
 	const char *url;  /* server: http[s]://host[:port][/prefix] */
 	const char *app;  /* application name */
-	const char *type; /* profile type suffix: "cpu", "wall", ... */
-	long sample_rate; /* Hz */
+	const char *type; /* profile type suffix: "cpu", "memory", ... */
+	long sample_rate; /* Hz; 0: no sampleRate parameter */
 	int queue;	  /* requests waiting at most; 0: 8 */
 	int retries;	  /* further attempts per request; 0: 3 */
 	double backoff_s; /* pause before the first retry, doubled after
