@@ -16,6 +16,11 @@ push      a receiver started here on 127.0.0.1 checks each request's shape
           the bodies add up to the whole recording. Stopping the receiver
           mid-run leaves pystrobe sampling, counting what it dropped, and
           sending again once the receiver is back.
+memory-push  `memory --push`: APP.memory{..} without sampleRate, one heap
+          profile per process and interval: alloc_* what the interval
+          allocated (summed over the bodies: the workload's own totals, and
+          exactly the whole run's), inuse_* what is held at its end (the
+          leak's, in the last body: what the workload keeps).
 """
 
 import bisect
@@ -30,9 +35,9 @@ import threading
 import time
 import urllib.parse
 
-from harness import (BadInputs, Fail, Skip, cgroup_mount, check, check_no_leaks, dur, once,
-                     per_interp, pick_interps, read_pprof, read_result, run, tail,
-                     wait_for_file)
+from harness import (BadInputs, Fail, Skip, cgroup_mount, check, check_no_leaks, dur,
+                     load_pprof, once, per_interp, pick_interps, read_pprof, read_result, run,
+                     tail, wait_for_file)
 
 MIB = 1 << 20
 
@@ -241,8 +246,9 @@ class Receiver:
 NAME = re.compile(r"^(?P<app>[^{}]+)\.(?P<type>[a-z]+)\{(?P<labels>[^{}]*)\}$")
 
 
-def check_request(req, app, rate, errs):
-    """The documented shape; -> (pid, from, until) or None."""
+def check_request(req, app, rate, errs, ptype="cpu"):
+    """The documented shape (rate None: no sampleRate); -> (pid, from, until)
+    or None."""
     _, path, q, ctype, body = req
     one = dict((k, v[0]) for k, v in q.items() if len(v) == 1)
     m = NAME.match(one.get("name", ""))
@@ -250,11 +256,12 @@ def check_request(req, app, rate, errs):
     bad = []
     if path != "/ingest":
         bad.append("path %r" % path)
-    if not m or m.group("app") != app or m.group("type") != "cpu":
+    if not m or m.group("app") != app or m.group("type") != ptype:
         bad.append("name %r" % one.get("name"))
     if labels.get("host") != socket.gethostname() or not labels.get("pid", "").isdigit():
         bad.append("labels %r" % labels)
-    if one.get("format") != "pprof" or one.get("sampleRate") != str(rate):
+    if one.get("format") != "pprof" or one.get("sampleRate") != (
+            None if rate is None else str(rate)):
         bad.append("format %r sampleRate %r" % (one.get("format"), one.get("sampleRate")))
     if not (one.get("from", "").isdigit() and one.get("until", "").isdigit()) \
             or int(one["until"]) <= int(one["from"]):
@@ -430,6 +437,113 @@ def t_push_outage(ctx, interps):
     return msg
 
 
+HEAP_TYPES = [("alloc_objects", "count"), ("alloc_space", "bytes"),
+              ("inuse_objects", "count"), ("inuse_space", "bytes")]
+MEMORY_SITES = ("temp_a", "temp_b", "leak", "fill_cache", "make_objects")
+
+
+def within(got, want, tol):
+    return want > 0 and abs(got - want) <= tol * want
+
+
+def mib(b):
+    return "%.1f" % (b / 1048576.0)
+
+
+def leaf_function(s):
+    """A heap sample's site: its innermost frame's bare function name, if in
+    the memory workload."""
+    if not s.frames or not s.frames[0][1].endswith("/memory.py"):
+        return None
+    return s.frames[0][0].split(".")[-1]
+
+
+@per_interp("memory-push", order=203, quick=True)
+def t_memory_push(ctx, it):
+    """memory --push: per interval, what was allocated in it and what is
+    held at its end, against the workload's truth and the whole run."""
+    if not shutil.which("go"):
+        raise Skip("go (golang-go) not installed")
+    rec = Receiver()
+    tout, hout = it.out("memory-push.out")
+    prof = os.path.join(ctx.tmp, "%s-memory-push.json" % it.label)
+    try:
+        rc, out, err, _ = ctx.ps(
+            ["memory", "--rate", "16K", "--push", "http://127.0.0.1:%d" % rec.port,
+             "--app", "pst.mem", "--push-interval", "1", "-f", "json", "-o", prof, "--"]
+            + it.argv("memory.py", tout, dur(ctx, 1.0, 0.5)), timeout=120)
+    finally:
+        rec.stop()
+    check(rc == 0, "memory exited %d: %s" % (rc, tail(err)))
+    truth = read_result(hout)
+    with open(prof) as f:
+        doc = json.load(f)
+    sent, queued, dropped = push_summary(err)
+    errs, msgs = [], []
+    if len(rec.got) != sent or sent != queued or any(dropped):
+        errs.append("%d requests arrived; pystrobe says %d of %d sent, dropped %s" % (
+            len(rec.got), sent, queued, dropped))
+    if doc["lost"].get("push_dropped") != 0:
+        errs.append("lost: push_dropped=%r" % doc["lost"].get("push_dropped"))
+    # Per body of the workload's process: {site: [alloc_space, inuse_space]}.
+    bodies = []
+    for r in rec.got:
+        shape = check_request(r, "pst.mem", None, errs, ptype="memory")
+        go_pprof_raw(ctx, r[4])
+        path = os.path.join(ctx.tmp, "%s-memory-push-body.pb.gz" % it.label)
+        with open(path, "wb") as f:
+            f.write(r[4])
+        pp, samples = load_pprof(path, HEAP_TYPES)
+        if not shape or shape[0] != truth["pid"]:
+            continue
+        if any(s.labels.get("pid") != truth["pid"] for s in samples):
+            errs.append("a body of pid %d holds samples of pids %s" % (
+                shape[0], sorted(set(s.labels.get("pid") for s in samples))))
+        sites = {}
+        for s in samples:
+            v = sites.setdefault(leaf_function(s), [0, 0])
+            v[0] += s.v["alloc_space"]
+            v[1] += s.v["inuse_space"]
+        bodies.append((shape[1], shape[2], sites))
+    check(bodies, "no body of the workload's pid %d among %d requests: %s" % (
+        truth["pid"], len(rec.got), errs[:3]))
+    bodies.sort(key=lambda b: b[:2])
+    gaps = [(a[1], b[0]) for a, b in zip(bodies, bodies[1:]) if a[1] != b[0]]
+    if gaps:
+        errs.append("intervals do not follow each other: %s" % gaps[:3])
+    whole = dict((e["name"].split(".")[-1], e) for e in doc["functions"]
+                 if e["file"].endswith("/memory.py"))
+    for name in MEMORY_SITES:
+        pushed = sum(b[2].get(name, [0, 0])[0] for b in bodies)
+        want = truth["alloc"][name][0]
+        if not within(pushed, want, 0.10):
+            errs.append("%s: %d bytes allocated over the pushes, truth %d" % (
+                name, pushed, want))
+        if name in whole and pushed != whole[name]["alloc_bytes"]:
+            errs.append("%s: %d bytes allocated over the pushes, the whole run %d" % (
+                name, pushed, whole[name]["alloc_bytes"]))
+    ta = [b[2].get("temp_a", [0, 0])[0] for b in bodies]
+    msgs.append("%d bodies of pid %d; temp_a allocated per interval %s MiB (truth %s in all)" % (
+        len(bodies), truth["pid"], "/".join(mib(x) for x in ta),
+        mib(truth["alloc"]["temp_a"][0])))
+    if len(bodies) < 3 or max(ta) > 0.75 * sum(ta):
+        errs.append("temp_a per interval %s: not each interval's own share" % ta)
+    leak = [b[2].get("leak", [0, 0])[1] for b in bodies]
+    want = truth["inuse"]["leak"][0]
+    msgs.append("leak held at each end %s MiB (truth %s at the last)" % (
+        "/".join(mib(x) for x in leak), mib(want)))
+    if not within(leak[-1], want, 0.15):
+        errs.append("leak in use %d bytes in the last body, truth %d" % (leak[-1], want))
+    if any(b < a for a, b in zip(leak, leak[1:])):
+        errs.append("the leak's in-use bytes fall from one interval to the next: %s" % leak)
+    last_temp = bodies[-1][2].get("temp_a", [0, 0])[1]
+    if last_temp > 0.01 * truth["alloc"]["temp_a"][0]:
+        errs.append("temp_a holds %d bytes at the end, all freed" % last_temp)
+    if errs:
+        raise Fail("; ".join(errs[:6]) + " [" + "; ".join(msgs) + "]")
+    return "; ".join(msgs)
+
+
 @once("badinput-push", order=202, quick=True)
 def t_badinput_push(ctx, interps):
     b = BadInputs(ctx)
@@ -442,6 +556,18 @@ def t_badinput_push(ctx, interps):
                                    "--push-interval", "0"] + cmd, meaning=True)
     b.expect("--app with a brace", ["record", "--push", "http://127.0.0.1:9", "--app",
                                     "a{b}"] + cmd, meaning=True)
+    b.expect("memory --push without --app", ["memory", "--push", "http://127.0.0.1:9"] + cmd,
+             meaning=True)
+    b.expect("memory --push-interval 0.5", ["memory", "--push", "http://127.0.0.1:9", "--app",
+                                            "x", "--push-interval", "0.5"] + cmd, meaning=True)
+    b.expect("memory --app with a brace", ["memory", "--push", "http://127.0.0.1:9", "--app",
+                                           "a{b}"] + cmd, meaning=True)
+    # One option, defined once: --interval is the shared group's.
+    for c in ("record", "memory"):
+        rc, out, err, _ = ctx.ps([c, "--help"], 30)
+        n = len(re.findall(r"^\s+--interval=", out.decode(), re.M))
+        if rc != 0 or n != 1:
+            b.errs.append("%s --help: rc %d, --interval listed %d times" % (c, rc, n))
     return b.result()
 
 

@@ -554,6 +554,7 @@ def t_memory_badinput(ctx, interps):
         ("--rate 2G", ["memory", "--rate", "2G", "-p", p, "-d", "1"]),
         ("--rate -5", ["memory", "--rate", "-5", "-p", p, "-d", "1"]),
         ("--interval 0", ["memory", "--interval", "0", "-p", p, "-d", "1"]),
+        ("--interval abc", ["memory", "--interval", "abc", "-p", p, "-d", "1"]),
         ("--metric foo", ["memory", "--metric", "foo", "-p", p, "-d", "1"]),
         ("-f chrome", ["memory", "-f", "chrome", "-p", p, "-d", "1"]),
         ("pprof to a terminal", ["memory", "-f", "pprof", "-p", p, "-d", "1"]),

@@ -21,10 +21,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "collectors/memory.h"
 #include "commands/commands.h"
 #include "cpython/provider_attach.h"
 #include "output/formats.h"
+#include "output/push.h"
 #include "process/procfs.h"
 #include "session/cli.h"
 #include "session/options.h"
@@ -37,11 +39,13 @@
 static struct memory_env {
 	struct target_opts targets;
 	struct output_opts output;
+	struct push_cli push;
 	unsigned long long rate;
 	bool leaks, faults;
 	const char *metric;
 } env = {
 	.output = OUTPUT_OPTS_DEFAULT,
+	.push = PUSH_CLI_DEFAULT,
 	.rate = DEFAULT_RATE,
 };
 
@@ -64,7 +68,8 @@ static const char doc[] =
 	"  pystrobe memory -o heap.pb.gz -- python3 app.py   # go tool pprof "
 	"-sample_index=alloc_space\n"
 	"  pystrobe memory --rate 64K -o mem.json -- python3 app.py\n"
-	"  pystrobe memory --findings -- python3 app.py  # leaks, temporaries";
+	"  pystrobe memory --findings -- python3 app.py  # leaks, temporaries\n"
+	"  pystrobe memory -p 1234 --push http://pyroscope:4040 --app web";
 
 static const char *const metrics[] = {"alloc_space", "alloc_objects",
 				      "inuse_space", "inuse_objects"};
@@ -128,6 +133,7 @@ static const struct argp_child children[] = {
 	{&options__scope_argp, 0, NULL, 1},
 	{&options__output_argp, 0, "Output:", 2},
 	{&options__findings_argp, 0, NULL, 2},
+	{&options__push_argp, 0, "Continuous profiling:", 3},
 	{},
 };
 
@@ -136,6 +142,16 @@ struct memory_run {
 	struct memory_result *m;
 	struct provider_link link;
 	int64_t next_tick_ns, interval_ns;
+	/*
+	 * --push: what each site had allocated at the last push, and when
+	 * that was; the processes gone (their last interval pushed: done of
+	 * them, the rest at the next push).
+	 */
+	struct pusher *pusher;
+	struct memory_mark mark;
+	int64_t pushed_unix_ns, next_push_ns;
+	pid_t *gone;
+	size_t nr_gone, done_gone;
 };
 
 static int attach(void *ctx, pid_t pid, const char *so)
@@ -300,14 +316,103 @@ static int on_exec(void *ctx, struct target_proc *t, char *why, size_t why_len)
 		       : provider_link__on_exec(&r->link, t->pid, why, why_len);
 }
 
-/* Every --interval: a point of the timeline and of the leak series. */
+static int64_t wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Whether pid's last interval is still to be pushed. */
+static bool not_done(void *ctx, int64_t pid)
+{
+	const struct memory_run *r = ctx;
+
+	for (size_t i = 0; i < r->done_gone; i++)
+		if (r->gone[i] == pid)
+			return false;
+	return true;
+}
+
+/*
+ * Notes the processes that have exited since the last push: their figures
+ * are final (the heap view stops at atexit), the next push is their last.
+ */
+static int find_gone(struct memory_run *r)
+{
+	for (size_t i = 0; i < r->m->nr_procs; i++) {
+		pid_t pid = r->m->procs[i].pid;
+		char st = procfs__stat(pid, 0, NULL);
+		pid_t *grown;
+		size_t j;
+
+		if (st && st != 'Z')
+			continue;
+		for (j = 0; j < r->nr_gone && r->gone[j] != pid; j++)
+			;
+		if (j < r->nr_gone)
+			continue;
+		grown = realloc(r->gone, (r->nr_gone + 1) * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		r->gone = grown;
+		r->gone[r->nr_gone++] = pid;
+	}
+	return 0;
+}
+
+/*
+ * --push: per process, what was allocated since the last push and what is
+ * in use now, to the pusher (which never waits on the server).
+ */
+static int push_interval(struct memory_run *r, bool collect, char *why,
+			 size_t why_len)
+{
+	int64_t now = wall_ns();
+	struct profile *p = NULL;
+	size_t gone;
+	int err;
+
+	err = find_gone(r);
+	gone = r->nr_gone;
+	err = err ?: collect ? memory_collector__collect(r->mc) : 0;
+	if (!err) {
+		p = memory__interval_profile(r->m, &r->mark, not_done, r);
+		err = p ? 0 : -errno;
+	}
+	err = err ?: push__interval(r->pusher, p, p, r->pushed_unix_ns, now);
+	err = err ?: memory__mark(r->m, &r->mark);
+	profile__free(p);
+	if (err) {
+		snprintf(why, why_len, "pushing the profile failed: %s",
+			 strerror(-err));
+		return err;
+	}
+	r->done_gone = gone;
+	r->pushed_unix_ns = now;
+	return 0;
+}
+
+/*
+ * Every --interval: a point of the timeline and of the leak series; every
+ * --push-interval, a push.
+ */
 static int tick(void *ctx, char *why, size_t why_len)
 {
 	struct memory_run *r = ctx;
-	int64_t now = cli__now_ns();
+	int64_t now = cli__now_ns(), step = env.push.interval * 1e9;
 	int err;
 
 	memory_collector__poll(r->mc);
+	if (r->pusher && now >= r->next_push_ns) {
+		r->next_push_ns += step;
+		if (r->next_push_ns <= now)
+			r->next_push_ns = now + step;
+		err = push_interval(r, true, why, why_len);
+		if (err)
+			return err;
+	}
 	if (now < r->next_tick_ns)
 		return 0;
 	r->next_tick_ns += r->interval_ns;
@@ -328,6 +433,28 @@ static const struct session_hooks hooks = {
 	.tick = tick,
 };
 
+/*
+ * The last interval goes, the server gets a few seconds for what is queued,
+ * and what never arrived is counted (push_dropped) and said.
+ */
+static int finish_push(struct memory_run *r, char *why, size_t why_len)
+{
+	struct push_stats st;
+	char line[512];
+	int err = push_interval(r, false, why, why_len);
+
+	push__free(r->pusher, 5, &st);
+	r->pusher = NULL;
+	push__summary(&st, env.push.url, line, sizeof(line));
+	fprintf(stderr, "pystrobe: %s\n", line);
+	if (!err && profile__set_counter(r->m->names, "push_dropped",
+					 (int64_t)push__dropped(&st))) {
+		snprintf(why, why_len, "out of memory");
+		err = -ENOMEM;
+	}
+	return err;
+}
+
 /* Collects the rest and detaches: nothing stays attached after. */
 static int finish(struct memory_run *r, struct session *s, char *why,
 		  size_t why_len)
@@ -339,6 +466,11 @@ static int finish(struct memory_run *r, struct session *s, char *why,
 	err = memory_collector__finish(r->mc, now);
 	memory_collector__detach(r->mc);
 	session__release(s);
+	if (!err && r->pusher) {
+		err = finish_push(r, why, why_len);
+		if (err)
+			return err;
+	}
 	r->m->duration_ns = session__elapsed_ns(s);
 	r->m->by_inuse = env.leaks;
 	err = err ?: memory__analyze(r->m, &o);
@@ -376,7 +508,8 @@ int memory_main(int argc, char **argv)
 {
 	static const struct argp argp = {options, parse_arg, NULL, doc,
 					 children};
-	const struct option_groups groups = {&env.targets, &env.output};
+	const struct option_groups groups = {&env.targets, &env.output,
+					     &env.push};
 	struct session_config cfg = {
 		.targets = &env.targets,
 		.hooks = &hooks,
@@ -422,6 +555,20 @@ int memory_main(int argc, char **argv)
 		snprintf(why, sizeof(why), "out of memory");
 		goto cleanup;
 	}
+	if (env.push.url) {
+		/* Heap profiles: their sample types say the type; no rate. */
+		const struct push_opts po = {
+			.url = env.push.url,
+			.app = env.push.app,
+			.type = "memory",
+		};
+
+		r.pusher = push__new(&po, why, sizeof(why));
+		if (!r.pusher) {
+			err = -errno;
+			goto cleanup;
+		}
+	}
 	r.mc = memory_collector__new(r.m, env.rate, why, sizeof(why));
 	err = r.mc ? 0 : -errno;
 	if (!err && env.targets.cmd && !env.faults)
@@ -430,6 +577,8 @@ int memory_main(int argc, char **argv)
 	if (!err) {
 		memory_collector__start(r.mc, cli__now_ns());
 		r.next_tick_ns = cli__now_ns() + r.interval_ns;
+		r.pushed_unix_ns = wall_ns();
+		r.next_push_ns = cli__now_ns() + env.push.interval * 1e9;
 		err = session__start(s, why, sizeof(why));
 	}
 	if (!err)
@@ -449,6 +598,9 @@ cleanup:
 	if (err)
 		cli__error("%s", why);
 	memory_collector__free(r.mc);
+	push__free(r.pusher, 0, NULL);
+	memory__mark_free(&r.mark);
+	free(r.gone);
 	err = session__exit_status(s, err);
 	session__free(s);
 	provider_link__cleanup(&r.link);

@@ -13,7 +13,6 @@
 #include "commands/commands.h"
 #include "output/formats.h"
 #include "output/push.h"
-#include "output/text.h"
 #include "session/cli.h"
 #include "session/options.h"
 #include "session/session.h"
@@ -331,24 +330,14 @@ static void print_summary(const struct profile *p, int64_t elapsed_ns)
 static int finish_push(struct record_run *r, char *why, size_t why_len)
 {
 	struct push_stats st;
-	char size[TEXT_VALUE_LEN];
+	char line[512];
 	int err = push_interval(r, why, why_len);
 
 	push__free(r->pusher, 5, &st);
 	r->pusher = NULL;
 	profile__set_counter(r->profile, "push_dropped", push__dropped(&st));
-	fprintf(stderr, "pystrobe: pushed %llu of %llu profiles (%s) to %s",
-		(unsigned long long)st.sent, (unsigned long long)st.queued,
-		text__bytes(size, st.bytes), env.push.url);
-	if (push__dropped(&st))
-		fprintf(stderr,
-			"; dropped %llu (%llu queue full, %llu failed, %llu at "
-			"exit): %s",
-			(unsigned long long)push__dropped(&st),
-			(unsigned long long)st.dropped_full,
-			(unsigned long long)st.dropped_failed,
-			(unsigned long long)st.dropped_exit, st.last_error);
-	fputc('\n', stderr);
+	push__summary(&st, env.push.url, line, sizeof(line));
+	fprintf(stderr, "pystrobe: %s\n", line);
 	return err;
 }
 

@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 #include "output/pprof.h"
 #include "output/push.h"
+#include "output/text.h"
 
 /* One POST waiting to be sent. */
 struct request {
@@ -429,6 +430,26 @@ void push__stats(struct pusher *ps, struct push_stats *out)
 uint64_t push__dropped(const struct push_stats *st)
 {
 	return st->dropped_full + st->dropped_failed + st->dropped_exit;
+}
+
+void push__summary(const struct push_stats *st, const char *url, char *buf,
+		   size_t len)
+{
+	char size[TEXT_VALUE_LEN];
+	int n;
+
+	n = snprintf(buf, len, "pushed %llu of %llu profiles (%s) to %s",
+		     (unsigned long long)st->sent,
+		     (unsigned long long)st->queued,
+		     text__bytes(size, st->bytes), url);
+	if (push__dropped(st) && n >= 0 && (size_t)n < len)
+		snprintf(buf + n, len - n,
+			 "; dropped %llu (%llu queue full, %llu failed, %llu "
+			 "at exit): %s",
+			 (unsigned long long)push__dropped(st),
+			 (unsigned long long)st->dropped_full,
+			 (unsigned long long)st->dropped_failed,
+			 (unsigned long long)st->dropped_exit, st->last_error);
 }
 
 void push__free(struct pusher *ps, double grace_s, struct push_stats *final)

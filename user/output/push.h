@@ -74,6 +74,14 @@ void push__stats(struct pusher *ps, struct push_stats *out);
 uint64_t push__dropped(const struct push_stats *st);
 
 /*
+ * What a command says at the end, into buf: "pushed S of N profiles (SIZE)
+ * to URL", and when some were dropped "; dropped D (F queue full, X
+ * failed, E at exit): LAST ERROR".
+ */
+void push__summary(const struct push_stats *st, const char *url, char *buf,
+		   size_t len);
+
+/*
  * Sends what is still queued for at most grace_s seconds (an attempt under
  * way is cut at that deadline), then stops the thread; what is left is
  * counted in dropped_exit. Fills *final (may be NULL) and frees. Accepts
