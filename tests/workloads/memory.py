@@ -19,6 +19,7 @@ OUT, with the line of each site (its allocating line ends in a "site"
 comment). Loops iterate over prebuilt objects, so that nothing else is
 allocated on the measured lines (no int objects).
 """
+import os
 import sys
 import time
 import tracemalloc
@@ -121,6 +122,7 @@ def main():
     elapsed = time.monotonic() - t0
     total_leak = n_leak * rounds
     truth = {
+        "pid": os.getpid(),
         "rounds": rounds,
         "elapsed": elapsed,
         "alloc": {
@@ -151,7 +153,6 @@ def main():
         truth["tracemalloc_live"] = sum(s.size for s in snap.statistics("filename"))
     with open(out + ".tmp", "w") as f:
         f.write(repr(truth))
-    import os
     os.rename(out + ".tmp", out)
     print("memory workload done")
 
