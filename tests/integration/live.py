@@ -20,7 +20,9 @@ memory-push  `memory --push`: APP.memory{..} without sampleRate, one heap
           profile per process and interval: alloc_* what the interval
           allocated (summed over the bodies: the workload's own totals, and
           exactly the whole run's), inuse_* what is held at its end (the
-          leak's, in the last body: what the workload keeps).
+          leak's, in the last body: what the workload keeps); to a
+          server that is not there, the run as without --push and every
+          profile counted as dropped.
 """
 
 import bisect
@@ -542,6 +544,49 @@ def t_memory_push(ctx, it):
     if errs:
         raise Fail("; ".join(errs[:6]) + " [" + "; ".join(msgs) + "]")
     return "; ".join(msgs)
+
+
+@once("memory-push-down", order=204)
+def t_memory_push_down(ctx, interps):
+    """memory --push to a server that is not there: the run and its output
+    are as without --push, every profile is counted as dropped and said."""
+    it = pick_interps(ctx, interps, ["3.12-pyenv", "3.13-trixie"], 1)[0]
+    rec = Receiver()
+    port = rec.port
+    rec.stop()  # a port just free: connections are refused
+    tout, hout = it.out("memory-push-down.out")
+    prof = os.path.join(ctx.tmp, "memory-push-down.json")
+    rc, out, err, secs = ctx.ps(
+        ["memory", "--rate", "16K", "--push", "http://127.0.0.1:%d" % port, "--app", "pst.down",
+         "--push-interval", "1", "-f", "json", "-o", prof, "--"]
+        + it.argv("memory.py", tout, 0.5), timeout=120)
+    check(rc == 0, "memory exited %d: %s" % (rc, tail(err)))
+    truth = read_result(hout)
+    with open(prof) as f:
+        doc = json.load(f)
+    sent, queued, dropped = push_summary(err)
+    whole = dict((e["name"].split(".")[-1], e) for e in doc["functions"]
+                 if e["file"].endswith("/memory.py"))
+    errs = []
+    got = whole.get("temp_a", {}).get("alloc_bytes", 0)
+    msg = ("%.1f s for a %.1f s workload; %d of %d sent, dropped %s (full, failed, exit); "
+           "temp_a %s of %s MiB; lost: push_dropped=%s" % (
+               secs, truth["elapsed"], sent, queued, dropped[1:], mib(got),
+               mib(truth["alloc"]["temp_a"][0]), doc["lost"].get("push_dropped")))
+    if sent or queued < 3 or dropped[0] != queued:
+        errs.append("a server that is not there: %d of %d sent, %d dropped" % (
+            sent, queued, dropped[0]))
+    if doc["lost"].get("push_dropped") != dropped[0]:
+        errs.append("lost: push_dropped=%r, stderr says %d" % (
+            doc["lost"].get("push_dropped"), dropped[0]))
+    if not within(got, truth["alloc"]["temp_a"][0], 0.10):
+        errs.append("temp_a %d bytes allocated, truth %d" % (got, truth["alloc"]["temp_a"][0]))
+    # the workload, start-up, and at most the 5 s given to what is queued
+    if secs > truth["elapsed"] + 12:
+        errs.append("the run took %.1f s" % secs)
+    if errs:
+        raise Fail("; ".join(errs) + " [" + msg + "]")
+    return msg
 
 
 @once("badinput-push", order=202, quick=True)
