@@ -1620,6 +1620,11 @@ static void ps_calibrate(struct ps_calib_off off, int include_self)
 	off.resume += 2 * b_on;
 	on = on > off.call ? on - off.call : 0;
 	r_on = r_on > off.resume ? r_on - off.resume : 0;
+	/*
+	 * The generator's time between its resumption and its yield is also
+	 * its loop's own work, not tracing's: about a bare round's, untraced.
+	 */
+	r_inside = r_inside > off.bare ? r_inside - off.bare : 0;
 	ps_fire_calibration(on, inside < on ? inside : on, r_on,
 			    r_inside < r_on ? r_inside : r_on);
 }
