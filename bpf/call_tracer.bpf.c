@@ -81,6 +81,7 @@ struct {
 struct call_zero {
 	struct call_thread thread;
 	struct call_fn_name name;
+	struct call_calib_samples calib;
 };
 
 struct {
@@ -510,24 +511,38 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
 	__type(key, __u32); /* pid */
-	__type(value, struct call_calibration);
+	__type(value, struct call_calib_samples);
 } call_calib SEC(".maps");
 
 /*
  * pystrobe:calibration(overhead_ns, inside_ns, resume_overhead_ns,
- * resume_inside_ns): once per session
+ * resume_inside_ns): when a session starts, then about every second
  */
 SEC("usdt")
 int BPF_USDT(pc_calibration, __u64 overhead, __u64 inside, __u64 r_overhead,
 	     __u64 r_inside)
 {
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
-	struct call_calibration c = {.overhead_ns = overhead,
-				     .inside_ns = inside,
-				     .resume_overhead_ns = r_overhead,
-				     .resume_inside_ns = r_inside};
+	struct call_calib_samples *v = bpf_map_lookup_elem(&call_calib, &pid);
+	struct call_calibration *c;
+	struct call_zero *z;
 
-	bpf_map_update_elem(&call_calib, &pid, &c, BPF_ANY);
+	if (!v) {
+		z = zero();
+		if (!z)
+			return 0;
+		bpf_map_update_elem(&call_calib, &pid, &z->calib, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&call_calib, &pid);
+		if (!v)
+			return 0;
+	}
+	/* a process calibrates under its GIL: one at a time */
+	c = &v->s[v->n & (CALL_CALIB_SAMPLES - 1)];
+	c->overhead_ns = overhead;
+	c->inside_ns = inside;
+	c->resume_overhead_ns = r_overhead;
+	c->resume_inside_ns = r_inside;
+	v->n++;
 	return 0;
 }
 

@@ -154,6 +154,18 @@ struct call_calibration {
 	__u64 resume_overhead_ns; /* a generator resumed (to its yield) */
 	__u64 resume_inside_ns;
 };
+/*
+ * A process's calibrations: the one made when tracing started, then one
+ * about every second while it lasts (the machine's speed, and the cost of
+ * a call with it, drifts); the last CALL_CALIB_SAMPLES are kept, by n, and
+ * the median of each figure is used.
+ */
+#define CALL_CALIB_SAMPLES 16
+struct call_calib_samples {
+	__u32 n; /* calibrations so far */
+	__u32 pad;
+	struct call_calibration s[CALL_CALIB_SAMPLES];
+};
 /* The file the provider's calibration code is named by (never reported). */
 #define CALL_CALIBRATION_FILE "<pystrobe calibration>"
 

@@ -1464,7 +1464,17 @@ static PyObject *ps_tool_id(PyObject *self, PyObject *unused)
  * a loop in the generator and one in its consumer).
  */
 #define PS_CALIB_ROUNDS 11
-#define PS_CALIB_CALLS	2000
+/*
+ * Then, while tracing lasts, the traced half again about every
+ * PS_RECALIB_NS, in PS_RECALIB_ROUNDS rounds, on the poller (a few ms with
+ * the GIL: under 1 % of the time): the machine's speed drifts, and the cost
+ * of a call with it. The untraced times are the ones measured at start (a
+ * small part of the difference; measuring them again would mean switching
+ * events off).
+ */
+#define PS_RECALIB_NS	  1000000000ULL
+#define PS_RECALIB_ROUNDS 5
+#define PS_CALIB_CALLS	  2000
 
 static const char ps_calib_src[] = "def _pystrobe_leaf():\n"
 				   "    pass\n"
@@ -1537,17 +1547,17 @@ cleanup:
 }
 
 /*
- * The fastest of PS_CALIB_ROUNDS rounds, in ns per call, and the time
+ * The fastest of rounds rounds, in ns per call, and the time
  * inside the function per call in that round (if inside). 0 if a round
  * failed (its exception is cleared).
  */
-static uint64_t ps_calib_time(PyObject *loop, uint64_t *inside)
+static uint64_t ps_calib_time(PyObject *loop, uint64_t *inside, int rounds)
 {
 	uint64_t best = 0, t0, t, in, p0;
 	PyObject *r;
 	int i;
 
-	for (i = 0; i < PS_CALIB_ROUNDS; i++) {
+	for (i = 0; i < rounds; i++) {
 		ps_calib_inside = ps_calib_n = ps_calib_entry_ts = 0;
 		p0 = ps_paused_ns; /* the tracer takes the pauses out itself */
 		t0 = ps_now();
@@ -1589,11 +1599,16 @@ struct ps_calib_off {
  * on its own thread for the time of it; a thread with a profiler of its
  * own is not calibrated.
  */
-static void ps_calibrate(struct ps_calib_off off, int include_self)
+static struct ps_calib_off ps_calib_base; /* the session's untraced times */
+static uint64_t ps_calib_at;		  /* when it last calibrated */
+
+static void ps_calibrate(struct ps_calib_off off, int include_self, int rounds)
 {
 	uint64_t on, inside = 0, r_on, r_inside = 0, b_on;
 	int hooked = 0;
 
+	ps_calib_base = off;
+	ps_calib_at = ps_now();
 	if (!off.call || !off.resume || !off.bare || !ps_calib_loop ||
 	    !PS_LOAD(pystrobe_calibration_semaphore))
 		return;
@@ -1607,9 +1622,9 @@ static void ps_calibrate(struct ps_calib_off off, int include_self)
 			return;
 		}
 	}
-	on = ps_calib_time(ps_calib_loop, &inside);
-	r_on = ps_calib_time(ps_calib_gen_loop, &r_inside);
-	b_on = ps_calib_time(ps_calib_bare_loop, NULL);
+	on = ps_calib_time(ps_calib_loop, &inside, rounds);
+	r_on = ps_calib_time(ps_calib_gen_loop, &r_inside, rounds);
+	b_on = ps_calib_time(ps_calib_bare_loop, NULL, rounds);
 	if (hooked)
 		ps_PyEval_SetProfile(NULL, NULL);
 	if (!on || !r_on || !b_on)
@@ -1651,9 +1666,12 @@ static int ps_sync(int include_self)
 	} else if (starting) {
 		ps_gen++; /* a new session: rings and names announced anew */
 		if (ps_calib_loop) {
-			off.call = ps_calib_time(ps_calib_loop, NULL);
-			off.resume = ps_calib_time(ps_calib_gen_loop, NULL);
-			off.bare = ps_calib_time(ps_calib_bare_loop, NULL);
+			off.call = ps_calib_time(ps_calib_loop, NULL,
+						 PS_CALIB_ROUNDS);
+			off.resume = ps_calib_time(ps_calib_gen_loop, NULL,
+						   PS_CALIB_ROUNDS);
+			off.bare = ps_calib_time(ps_calib_bare_loop, NULL,
+						 PS_CALIB_ROUNDS);
 		}
 	}
 	if (ps_source_apply(want, include_self) < 0) {
@@ -1662,7 +1680,7 @@ static int ps_sync(int include_self)
 	}
 	PS_STORE(ps_enabled, want);
 	if (starting)
-		ps_calibrate(off, include_self);
+		ps_calibrate(off, include_self, PS_CALIB_ROUNDS);
 	return 0;
 }
 
@@ -1674,8 +1692,20 @@ static void ps_poll_once(void)
 
 	if (PS_LOAD(ps_broken))
 		return;
-	if (want == PS_LOAD(ps_enabled) && !(want && PS_LOAD(ps_resync)))
+	if (want == PS_LOAD(ps_enabled) && !(want && PS_LOAD(ps_resync))) {
+		/* ps_calib_at: written under the GIL, read without (a hint) */
+		if (want && ps_calib_base.call &&
+		    ps_now() - PS_LOAD(ps_calib_at) >= PS_RECALIB_NS &&
+		    !PS_LOAD(ps_stop) && !ps_is_finalizing()) {
+			gil = PyGILState_Ensure();
+			if (!ps_is_finalizing() && PS_LOAD(ps_enabled) &&
+			    ps_wanted())
+				ps_calibrate(ps_calib_base, 0,
+					     PS_RECALIB_ROUNDS);
+			PyGILState_Release(gil);
+		}
 		return;
+	}
 	/* Never wait for the GIL of an interpreter being finalized. */
 	if (PS_LOAD(ps_stop) || ps_is_finalizing())
 		return;

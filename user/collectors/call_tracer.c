@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* Loads bpf/call_tracer.bpf.c, attaches its probes, reads its maps. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -353,6 +354,66 @@ static void correct_events(struct call_tracer *t, const struct call_input *in)
 	t->nr_events = n;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The median of field off (a __u64) over n calibrations. */
+static uint64_t median(const struct call_calibration *s, size_t n, size_t off)
+{
+	uint64_t v[CALL_CALIB_SAMPLES];
+
+	for (size_t i = 0; i < n; i++)
+		memcpy(&v[i], (const char *)&s[i] + off, sizeof(v[i]));
+	qsort(v, n, sizeof(v[0]), cmp_u64);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Per process, the median of each figure over its calibrations. */
+static int read_calibrations(int fd, struct call_input *in)
+{
+	static const size_t fields[] = {
+		offsetof(struct call_calibration, overhead_ns),
+		offsetof(struct call_calibration, inside_ns),
+		offsetof(struct call_calibration, resume_overhead_ns),
+		offsetof(struct call_calibration, resume_inside_ns),
+	};
+	struct call_calib_samples *all = NULL;
+	size_t nr = 0, n, k = 0;
+	int err;
+
+	err = dump_map(fd, sizeof(uint32_t), sizeof(*all),
+		       (void **)&in->calib_pids, (void **)&all, &nr);
+	if (err)
+		return err;
+	in->calibs = calloc(nr ?: 1, sizeof(*in->calibs));
+	if (!in->calibs) {
+		free(all);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < nr; i++) {
+		n = all[i].n < CALL_CALIB_SAMPLES ? all[i].n
+						  : CALL_CALIB_SAMPLES;
+		if (!n)
+			continue;
+		in->calib_pids[k] = in->calib_pids[i];
+		for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]);
+		     f++) {
+			uint64_t m = median(all[i].s, n, fields[f]);
+
+			memcpy((char *)&in->calibs[k] + fields[f], &m,
+			       sizeof(m));
+		}
+		k++;
+	}
+	in->nr_calibs = k;
+	free(all);
+	return 0;
+}
+
 int call_tracer__collect(struct call_tracer *t, struct call_input *in)
 {
 	int err;
@@ -372,11 +433,8 @@ int call_tracer__collect(struct call_tracer *t, struct call_input *in)
 			       (void **)&in->name_keys, (void **)&in->names,
 			       &in->nr_names);
 	if (!err && !t->raw)
-		err = dump_map(bpf_map__fd(t->skel->maps.call_calib),
-			       sizeof(uint32_t),
-			       sizeof(struct call_calibration),
-			       (void **)&in->calib_pids, (void **)&in->calibs,
-			       &in->nr_calibs);
+		err = read_calibrations(bpf_map__fd(t->skel->maps.call_calib),
+					in);
 	if (err) {
 		call_input__free(in);
 		return err;
