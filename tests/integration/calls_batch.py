@@ -188,9 +188,8 @@ def t_calls_demo_shares(ctx, interps):
     msgs, errs = [], []
     # Where it holds in most runs here. Not 3.9-3.11: the profile hook's
     # costs per bytecode and per C call are not per activation, and no
-    # calibration takes them out; nor 3.14 yet: there transform and its
-    # generator came out 6 to 20 points off in 4 runs of 5 (README, "What
-    # is left").
+    # calibration takes them out; nor 3.14 yet: there shares came out 5.7
+    # to 21.7 points off in 4 runs of 5 (README, "What tracing costs").
     for it in R.pick_interps(ctx, interps, ["3.12-pyenv", "3.13-trixie"], 2):
         shutil.copy(os.path.join(R.REPO, "scripts", "demo_workload.py"), it.hdir)
         with open(os.path.join(it.hdir, "demo_wrap.py"), "w") as f:
