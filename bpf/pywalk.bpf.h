@@ -352,9 +352,14 @@ static long frame_walk_step(__u32 i, struct frame_walk *w)
 		__u32 idx = code_slot_index(code), tag;
 		struct code_slot *slot = bpf_map_lookup_elem(&code_slots, &idx);
 
-		/* Young: it may be freed and its address reused any time. */
-		if (slot && slot->code == code && slot->pid == w->pid &&
-		    w->now - slot->seen_ns < CODE_YOUNG_NS) {
+		/*
+		 * Young: it may be freed and its address reused any time.
+		 * Not in its slot (another object's address maps there):
+		 * nothing vouches that this address still holds the object
+		 * BPF copied, so it is identified again.
+		 */
+		if (slot && (slot->code != code || slot->pid != w->pid ||
+			     w->now - slot->seen_ns < CODE_YOUNG_NS)) {
 			tag = code_tag(w->pi, code, s);
 			code |= (__u64)tag << PYFRAME_TAG_SHIFT;
 		}

@@ -57,6 +57,27 @@ def check_lost(doc, errs, names=("unknown_frees", "untracked_samples", "live_map
         errs.append("drops %s" % bad)
 
 
+def bare_name(name):
+    """qualname -> name (3.9/3.10 report co_name)."""
+    return name.split(".")[-1]
+
+
+def same_facts(doc, errs, what="json"):
+    """The document's findings are its leaks and temporaries, one each, at
+    the same places (one analysis, shown twice)."""
+    fs = doc.get("findings")
+    if not isinstance(fs, list):
+        errs.append("%s: no findings array" % what)
+        return
+    got = sorted((f["kind"], f["function"], f["file"], f["line"]) for f in fs
+                 if f["kind"] in ("leak", "temporaries"))
+    want = sorted([("leak", e["name"], e["file"], e["line"]) for e in doc["leaks"]] +
+                  [("temporaries", e["name"], e["file"], e["line"])
+                   for e in doc["temporaries"]])
+    if got != want:
+        errs.append("%s: findings %s, but leaks and temporaries %s" % (what, got, want))
+
+
 @per_interp("memory", order=160, quick=True)
 def t_memory(ctx, it):
     """memory -- CMD: bytes and objects per site, in use, peak, the leak
@@ -120,6 +141,7 @@ def t_memory(ctx, it):
     views = [v for v in doc["views"] if v["view"] == "heap"]
     if len(views) != 1:
         errs.append("views %s" % doc["views"])
+    same_facts(doc, errs)
     check_lost(doc, errs)
     if errs:
         raise Fail("; ".join(errs[:8]) + " [" + "; ".join(msgs) + "]")
@@ -234,6 +256,79 @@ def t_memory_kernel(ctx, it):
                            "probe_runs_skipped"))
     if errs:
         raise Fail("; ".join(errs) + " [" + "; ".join(msgs) + "]")
+    return "; ".join(msgs)
+
+
+def evidence_mib(f, pattern, errs):
+    """The MiB figure pattern's group matches in f's evidence, in bytes."""
+    m = re.search(pattern, f["evidence"])
+    if not m:
+        errs.append("%s evidence %r does not match %r" % (f["kind"], f["evidence"], pattern))
+        return None
+    return float(m.group(1)) * 1048576
+
+
+@per_interp("memory-findings", order=164, quick=True)
+def t_memory_findings(ctx, it):
+    """memory --findings: the leak and the two temporaries planted in the
+    workload, each at its allocating line, with the bytes and rates the
+    workload measured; neither the cache that fills then plateaus nor the
+    objects replaced every round."""
+    scale = dur(ctx, 1.0, 0.25)
+    tout, hout = it.out("memory-findings.out")
+    prof = os.path.join(ctx.tmp, "%s-memory-findings.json" % it.label)
+    rc, out, err, doc = memory_json(ctx, it, prof, it.argv("memory.py", tout, scale),
+                                    extra=["--findings"])
+    check(rc == 0, "exit status %d; stderr: %s" % (rc, tail(err)))
+    truth = read_result(hout)
+    lines = truth["lines"]
+    check(sorted(doc) == ["findings"], "--findings -f json wrote %s" % sorted(doc))
+    errs, msgs, ours = [], [], []
+    for f in doc["findings"]:
+        missing = [k for k in ("kind", "severity", "function", "file", "line", "share",
+                               "evidence") if k not in f]
+        check(not missing, "finding %r lacks %s" % (f, missing))
+        check(0 <= f["share"] <= 1, "share %r" % f["share"])
+        if f["kind"] in ("leak", "temporaries") and f["file"].endswith("/memory.py"):
+            check(f["file"] == it.script("memory.py"), "finding in %r, expected %r" % (
+                f["file"], it.script("memory.py")))
+            ours.append(f)
+    planted = (("leak", "leak"), ("temporaries", "temp_a"), ("temporaries", "temp_b"))
+    for kind, name in planted:
+        got = [f for f in ours if f["kind"] == kind and bare_name(f["function"]) == name]
+        if len(got) != 1:
+            errs.append("%d %s findings for %s, expected 1" % (len(got), kind, name))
+            continue
+        f = got[0]
+        if f["line"] != lines[name]:
+            errs.append("%s for %s at line %s, allocated at %d" % (kind, name, f["line"],
+                                                                  lines[name]))
+        if kind == "leak":
+            held = evidence_mib(f, r"([\d.]+) MiB in use at the end", errs)
+            rate = evidence_mib(f, r"still growing ([\d.]+) MiB/s", errs)
+            want_held, want_rate = truth["inuse"]["leak"][0], truth["leak_bytes_per_s"]
+            if held is not None:
+                msgs.append("leak %s/%s MiB held" % (mib(held), mib(want_held)))
+                if not within(held, want_held, 0.15):
+                    errs.append("leak holds %s MiB, truth %s" % (mib(held), mib(want_held)))
+            if rate is not None:
+                msgs.append("%s/%s MiB/s" % (mib(rate), mib(want_rate)))
+                if not within(rate, want_rate, 0.25):
+                    errs.append("leak grows %s MiB/s, truth %s" % (mib(rate), mib(want_rate)))
+        else:
+            alloc = evidence_mib(f, r"allocates ([\d.]+) MiB", errs)
+            want = truth["alloc"][name][0]
+            if alloc is not None:
+                msgs.append("%s %s/%s MiB" % (name, mib(alloc), mib(want)))
+                if not within(alloc, want, 0.10):
+                    errs.append("%s allocates %s MiB, truth %s" % (name, mib(alloc), mib(want)))
+    wanted = {(k, lines[n]) for k, n in planted}
+    extra = [f for f in ours if (f["kind"], f["line"]) not in wanted]
+    if extra:
+        errs.append("not planted, yet found: %s" % ", ".join(
+            "%s %s:%s" % (f["kind"], f["function"], f["line"]) for f in extra))
+    if errs:
+        raise Fail("; ".join(errs[:8]) + " [" + "; ".join(msgs) + "]")
     return "; ".join(msgs)
 
 
@@ -371,12 +466,14 @@ def t_memory_invisible(ctx, interps):
 
 @once("memory-formats", order=123, quick=True)
 def t_memory_formats(ctx, interps):
-    """table, folded (--metric) and pprof with Go's heap sample types."""
+    """table, folded (--metric) and pprof with Go's heap sample types; the
+    findings in the table's FINDINGS section, the JSON's and the HTML
+    page's findings array, the same as the temporaries found."""
     it = pick_interps(ctx, interps, ["3.12-pyenv", "3.13-trixie", "3.11-pyenv"], 1)[0]
     tout, hout = it.out("memory-formats.out")
     outs, errs, msgs = {}, [], []
     for fmt, extra in (("table", []), ("folded", ["--metric", "inuse_space"]),
-                       ("pprof", []), ("json", [])):
+                       ("pprof", []), ("json", []), ("html", [])):
         prof = os.path.join(ctx.tmp, "memory-formats.%s" % fmt)
         rc, out, err, dt = ctx.ps(["memory", "--rate", RATE, "-f", fmt, "-o", prof] + extra
                                   + ["--"] + it.argv("memory.py", tout, 0.25, 8), 120)
@@ -390,9 +487,25 @@ def t_memory_formats(ctx, interps):
     for name in ("temp_a", "leak", "make_objects"):
         if not re.search(r"\b%s \(.*memory\.py:\d+\)$" % name, table, re.M):
             errs.append("table: no row for %s" % name)
-    for section in ("^leaks ", "^temporaries ", "^lost: "):
+    for section in ("^leaks ", "^temporaries ", "^lost: ", "^FINDINGS"):
         if not re.search(section, table, re.M):
             errs.append("table: no %r section" % section)
+    # Each temporary found is a finding in every format (each run finds
+    # temp_a and temp_b; the leak needs more series points than 8 rounds).
+    same_facts(doc, errs)
+    with open(outs["html"]) as f:
+        m = re.search(r'<script type="application/json" id="pystrobe-data">(.*?)</script>',
+                      f.read(), re.S)
+    if not m:
+        errs.append("html: no embedded document")
+    else:
+        same_facts(json.loads(m.group(1)), errs, "html")
+    for name in ("temp_a", "temp_b"):
+        if not any(bare_name(e["name"]) == name for e in doc["temporaries"]):
+            errs.append("json: %s not among the temporaries" % name)
+        if not re.search(r"^  \w+ +temporaries +[\d.]+ %%  %s \(.*memory\.py:\d+\): "
+                         r"allocates" % name, table, re.M):
+            errs.append("table: no temporaries finding for %s" % name)
     with open(outs["folded"]) as f:
         stacks = parse_folded(f.read())
     held = {}

@@ -20,6 +20,7 @@
 #include <json-c/json.h>
 
 #include "model/findings.h"
+#include "model/memory.h"
 #include "output/findings_report.h"
 
 #define MS 1000000LL /* ns */
@@ -478,62 +479,195 @@ static void test_superlinear(void **state)
 
 /* ---- memory ---- */
 
-static void test_temporaries(void **state)
-{
-	struct findings_memory_site sites[] = {
-		/* 400 MiB, 95 % young: temporaries */
-		{"concat", "/m.py", 10, 400 << 20, 380 << 20},
-		/* 400 MiB, half kept: not temporaries */
-		{"build", "/m.py", 20, 400 << 20, 200 << 20},
-		/* 40 MiB, all young, 4 % of the bytes: too small */
-		{"small", "/m.py", 30, 40 << 20, 40 << 20},
-		/* no allocations at all */
-		{"none", "/m.py", 40, 0, 0},
-	};
-	struct memory_input m = {sites, 4, 10.0, 0.001, 1000ull << 20, 0};
-	struct finding_list l;
-	const struct finding *f;
+/*
+ * A memory result built through the memory model's API, as `pystrobe
+ * memory` builds it: sites with frames, the series ticked over a run of
+ * TICKS * TICK_S seconds, then memory__analyze. The findings must be its
+ * leaks and temporaries, with its numbers.
+ */
+#define RATE   16384
+#define MiB    (1024 * 1024)
+#define TICKS  20
+#define TICK_S 0.2
 
-	analyze(&(struct findings_input){.memory = &m}, &l);
-	assert_int_equal(l.nr, 1);
-	f = get(&l, FINDING_TEMPORARIES, "concat");
-	assert_int_equal(f->line, 10);
-	assert_true(fabs(f->share - 0.38) < 1e-9);
-	assert_non_null(strstr(f->evidence, "allocates 400.0 MiB"));
-	assert_non_null(strstr(f->evidence, "95 % freed within 1.0 ms"));
-	finding_list__free(&l);
+/* A site of kind allocating in function fn at line line of /w.py. */
+static ssize_t msite(struct memory_result *m, enum mem_site_kind kind,
+		     const char *fn, int64_t line)
+{
+	uint32_t leaf = frame(m->names, FRAME_PYTHON, fn, "/w.py", line, 10);
+	uint32_t root = frame(m->names, FRAME_PYTHON, "main", "/w.py", 99, 90);
+	ssize_t idx = memory__site(m, 1, kind, (uint32_t[]){leaf, root}, 2);
+
+	assert_true(idx >= 0);
+	return idx;
 }
 
+/* Sets a site's in-use bytes, allocating or freeing sampled bytes. */
+static void set_inuse(struct memory_result *m, ssize_t i, int64_t bytes)
+{
+	struct memory_site *s = &m->sites[i];
+	int64_t now = s->alloc_bytes - s->freed_bytes;
+
+	if (bytes > now) {
+		s->alloc_bytes += bytes - now;
+		s->alloc_samples += (bytes - now) / RATE;
+	} else {
+		s->freed_bytes += now - bytes;
+		s->freed_samples += (now - bytes) / RATE;
+	}
+}
+
+static void tick(struct memory_result *m, int t)
+{
+	assert_int_equal(
+		memory__tick(m, (int64_t)(t * TICK_S * 1e9), t == TICKS), 0);
+}
+
+static void analyze_memory(struct memory_result *m, struct finding_list *l)
+{
+	const struct memory_analysis_opts o = MEMORY_ANALYSIS_DEFAULTS;
+
+	m->duration_ns = (int64_t)(TICKS * TICK_S * 1e9);
+	assert_int_equal(memory__analyze(m, &o), 0);
+	analyze(&(struct findings_input){.memory = m}, l);
+}
+
+/*
+ * A site that grows steadily is a leak; a cache that fills in the first
+ * 1.2 s and plateaus is not, though it holds more at the end.
+ */
 static void test_leak(void **state)
 {
-	double t[10];
-	int64_t leak[10], cache[10], tiny[10], saw[10];
-	struct findings_memory_site sites[] = {
-		{"leaky", "/m.py", 10, 0, 0, t, leak, 10},
-		{"cache", "/m.py", 20, 0, 0, t, cache, 10},
-		{"tiny", "/m.py", 30, 0, 0, t, tiny, 10},
-		{"sawtooth", "/m.py", 40, 0, 0, t, saw, 10},
-		{"short", "/m.py", 50, 0, 0, t, leak, 3},
-	};
-	struct memory_input m = {sites, 5, 10.0, 0.001, 0, 0};
+	struct memory_result *m = memory__new(RATE);
 	struct finding_list l;
 	const struct finding *f;
+	ssize_t leak, cache;
+	char want[96];
 
-	for (int i = 0; i < 10; i++) {
-		t[i] = i;
-		leak[i] = (int64_t)i * (10 << 20);		  /* linear */
-		cache[i] = (int64_t)(i < 3 ? i : 3) * (30 << 20); /* plateau */
-		tiny[i] = (int64_t)i * (50 << 10);		  /* 450 KiB */
-		saw[i] = (int64_t)(i % 3) * (30 << 20) + (40 << 20);
+	assert_non_null(m);
+	leak = msite(m, MEM_SITE_HEAP, "leaky", 11);
+	cache = msite(m, MEM_SITE_HEAP, "fill_cache", 21);
+	for (int t = 1; t <= TICKS; t++) {
+		double s = t * TICK_S;
+
+		set_inuse(m, leak, (int64_t)(2 * MiB * s));
+		set_inuse(m, cache, (int64_t)(16 * MiB * fmin(s / 1.2, 1)));
+		tick(m, t);
 	}
-	m.live_bytes_end = leak[9] + cache[9] + tiny[9] + saw[9];
-	analyze(&(struct findings_input){.memory = &m}, &l);
+	/* its oldest live sample: from the first tick */
+	m->sites[leak].oldest_live_ns = (int64_t)(TICK_S * 1e9);
+	analyze_memory(m, &l);
+	assert_int_equal(m->nr_leaks, 1);
 	assert_int_equal(l.nr, 1);
+	assert_int_equal(count(&l, FINDING_LEAK, "fill_cache"), 0);
 	f = get(&l, FINDING_LEAK, "leaky");
-	assert_int_equal(f->line, 10);
-	assert_non_null(strstr(f->evidence, "grew by 90.0 MiB over 9.0 s"));
-	assert_non_null(strstr(f->evidence, "still grow at 10.00 MiB/s"));
+	assert_string_equal(f->file, "/w.py");
+	assert_int_equal(f->line, 11);
+	/* 8 MiB of the 24 MiB in use at the end */
+	assert_true(fabs(f->share - 8.0 / 24) < 1e-9);
+	assert_int_equal(f->severity, SEVERITY_MEDIUM);
+	assert_non_null(strstr(f->evidence, "8.0 MiB in use at the end "
+					    "(33.3 % of all bytes in use)"));
+	/* the rate and age are memory__analyze's, not computed again */
+	snprintf(want, sizeof(want), "still growing %.2f MiB/s",
+		 m->leaks[0].growth_bytes_per_s / MiB);
+	assert_non_null(strstr(f->evidence, want));
+	assert_non_null(strstr(f->evidence, "still growing 2.00 MiB/s"));
+	assert_non_null(strstr(f->evidence, "the oldest held 3.80 s"));
 	finding_list__free(&l);
+	memory__free(m);
+}
+
+/* The kernel-only view: anonymous memory still mapped and still growing. */
+static void test_leak_mapped(void **state)
+{
+	struct memory_result *m = memory__new(RATE);
+	struct finding_list l;
+	const struct finding *f;
+	ssize_t maps, heap;
+
+	assert_non_null(m);
+	maps = msite(m, MEM_SITE_MMAP, "map_pages", 31);
+	heap = msite(m, MEM_SITE_HEAP, "steady", 41);
+	for (int t = 1; t <= TICKS; t++) {
+		set_inuse(m, maps, (int64_t)t * MiB);
+		set_inuse(m, heap, 64 * MiB); /* held from the start */
+		tick(m, t);
+	}
+	analyze_memory(m, &l);
+	assert_int_equal(l.nr, 1);
+	f = get(&l, FINDING_LEAK, "map_pages");
+	assert_int_equal(f->line, 31);
+	/* its share is of what is mapped, not of the heap */
+	assert_true(fabs(f->share - 1) < 1e-9);
+	assert_non_null(
+		strstr(f->evidence, "20.0 MiB still mapped at the end"));
+	finding_list__free(&l);
+	memory__free(m);
+}
+
+/*
+ * Short-lived bulk is temporaries; bytes allocated once and kept are not,
+ * though they are a larger share; a short-lived trickle is too small.
+ */
+static void test_temporaries(void **state)
+{
+	struct memory_result *m = memory__new(RATE);
+	struct finding_list l;
+	const struct finding *f;
+	ssize_t tmp, kept, rare;
+
+	assert_non_null(m);
+	tmp = msite(m, MEM_SITE_HEAP, "concat", 51);
+	kept = msite(m, MEM_SITE_HEAP, "load_table", 61);
+	rare = msite(m, MEM_SITE_HEAP, "rare", 71);
+	for (int t = 1; t <= TICKS; t++) {
+		/* 10 MiB a tick, freed within microseconds */
+		m->sites[tmp].alloc_bytes += 10 * MiB;
+		m->sites[tmp].freed_bytes += 10 * MiB;
+		set_inuse(m, kept, 300 * MiB);
+		tick(m, t);
+	}
+	m->sites[tmp].alloc_samples = m->sites[tmp].freed_samples = 5000;
+	m->sites[tmp].lifetime[13] = 5000; /* 8-16 µs */
+	/* none of the kept samples freed: the median one lives on */
+	m->sites[rare].alloc_bytes = m->sites[rare].freed_bytes = 64 * 1024;
+	m->sites[rare].alloc_samples = m->sites[rare].freed_samples = 4;
+	m->sites[rare].lifetime[10] = 4;
+	analyze_memory(m, &l);
+	assert_int_equal(m->nr_temps, 1);
+	assert_int_equal(l.nr, 1);
+	assert_int_equal(count(&l, FINDING_TEMPORARIES, "load_table"), 0);
+	assert_int_equal(count(&l, FINDING_TEMPORARIES, "rare"), 0);
+	f = get(&l, FINDING_TEMPORARIES, "concat");
+	assert_string_equal(f->file, "/w.py");
+	assert_int_equal(f->line, 51);
+	/* 200 MiB of 500 MiB allocated (plus the rare 64 KiB) */
+	assert_true(fabs(f->share - 200.0 / (500 + 1.0 / 16)) < 1e-9);
+	assert_non_null(strstr(f->evidence,
+			       "allocates 200.0 MiB (40.0 % of "
+			       "all allocated bytes, 50.0 MiB/s)"));
+	/* the median of 5000 samples in [8192, 16384) ns: 8192 * sqrt(2) */
+	assert_non_null(strstr(f->evidence, "median lifetime 11.6 µs"));
+	assert_non_null(strstr(f->evidence, "100 % freed"));
+	finding_list__free(&l);
+	memory__free(m);
+}
+
+/* A result with a site that allocated nothing: nothing found. */
+static void test_memory_empty(void **state)
+{
+	struct memory_result *m = memory__new(RATE);
+	struct finding_list l;
+
+	assert_non_null(m);
+	msite(m, MEM_SITE_HEAP, "idle", 81);
+	for (int t = 1; t <= TICKS; t++)
+		tick(m, t);
+	analyze_memory(m, &l);
+	assert_int_equal(l.nr, 0);
+	finding_list__free(&l);
+	memory__free(m);
 }
 
 static void test_names(void **state)
@@ -644,6 +778,8 @@ int main(void)
 		cmocka_unit_test(test_superlinear),
 		cmocka_unit_test(test_temporaries),
 		cmocka_unit_test(test_leak),
+		cmocka_unit_test(test_leak_mapped),
+		cmocka_unit_test(test_memory_empty),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_report),

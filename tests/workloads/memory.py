@@ -15,8 +15,9 @@ The bytes and blocks one allocation of each kind requests are measured with
 tracemalloc (the sizes the allocator hooks see); counts are by construction.
 Under PYTHONTRACEMALLOC=1 it also writes tracemalloc's exact live bytes of
 this file's allocations at the end of the run. Writes a Python literal to
-OUT. Loops iterate over prebuilt objects, so that nothing else is allocated
-on the measured lines (no int objects).
+OUT, with the line of each site (its allocating line ends in a "site"
+comment). Loops iterate over prebuilt objects, so that nothing else is
+allocated on the measured lines (no int objects).
 """
 import sys
 import time
@@ -39,27 +40,38 @@ ALIVE = None
 
 def temp_a(n):
     for _ in repeat(None, n):
-        b = bytearray(BLOCK)  # noqa: F841
+        b = bytearray(BLOCK)  # noqa: F841  # site: temp_a
 
 
 def temp_b(n):
     for _ in repeat(None, n):
-        b = bytearray(BLOCK)  # noqa: F841
+        b = bytearray(BLOCK)  # noqa: F841  # site: temp_b
 
 
 def leak(n):
     for _ in repeat(None, n):
-        KEEP.append(bytearray(BLOCK))
+        KEEP.append(bytearray(BLOCK))  # site: leak
 
 
 def fill_cache(keys):
     for k in keys:
-        CACHE[k] = bytearray(CACHE_BLOCK)
+        CACHE[k] = bytearray(CACHE_BLOCK)  # site: fill_cache
 
 
 def make_objects(out, idx):
     for i in idx:
-        out[i] = P()
+        out[i] = P()  # site: make_objects
+
+
+def site_lines():
+    """{name: line} of the allocating lines above, by their comments."""
+    mark = "# " + "site: "  # (so that this line is not one)
+    lines = {}
+    with open(__file__) as f:
+        for i, ln in enumerate(f, 1):
+            if mark in ln:
+                lines[ln.split(mark, 1)[1].strip()] = i
+    return lines
 
 
 def calibrate():
@@ -127,6 +139,7 @@ def main():
         },
         "leak_bytes_per_s": total_leak * blk_b / elapsed,
         "sizes": {"block": blk_b, "cache": cache_b, "object": obj_b},
+        "lines": site_lines(),
     }
     # Live until exit (pystrobe reports what is in use when the program
     # ends, before the interpreter's teardown), as tracemalloc sees it now.

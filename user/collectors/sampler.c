@@ -46,7 +46,8 @@
 #include "collectors/stack_build.h"
 #include "sampler.skel.h"
 
-struct target {
+/* A process the sampler watches (process/target.h has the session's view). */
+struct sampled_process {
 	pid_t pid;
 	bool python;
 	struct pyproc pp;
@@ -85,7 +86,7 @@ struct sampler {
 	struct sampler_bpf *skel;
 	struct bpf_link **links;
 	int nr_links;
-	struct target *targets;
+	struct sampled_process *processes; /* by pid */
 	struct cached_stack *stacks; /* Python stacks moved out of the kernel */
 	struct ksyms *ksyms;
 	/* Timers; the lock also covers rng, used by both threads. */
@@ -482,13 +483,13 @@ static int on_code_msg(void *ctx, void *data, size_t size)
 {
 	const struct code_info *ci = data;
 	struct sampler *s = ctx;
-	struct target *t;
+	struct sampled_process *t;
 	pid_t pid;
 
 	if (size < sizeof(*ci))
 		return 0;
 	pid = ci->pid;
-	HASH_FIND_INT(s->targets, &pid, t);
+	HASH_FIND_INT(s->processes, &pid, t);
 	if (t && t->pysym)
 		pysym__add_copy(t->pysym, ci);
 	return 0;
@@ -504,10 +505,10 @@ static void forget_stale_codes(struct sampler *s)
 	int known = bpf_map__fd(s->skel->maps.code_known);
 	int slots = bpf_map__fd(s->skel->maps.code_slots);
 	uint64_t addrs[256], now = ktime_now();
-	struct target *t;
+	struct sampled_process *t;
 	size_t n;
 
-	for (t = s->targets; t; t = t->hh.next) {
+	for (t = s->processes; t; t = t->hh.next) {
 		if (!t->pysym)
 			continue;
 		while ((n = pysym__take_stale(t->pysym, addrs, 256))) {
@@ -636,7 +637,7 @@ cleanup:
 
 void sampler__free(struct sampler *s)
 {
-	struct target *t, *tt;
+	struct sampled_process *t, *tt;
 	struct cached_stack *c, *ct;
 	struct timer *tm, *tmt;
 
@@ -660,9 +661,9 @@ void sampler__free(struct sampler *s)
 		bpf_link__destroy(s->links[i]);
 	free(s->links);
 	sampler_bpf__destroy(s->skel);
-	HASH_ITER(hh, s->targets, t, tt)
+	HASH_ITER(hh, s->processes, t, tt)
 	{
-		HASH_DEL(s->targets, t);
+		HASH_DEL(s->processes, t);
 		pysym__free(t->pysym);
 		nativesym__free(t->native);
 		free(t);
@@ -676,25 +677,25 @@ void sampler__free(struct sampler *s)
 	free(s);
 }
 
-static struct target *get_target(struct sampler *s, pid_t pid)
+static struct sampled_process *get_process(struct sampler *s, pid_t pid)
 {
-	struct target *t;
+	struct sampled_process *t;
 
-	HASH_FIND_INT(s->targets, &pid, t);
+	HASH_FIND_INT(s->processes, &pid, t);
 	if (t)
 		return t;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
 	t->pid = pid;
-	HASH_ADD_INT(s->targets, pid, t);
+	HASH_ADD_INT(s->processes, pid, t);
 	return t;
 }
 
 int sampler__add_pid(struct sampler *s, pid_t pid)
 {
 	struct proc_info pi = {};
-	struct target *t = get_target(s, pid);
+	struct sampled_process *t = get_process(s, pid);
 	__u32 key = pid;
 
 	if (!t)
@@ -715,7 +716,7 @@ int sampler__add_pid(struct sampler *s, pid_t pid)
 
 int sampler__set_python(struct sampler *s, const struct pyproc *pp)
 {
-	struct target *t = get_target(s, pp->pid);
+	struct sampled_process *t = get_process(s, pp->pid);
 	__u32 key = pp->pid;
 
 	if (!t)
@@ -737,9 +738,9 @@ int sampler__set_python(struct sampler *s, const struct pyproc *pp)
 
 void sampler__poll_gil(struct sampler *s)
 {
-	struct target *t;
+	struct sampled_process *t;
 
-	for (t = s->targets; t; t = t->hh.next) {
+	for (t = s->processes; t; t = t->hh.next) {
 		__u32 key = t->pid;
 
 		if (!t->python || t->pp.bpf.gil_lo || pyproc__find_gil(&t->pp))
@@ -775,11 +776,11 @@ int sampler__seed_blocked(struct sampler *s, pid_t pid)
 	uint64_t now = ktime_now();
 	struct cached_stack *c;
 	struct dirent *e;
-	struct target *t;
+	struct sampled_process *t;
 	char path[64];
 	DIR *dh;
 
-	HASH_FIND_INT(s->targets, &pid, t);
+	HASH_FIND_INT(s->processes, &pid, t);
 	if (!s->opts.offcpu || !t || !t->python)
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/task", pid);
@@ -829,9 +830,9 @@ int sampler__seed_blocked(struct sampler *s, pid_t pid)
 void sampler__take_offcpu(struct sampler *s, pid_t pid,
 			  int64_t ns[OFFCPU__COUNT])
 {
-	struct target *t;
+	struct sampled_process *t;
 
-	HASH_FIND_INT(s->targets, &pid, t);
+	HASH_FIND_INT(s->processes, &pid, t);
 	for (int i = 0; i < OFFCPU__COUNT; i++) {
 		ns[i] = t ? t->offcpu_ns[i] : 0;
 		if (t)
@@ -841,9 +842,9 @@ void sampler__take_offcpu(struct sampler *s, pid_t pid,
 
 bool sampler__has_python(struct sampler *s, pid_t pid)
 {
-	struct target *t;
+	struct sampled_process *t;
 
-	HASH_FIND_INT(s->targets, &pid, t);
+	HASH_FIND_INT(s->processes, &pid, t);
 	return t && t->python;
 }
 
@@ -1014,9 +1015,9 @@ static int add_key(struct sampler *s, struct stack_builder *b,
 	__u32 tid = key->tid;
 	pid_t pid = key->pid;
 	struct stack_sources src;
-	struct target *t;
+	struct sampled_process *t;
 
-	HASH_FIND_INT(s->targets, &pid, t);
+	HASH_FIND_INT(s->processes, &pid, t);
 	if (!t)
 		return 0;
 	src = (struct stack_sources){
@@ -1096,14 +1097,14 @@ static int drain_map(struct sampler *s, struct stack_builder *b, int fd,
 int sampler__drain(struct sampler *s, struct profile *p)
 {
 	struct stack_builder *b;
-	struct target *t;
+	struct sampled_process *t;
 	int err;
 
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
 	b->p = p;
-	for (t = s->targets; t; t = t->hh.next)
+	for (t = s->processes; t; t = t->hh.next)
 		if (t->pysym)
 			pysym__next_gen(t->pysym);
 	/* Copies first: BPF sent each before the samples that need it. */

@@ -66,7 +66,8 @@ static const char doc[] =
 	"loaded\n"
 	"  pystrobe memory -o heap.pb.gz -- python3 app.py   # go tool pprof "
 	"-sample_index=alloc_space\n"
-	"  pystrobe memory --rate 64K -o mem.json -- python3 app.py";
+	"  pystrobe memory --rate 64K -o mem.json -- python3 app.py\n"
+	"  pystrobe memory --findings -- python3 app.py  # leaks, temporaries";
 
 static const char *const metrics[] = {"alloc_space", "alloc_objects",
 				      "inuse_space", "inuse_objects"};
@@ -136,6 +137,7 @@ static const struct argp_child children[] = {
 	{&options__pid_argp, 0, "What to profile:", 1},
 	{&options__scope_argp, 0, NULL, 1},
 	{&options__output_argp, 0, "Output:", 2},
+	{&options__findings_argp, 0, NULL, 2},
 	{},
 };
 
@@ -403,8 +405,9 @@ int memory_main(int argc, char **argv)
 				   TARGET_PIDS | TARGET_SCOPE | TARGET_COMMAND,
 				   "profile"))
 		return 1;
-	format = output__choose(env.output.format, env.output.path,
-				RESULT_MEMORY, why, sizeof(why));
+	res.kind = env.output.findings_only ? RESULT_FINDINGS : res.kind;
+	format = output__choose(env.output.format, env.output.path, res.kind,
+				why, sizeof(why));
 	if (!format) {
 		cli__error("%s", why);
 		return 1;

@@ -170,6 +170,7 @@ int provider_link__inject(struct provider_link *l, const struct pyproc *pp,
 		"sys.path.insert(0, '%s/%s')\n"
 		"try:\n"
 		"    import _pystrobe_provider\n"
+		"    _pystrobe_provider.start()\n"
 		"finally:\n"
 		"    del sys.path[0]\n",
 		l->stage.path, version);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include "model/findings.h"
 #include "model/functions.h"
+#include "model/memory.h"
 #include "model/offcpu_frames.h"
 
 struct pass;
@@ -49,8 +50,9 @@ static const struct finding_rule rules[] = {
 	 .count = 1000},
 	{FINDING_HOT_LINE, rule_hot_line, .share = 0.10, .z = 2},
 	{FINDING_SUPERLINEAR, rule_superlinear, .ratio = 1.5, .margin = 0.3},
-	{FINDING_TEMPORARIES, rule_temporaries, .share = 0.10, .ratio = 0.9},
-	{FINDING_LEAK, rule_leak, .count = 1 * MIB, .ratio = 0.5},
+	/* memory: memory__analyze's thresholds (struct memory_analysis_opts) */
+	{FINDING_TEMPORARIES, rule_temporaries},
+	{FINDING_LEAK, rule_leak},
 	{FINDING_LOCK_WAIT, rule_wait, .share = 0.10, .ratio = 0.5,
 	 .reason = OFFCPU_LOCK},
 	{FINDING_GIL_WAIT, rule_wait, .share = 0.10, .ratio = 0.5,
@@ -779,102 +781,91 @@ static int rule_superlinear(const struct finding_rule *rule, struct pass *ps)
 /* ---- memory ---- */
 
 /*
- * A site whose bytes are at least `ratio` freed young and whose young bytes
- * are at least `share` of all bytes allocated.
+ * The bytes of m's sites of kind: allocated (or mapped) over the run, and
+ * in use (or still mapped) at the series' last point, the point a leak's
+ * in-use bytes are read at.
+ */
+static void memory_totals(const struct memory_result *m,
+			  enum mem_site_kind kind, double *alloc,
+			  double *inuse_end)
+{
+	*alloc = *inuse_end = 0;
+	for (size_t i = 0; i < m->nr_sites; i++) {
+		const struct memory_site *s = &m->sites[i];
+
+		if (s->kind != kind)
+			continue;
+		*alloc += (double)s->alloc_bytes;
+		if (s->series && m->series_n)
+			*inuse_end += (double)s->series[m->series_n - 1];
+	}
+}
+
+/*
+ * Each of memory__analyze's temporaries (its thresholds: struct
+ * memory_analysis_opts), as a share of all bytes allocated.
  */
 static int rule_temporaries(const struct finding_rule *rule, struct pass *ps)
 {
-	const struct memory_input *m = ps->in->memory;
+	const struct memory_result *m = ps->in->memory;
+	double alloc, inuse;
 	int err;
 
-	if (!m || !m->alloc_bytes)
+	if (!m)
 		return 0;
-	for (size_t i = 0; i < m->nr_sites; i++) {
-		const struct findings_memory_site *s = &m->sites[i];
-		char age[32];
+	memory_totals(m, MEM_SITE_HEAP, &alloc, &inuse);
+	for (size_t i = 0; i < m->nr_temps && alloc > 0; i++) {
+		const struct memory_temp *t = &m->temps[i];
+		char life[32];
 
-		if (!s->alloc_bytes ||
-		    s->young_bytes < rule->ratio * s->alloc_bytes ||
-		    s->young_bytes < rule->share * m->alloc_bytes)
-			continue;
-		err = add(ps->out, rule->kind, s->function, s->file, s->line,
-			  (double)s->young_bytes / m->alloc_bytes,
+		err = add(ps->out, rule->kind, profile__str(m->names, t->name),
+			  profile__str(m->names, t->file), t->line,
+			  t->alloc_bytes / alloc,
 			  "allocates %.1f MiB (%.1f %% of all allocated bytes, "
-			  "%.1f MiB/s), %.0f %% freed within %s; reuse a "
-			  "buffer or avoid the copies",
-			  s->alloc_bytes / MIB,
-			  pct(s->alloc_bytes, m->alloc_bytes),
-			  m->duration_s > 0
-				  ? s->alloc_bytes / MIB / m->duration_s
-				  : 0,
-			  pct(s->young_bytes, s->alloc_bytes),
-			  secs(age, m->young_age_s));
+			  "%.1f MiB/s), median lifetime %s, %.0f %% freed; "
+			  "reuse a buffer or avoid the copies",
+			  t->alloc_bytes / MIB, pct(t->alloc_bytes, alloc),
+			  t->alloc_bytes_per_s / MIB,
+			  secs(life, t->median_lifetime_s),
+			  100 * t->freed_share);
 		if (err)
 			return err;
 	}
 	return 0;
 }
 
-/* Least-squares slope of live bytes over time, points [from, to). */
-static double slope(const struct findings_memory_site *s, size_t from,
-		    size_t to)
-{
-	double mt = 0, mv = 0, stt = 0, stv = 0;
-	size_t n = to - from;
-
-	for (size_t i = from; i < to; i++) {
-		mt += s->times[i];
-		mv += s->live[i];
-	}
-	mt /= n;
-	mv /= n;
-	for (size_t i = from; i < to; i++) {
-		stt += (s->times[i] - mt) * (s->times[i] - mt);
-		stv += (s->times[i] - mt) * (s->live[i] - mv);
-	}
-	return stt > 0 ? stv / stt : 0;
-}
-
 /*
- * A site whose live bytes grew by at least `count` over the run and still
- * grow in its second half at `ratio` or more of the run's mean rate: a
- * cache that fills and then plateaus grows early and stops; a leak keeps
- * its pace.
+ * Each of memory__analyze's leaks (heap bytes, or anonymous memory still
+ * mapped in the kernel-only view), as a share of the bytes of its kind in
+ * use at the end.
  */
 static int rule_leak(const struct finding_rule *rule, struct pass *ps)
 {
-	const struct memory_input *m = ps->in->memory;
+	const struct memory_result *m = ps->in->memory;
+	double alloc, heap_end, mapped_end;
 	int err;
 
 	if (!m)
 		return 0;
-	for (size_t i = 0; i < m->nr_sites; i++) {
-		const struct findings_memory_site *s = &m->sites[i];
-		size_t n = s->nr_points, mid = 0;
-		double growth, span, rate, late;
+	memory_totals(m, MEM_SITE_HEAP, &alloc, &heap_end);
+	memory_totals(m, MEM_SITE_MMAP, &alloc, &mapped_end);
+	for (size_t i = 0; i < m->nr_leaks; i++) {
+		const struct memory_leak *l = &m->leaks[i];
+		bool mapped = l->kind == MEM_SITE_MMAP;
+		double whole = mapped ? mapped_end : heap_end;
+		const char *held = mapped ? "still mapped" : "in use";
+		char age[32];
 
-		if (n < 4)
-			continue;
-		growth = (double)s->live[n - 1] - s->live[0];
-		span = s->times[n - 1] - s->times[0];
-		if (growth < rule->count || span <= 0)
-			continue;
-		while (mid < n && s->times[mid] < s->times[0] + span / 2)
-			mid++;
-		if (n - mid < 2)
-			continue;
-		rate = growth / span;
-		late = slope(s, mid, n);
-		if (late < rule->ratio * rate)
-			continue;
-		err = add(
-			ps->out, rule->kind, s->function, s->file, s->line,
-			m->live_bytes_end > 0 ? growth / m->live_bytes_end : 1,
-			"live bytes grew by %.1f MiB over %.1f s (%.2f MiB/s) "
-			"and still grow at %.2f MiB/s in the second half; "
-			"%.1f MiB live at the end",
-			growth / MIB, span, rate / MIB, late / MIB,
-			s->live[n - 1] / MIB);
+		err = add(ps->out, rule->kind, profile__str(m->names, l->name),
+			  profile__str(m->names, l->file), l->line,
+			  whole > 0 ? l->inuse_bytes / whole : 0,
+			  "%.1f MiB %s at the end (%.1f %% of all bytes %s), "
+			  "still growing %.2f MiB/s over the second half of "
+			  "the run, the oldest held %s; release what is no "
+			  "longer needed or bound the container",
+			  l->inuse_bytes / MIB, held,
+			  pct(l->inuse_bytes, whole), held,
+			  l->growth_bytes_per_s / MIB, secs(age, l->age_s));
 		if (err)
 			return err;
 	}

@@ -3,11 +3,13 @@
  * Findings: what a profile reveals, each with the numbers it rests on.
  *
  * A pass of rules over whatever a command produced (a sampled profile, a
- * call graph, a scale sweep, memory sites). Each rule is one row of a table
- * (findings.c) holding its thresholds and a small function; a rule that
- * lacks its input (no call counts in a sampled profile, no off-CPU reasons
- * in a call trace) finds nothing. A finding is only made when the measured
- * numbers clear the row's thresholds: the README lists them and says why.
+ * call graph, a scale sweep, a memory result). Each rule is one row of a
+ * table (findings.c) holding its thresholds and a small function; a rule
+ * that lacks its input (no call counts in a sampled profile, no off-CPU
+ * reasons in a call trace) finds nothing. A finding is only made when the
+ * measured numbers clear the row's thresholds: the README lists them and
+ * says why. The memory rules detect nothing themselves: they show the
+ * leaks and temporaries memory__analyze found, with its numbers.
  */
 #ifndef PYSTROBE_FINDINGS_H
 #define PYSTROBE_FINDINGS_H
@@ -55,36 +57,16 @@ struct finding_list {
 	size_t nr, cap;
 };
 
-/*
- * What the memory collector hands over, per allocation site. "Young" is
- * the collector's own age limit (it says which in its output); live bytes
- * are sampled over the run at increasing times.
- */
-struct findings_memory_site {
-	const char *function, *file;
-	int64_t line;
-	uint64_t alloc_bytes; /* allocated over the run */
-	uint64_t young_bytes; /* of those, freed young */
-	const double *times;  /* seconds from the start, increasing */
-	const int64_t *live;  /* live bytes of the site at times[i] */
-	size_t nr_points;
-};
-
-struct memory_input {
-	const struct findings_memory_site *sites;
-	size_t nr_sites;
-	double duration_s;	/* of the run */
-	double young_age_s;	/* the collector's "young" */
-	uint64_t alloc_bytes;	/* all sites together */
-	int64_t live_bytes_end; /* all sites together, at the end */
-};
+/* `pystrobe memory`'s result, analysed (model/memory.h: memory__analyze). */
+struct memory_result;
 
 /* Everything a pass may look at; NULL where a command has none. */
 struct findings_input {
-	const struct profile *profile;	   /* record, report */
-	const struct call_graph *calls;	   /* calls */
-	const struct scale_result *scale;  /* scale */
-	const struct memory_input *memory; /* memory */
+	const struct profile *profile;	  /* record, report */
+	const struct call_graph *calls;	  /* calls */
+	const struct scale_result *scale; /* scale */
+	/* memory, after memory__analyze: its leaks and temporaries */
+	const struct memory_result *memory;
 };
 
 /*

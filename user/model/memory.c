@@ -459,7 +459,7 @@ static int cmp_temp(const void *a, const void *b)
 /* Adds the leaks among groups to m->leaks (room for them allocated). */
 static void find_leaks(struct memory_result *m,
 		       const struct memory_analysis_opts *o,
-		       struct group *groups)
+		       struct group *groups, enum mem_site_kind kind)
 {
 	struct group *g;
 	double rate;
@@ -473,6 +473,7 @@ static void find_leaks(struct memory_result *m,
 		l->name = g->key.name;
 		l->file = g->key.file;
 		l->line = g->key.line;
+		l->kind = kind;
 		/* (the last point: a process that exited may have torn its
 		 * mappings down after it) */
 		l->inuse_bytes = g->series[m->series_n - 1];
@@ -604,8 +605,8 @@ int memory__analyze(struct memory_result *m,
 		err = m->leaks ? 0 : -ENOMEM;
 	}
 	if (!err) {
-		find_leaks(m, o, lines);
-		find_leaks(m, o, maps); /* what stays mapped */
+		find_leaks(m, o, lines, MEM_SITE_HEAP);
+		find_leaks(m, o, maps, MEM_SITE_MMAP); /* what stays mapped */
 		qsort(m->leaks, m->nr_leaks, sizeof(*m->leaks), cmp_leak);
 	}
 	err = err ?: find_temps(m, o, lines);

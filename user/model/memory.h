@@ -86,6 +86,7 @@ struct memory_fn {
 struct memory_leak {
 	uint32_t name, file;
 	int64_t line;
+	enum mem_site_kind kind; /* heap, or mmap: what stays mapped */
 	int64_t inuse_bytes;
 	double growth_bytes_per_s; /* slope over the second half */
 	double age_s;		   /* of the oldest live sample */

@@ -155,18 +155,20 @@ static int calls_pprof(const struct result *r, FILE *out)
 
 static int memory_table(const struct result *r, FILE *out)
 {
-	return memory_report__table(r->memory, r->top, out);
+	return with_findings(memory_report__table(r->memory, r->top, out), r,
+			     out);
 }
 
 static int memory_json(const struct result *r, FILE *out)
 {
-	return memory_report__json(r->memory, out);
+	return memory_report__json(r->memory, r->findings, out);
 }
 
 /* The HTML report renders the JSON document. */
 static int memory_html(const struct result *r, FILE *out)
 {
-	struct json_object *doc = memory_report__document(r->memory);
+	struct json_object *doc =
+		memory_report__document(r->memory, r->findings);
 	int err;
 
 	if (!doc)
@@ -407,6 +409,7 @@ int output__write(const struct output_format *f, const struct result *r,
 			.profile = r->profile,
 			.calls = r->calls,
 			.scale = r->scale,
+			.memory = r->memory,
 		};
 
 		err = findings__analyze(&in, &found);

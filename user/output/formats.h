@@ -63,7 +63,7 @@ struct result {
 	struct json_object *document;	  /* RESULT_DOCUMENT */
 	/*
 	 * What the data reveals; NULL: output__write runs the findings pass
-	 * over the profile, call graph and scale results above.
+	 * over the profile, call graph, scale and memory results.
 	 */
 	const struct finding_list *findings;
 	const struct memory_result *memory; /* RESULT_MEMORY */

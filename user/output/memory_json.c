@@ -15,12 +15,15 @@
  *                unmapped_bytes}] (processes in the kernel-only view),
  *    "views": [{pid, comm, view, why, peak_bytes, peak_objects, peak_t,
  *               alloc_bytes, alloc_objects, samples}],
- *    "rate": bytes, "duration_ns": ns, "lost": {name: count}}
+ *    "rate": bytes, "duration_ns": ns, "lost": {name: count},
+ *    "findings": [the leaks and temporaries as findings_report.h writes
+ *                 them]}
  * functions charges each allocation to its innermost Python frame (line:
  * the function's first line).
  */
 #include <errno.h>
 #include <json-c/json.h>
+#include "output/findings_report.h"
 #include "output/json_doc.h"
 #include "output/memory_report.h"
 
@@ -134,7 +137,8 @@ static struct json_object *views(const struct memory_result *m)
 	return a;
 }
 
-struct json_object *memory_report__document(const struct memory_result *m)
+struct json_object *memory_report__document(const struct memory_result *m,
+					    const struct finding_list *findings)
 {
 	struct json_object *root = json_object_new_object();
 
@@ -151,12 +155,22 @@ struct json_object *memory_report__document(const struct memory_result *m)
 	ADD(root, "rate", INT(m->rate));
 	ADD(root, "duration_ns", INT(m->duration_ns));
 	ADD(root, "lost", json_doc__counters(m->names));
+	if (findings) {
+		struct json_object *f = findings_report__json(findings);
+
+		if (!f) {
+			json_object_put(root);
+			return NULL;
+		}
+		ADD(root, "findings", f);
+	}
 	return root;
 }
 
-int memory_report__json(const struct memory_result *m, FILE *out)
+int memory_report__json(const struct memory_result *m,
+			const struct finding_list *findings, FILE *out)
 {
-	struct json_object *root = memory_report__document(m);
+	struct json_object *root = memory_report__document(m, findings);
 	int err;
 
 	if (!root)
