@@ -68,7 +68,7 @@ all: $(BIN) provider
 provider: $(PROVIDER_STAMP)
 
 $(PROVIDER_STAMP): $(wildcard provider/*.c provider/*.h) provider/sitecustomize.py scripts/build-provider.sh \
-		scripts/pythons.sh | $(OUTPUT)
+		scripts/pythons.sh bpf/call_tracer.h | $(OUTPUT)
 	$(call msg,PROVIDER,$(OUTPUT)/provider)
 	$(Q)bash scripts/build-provider.sh $(OUTPUT)/provider
 	$(Q)touch $@

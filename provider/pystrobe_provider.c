@@ -91,6 +91,8 @@
 #include <unistd.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
+#include <linux/types.h>
+#include "call_tracer.h" /* the ring's layout, shared with the BPF side */
 #include "memory_hooks.h"
 
 #define _SDT_HAS_SEMAPHORES 1
@@ -101,7 +103,9 @@
  * with optimized x86 uprobes (6.18 here) turn a hit on a nop5 into a call
  * to a trampoline instead of a breakpoint trap, several times cheaper.
  * Older kernels trap on it like on any other instruction. (Bytes, not a
- * mnemonic: the assembler would pick a shorter encoding.)
+ * mnemonic: the assembler would pick a shorter encoding.) A call writes
+ * below the stack pointer: this file is built with -mno-red-zone, so that
+ * no live value is kept there (scripts/build-provider.sh).
  */
 #undef _SDT_NOP
 #define _SDT_NOP                                                               \
@@ -153,6 +157,8 @@ PS_API(int, PyUnstable_Code_SetExtra,
 /* finalization: 3.9-3.12 name, 3.13+ name */
 PS_API(int, _Py_IsFinalizing, (void));
 PS_API(int, Py_IsFinalizing, (void));
+/* 3.11+: a frame's last instruction, in bytes (-1: not started) */
+PS_API(int, PyFrame_GetLasti, (PyFrameObject * f));
 /* in the stable ABI only from 3.10 */
 PS_API(const char *, PyUnicode_AsUTF8AndSize, (PyObject * s, Py_ssize_t *n));
 /* types.FunctionType (3.9/3.10: finding qualified names) */
@@ -174,12 +180,19 @@ struct ps_version {
 	size_t c_profilefunc; /* offsetof(PyThreadState, c_profilefunc) */
 	int return_op;	      /* RETURN_VALUE */
 	int resume_op;	      /* RESUME (a call: oparg 0); -1: none */
+	/*
+	 * A frame's last instruction: offsetof(PyFrameObject, f_lasti), an
+	 * int, in units of lasti_unit bytes (0: PyFrame_GetLasti, 3.11+).
+	 */
+	size_t f_lasti;
+	int lasti_unit;
 };
 
 static const struct ps_version ps_versions[] = {
-	{9, 0, 0, 56, 83, -1}, {10, 0, 0, 56, 83, -1}, {11, 0, 1, 64, 83, 151},
-	{12, 1, 1, 0, 0, -1},  {13, 1, 1, 0, 0, -1},   {14, 1, 1, 0, 0, -1},
-	{15, 1, 1, 0, 0, -1},
+	{9, 0, 0, 56, 83, -1, 104, 1}, {10, 0, 0, 56, 83, -1, 96, 2},
+	{11, 0, 1, 64, 83, 151, 0, 0}, {12, 1, 1, 0, 0, -1, 0, 0},
+	{13, 1, 1, 0, 0, -1, 0, 0},    {14, 1, 1, 0, 0, -1, 0, 0},
+	{15, 1, 1, 0, 0, -1, 0, 0},
 };
 #define PS_NR_VERSIONS (sizeof(ps_versions) / sizeof(ps_versions[0]))
 
@@ -235,7 +248,8 @@ static int ps_resolve(void)
 	    !ps_is_finalizing || !ps_PyUnicode_AsUTF8AndSize ||
 	    (!ps_ver->monitoring &&
 	     (!ps_PyEval_SetProfile || !ps__PyEval_SetProfile ||
-	      !ps_PyInterpreterState_ThreadHead || !ps_PyThreadState_Next))) {
+	      !ps_PyInterpreterState_ThreadHead || !ps_PyThreadState_Next ||
+	      (!ps_ver->f_lasti && !ps_PyFrame_GetLasti)))) {
 		PyErr_Format(PyExc_ImportError,
 			     "this Python 3.%d does not export the C API "
 			     "functions the pystrobe provider needs",
@@ -248,25 +262,15 @@ static int ps_resolve(void)
 
 #define PS_POLL_MS 20
 
-enum ps_entry_kind {
-	PS_ENTRY_CALL = 0,
-	PS_ENTRY_RESUME = 1,
-};
-
-enum ps_return_kind {
-	PS_RETURN_RETURN = 0,
-	PS_RETURN_YIELD = 1,
-	PS_RETURN_UNWIND = 2,
-};
-
 /*
  * The probes' semaphores (sys/sdt.h names them provider_probe_semaphore).
  * In .probes, a file-backed data section, so the kernel can find and bump
  * them through the uprobe's ref_ctr_offset.
  */
 #define PS_SEMAPHORE __attribute__((visibility("hidden"), section(".probes")))
-PS_SEMAPHORE unsigned short pystrobe_function__entry_semaphore;
-PS_SEMAPHORE unsigned short pystrobe_function__return_semaphore;
+PS_SEMAPHORE unsigned short pystrobe_batch_semaphore;
+PS_SEMAPHORE unsigned short pystrobe_function__name_semaphore;
+PS_SEMAPHORE unsigned short pystrobe_calibration_semaphore;
 
 #define PS_LOAD(v)     __atomic_load_n(&(v), __ATOMIC_ACQUIRE)
 #define PS_STORE(v, x) __atomic_store_n(&(v), (x), __ATOMIC_RELEASE)
@@ -275,13 +279,11 @@ static int ps_started; /* start() was called: events may be switched on */
 
 /*
  * Whether events are wanted: start() was called and a tracer is attached to
- * either probe in this process.
+ * the batch probe in this process.
  */
 static inline int ps_wanted(void)
 {
-	return PS_LOAD(ps_started) &&
-	       (PS_LOAD(pystrobe_function__entry_semaphore) != 0 ||
-		PS_LOAD(pystrobe_function__return_semaphore) != 0);
+	return PS_LOAD(ps_started) && PS_LOAD(pystrobe_batch_semaphore) != 0;
 }
 
 static int ps_enabled;	      /* events switched on (the last state applied) */
@@ -319,16 +321,20 @@ enum ps_code_flags {
 	PS_CODE_MODULE = 2,    /* a module's body (<module>) */
 	PS_CODE_FUNCTION =
 		4, /* a function's (CO_NEWLOCALS), not a class body */
+	PS_CODE_CALIBRATION = 8, /* the empty function timed by ps_calibrate */
 };
 
 struct ps_code {
 	uintptr_t id; /* serial << 3 */
 	unsigned flags;
+	unsigned gen;	       /* the tracing session it was last named in */
 	int line;	       /* co_firstlineno */
 	PyObject *file, *name; /* str (co_filename, co_qualname/co_name) */
 	const char *file_utf8; /* their UTF-8, owned by them */
 	const char *name_utf8;
-	PyObject *bytecode; /* 3.9-3.11 generators: co_code */
+	PyObject *bytecode;	   /* 3.9-3.11 generators: co_code */
+	const unsigned char *code; /* its bytes */
+	Py_ssize_t code_len;
 };
 
 static Py_ssize_t ps_extra_index = -1; /* our co_extra slot */
@@ -407,6 +413,11 @@ static struct ps_code *ps_code_new(PyObject *co)
 		pc->bytecode = PyObject_GetAttrString(co, "co_code");
 		if (pc->bytecode && !PyBytes_Check(pc->bytecode))
 			Py_CLEAR(pc->bytecode);
+		if (pc->bytecode) {
+			pc->code = (const unsigned char *)PyBytes_AsString(
+				pc->bytecode);
+			pc->code_len = PyBytes_Size(pc->bytecode);
+		}
 		PyErr_Clear();
 	}
 	if (ps_set_extra(co, ps_extra_index, pc) < 0) {
@@ -751,6 +762,150 @@ static int ps_index_init(void)
 	return ps_indexed ? 0 : -1;
 }
 
+/* ------------------------------ the rings -------------------------------- */
+/*
+ * Each thread writes its events into a ring of its own (struct call_ring,
+ * read by the tracer's BPF programs); the provider's own fields sit in the
+ * ring's reserved words, beside head. A tracing session (events switched
+ * on) has a generation number: a thread announces its ring, and a code
+ * object its name, once per session, so that a tracer attached later
+ * learns both.
+ */
+struct ps_ring {
+	uint64_t head;	  /* events written (read by the tracer) */
+	uint64_t fired;	  /* head at the last batch */
+	uint64_t fire_ts; /* when */
+	int64_t depth;	  /* frames entered and not left since the announce */
+	uint64_t gen;	  /* the session it was announced in */
+	uint64_t owner;	  /* tid of the thread writing it */
+	uint64_t pad[2];
+	struct call_ring_event ev[CALL_RING_EVENTS];
+};
+_Static_assert(sizeof(struct ps_ring) == sizeof(struct call_ring) &&
+		       __builtin_offsetof(struct ps_ring, ev) ==
+			       __builtin_offsetof(struct call_ring, ev),
+	       "struct ps_ring must be struct call_ring");
+
+static __thread struct ps_ring *ps_self;
+static unsigned ps_gen = 1; /* the current session; under the GIL */
+/* What was sent (under the GIL; for stats()). */
+static unsigned long long ps_nr_events, ps_nr_batches, ps_nr_names;
+
+/*
+ * Every ring made (under the GIL): a thread that exited leaves its ring to
+ * the next new thread. Never freed: a tracer may still be reading one.
+ */
+static struct ps_ring **ps_rings;
+static size_t ps_nr_rings, ps_cap_rings;
+
+static inline uint64_t ps_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
+}
+
+/*
+ * The one batch probe site (the notes list one location per probe): the
+ * tracer folds this ring's events up to head.
+ */
+__attribute__((noinline)) static void ps_fire(struct ps_ring *r, uint64_t ts)
+{
+	uint64_t head = r->head;
+
+	STAP_PROBE2(pystrobe, batch, (uintptr_t)r, head);
+	ps_nr_batches++;
+	r->fired = head;
+	r->fire_ts = ts;
+}
+
+/* Time held up in timed batches (under the GIL; for the calibration). */
+static uint64_t ps_paused_ns;
+
+/*
+ * A batch from the event path: how long handing it over took (the probe,
+ * and the tracer's fold in it) is recorded as a CALL_EV_PAUSE event, which
+ * the tracer takes out of the activations open now: measured, not
+ * estimated.
+ */
+static void ps_fire_timed(struct ps_ring *r, uint64_t ts)
+{
+	struct call_ring_event *ev;
+	uint64_t end, h;
+
+	ps_fire(r, ts);
+	end = ps_now();
+	h = r->head;
+	ev = &r->ev[h & (CALL_RING_EVENTS - 1)];
+	ev->ts = end;
+	ev->word = (end - ts) << 3 | CALL_EV_PAUSE;
+	PS_STORE(r->head, h + 1);
+	ps_paused_ns += end - ts;
+}
+
+/* Names a code object to the tracer, once per session. */
+__attribute__((noinline)) static void ps_name(struct ps_code *pc)
+{
+	pc->gen = ps_gen;
+	ps_nr_names++;
+	STAP_PROBE4(pystrobe, function__name, pc->id, pc->file_utf8,
+		    pc->name_utf8, pc->line);
+}
+
+/* A ring for the calling thread: one an exited thread left, or a new one. */
+static struct ps_ring *ps_ring_get(void)
+{
+	pid_t me = (pid_t)syscall(SYS_gettid), pid = getpid();
+	struct ps_ring *r, **grown;
+	size_t i, cap;
+
+	for (i = 0; i < ps_nr_rings; i++) {
+		r = ps_rings[i];
+		/* its thread is gone (its tid may even be ours now) */
+		if ((pid_t)r->owner == me ||
+		    (syscall(SYS_tgkill, pid, (pid_t)r->owner, 0) < 0 &&
+		     errno == ESRCH)) {
+			r->owner = (uint64_t)me;
+			return r;
+		}
+	}
+	if (ps_nr_rings == ps_cap_rings) {
+		cap = ps_cap_rings ? 2 * ps_cap_rings : 16;
+		grown = realloc(ps_rings, cap * sizeof(*grown));
+		if (!grown)
+			return NULL;
+		ps_rings = grown;
+		ps_cap_rings = cap;
+	}
+	if (posix_memalign((void **)&r, 64, sizeof(*r)))
+		return NULL;
+	memset(r, 0, sizeof(*r));
+	r->owner = (uint64_t)me;
+	ps_rings[ps_nr_rings++] = r;
+	return r;
+}
+
+/*
+ * The calling thread's ring, announced to the tracer of this session
+ * (a batch with nothing new: the tracer folds from here on).
+ */
+static struct ps_ring *ps_ring_start(void)
+{
+	struct ps_ring *r = ps_self;
+
+	if (!r) {
+		r = ps_ring_get();
+		if (!r)
+			return NULL;
+		ps_self = r;
+	}
+	r->gen = ps_gen;
+	r->depth = 0;
+	ps_fire(r, ps_now());
+	return r;
+}
+
 /*
  * Start-up frames not recorded (see start()): on thread ps_skip_thread, the
  * frames that were running when start() was called and have not returned
@@ -774,26 +929,78 @@ static int ps_skip(int entry)
 	return 1;
 }
 
-/* One probe site each: the notes list exactly one location per probe. */
-__attribute__((noinline)) static void ps_fire_entry(struct ps_code *pc,
-						    int kind)
+/* The calibration's empty function: the time inside it (ps_calibrate). */
+static uint64_t ps_calib_entry_ts, ps_calib_inside, ps_calib_n;
+static uint64_t ps_calib_entry_paused; /* ps_paused_ns at its entry */
+
+/* (the batches' pauses are not in it: the tracer takes them out itself) */
+static void ps_calib_event(int entry, uint64_t ts)
 {
-	if (!PS_LOAD(pystrobe_function__entry_semaphore))
-		return;
-	if (ps_skip_outer > 0 && ps_skip(1))
-		return;
-	STAP_PROBE4(pystrobe, function__entry, pc->id | (unsigned)kind,
-		    pc->file_utf8, pc->name_utf8, pc->line);
+	if (entry) {
+		ps_calib_entry_ts = ts;
+		ps_calib_entry_paused = ps_paused_ns;
+	} else if (ps_calib_entry_ts) {
+		ps_calib_inside += ts - ps_calib_entry_ts -
+				   (ps_paused_ns - ps_calib_entry_paused);
+		ps_calib_n++;
+		ps_calib_entry_ts = 0;
+	}
 }
 
-__attribute__((noinline)) static void ps_fire_return(struct ps_code *pc,
-						     int kind)
+/*
+ * Records one event (enum call_event_kind) of the calling thread, GIL
+ * held. The batch goes to the tracer when CALL_RING_BATCH events are new,
+ * when CALL_RING_FLUSH_NS passed since the last one, and when the thread's
+ * outermost frame returns (its end, a module's end, each call made from C
+ * during finalization): a thread's or a process's last events are never
+ * left behind.
+ */
+static inline void ps_event(struct ps_code *pc, unsigned kind)
 {
-	if (!PS_LOAD(pystrobe_function__return_semaphore))
+	struct ps_ring *r = ps_self;
+	struct call_ring_event *ev;
+	int entry = kind <= CALL_EV_RESUME;
+	uint64_t ts, h;
+
+	if (!PS_LOAD(pystrobe_batch_semaphore))
 		return;
-	if (ps_skip_outer > 0 && ps_skip(0))
+	if (ps_skip_outer > 0 && ps_skip(entry))
 		return;
-	STAP_PROBE1(pystrobe, function__return, pc->id | (unsigned)kind);
+	if (__builtin_expect(!r || r->gen != ps_gen, 0)) {
+		r = ps_ring_start();
+		if (!r)
+			return;
+	}
+	if (entry && __builtin_expect(pc->gen != ps_gen, 0))
+		ps_name(pc);
+	ts = ps_now();
+	if (__builtin_expect(pc->flags & PS_CODE_CALIBRATION, 0))
+		ps_calib_event(entry, ts);
+	h = r->head;
+	ev = &r->ev[h & (CALL_RING_EVENTS - 1)];
+	ev->ts = ts;
+	ev->word = pc->id | kind;
+	PS_STORE(r->head, h + 1);
+	ps_nr_events++;
+	if (entry) {
+		r->depth++;
+	} else if (--r->depth <= 0) {
+		r->depth = 0;
+		ps_fire(r, ts); /* a thread's end: nothing after it */
+		return;
+	}
+	if (h + 1 - r->fired >= CALL_RING_BATCH ||
+	    ts - r->fire_ts >= CALL_RING_FLUSH_NS)
+		ps_fire_timed(r, ts);
+}
+
+/* Hands the calling thread's events to the tracer now (fork, exit). */
+static void ps_flush_self(void)
+{
+	struct ps_ring *r = ps_self;
+
+	if (r && r->head != r->fired && PS_LOAD(pystrobe_batch_semaphore))
+		ps_fire(r, ps_now());
 }
 
 /* ------------------------ sys.monitoring (3.12+) ------------------------- */
@@ -802,7 +1009,7 @@ static long ps_event_mask;
 static PyObject *ps_set_events; /* sys.monitoring.set_events */
 
 /* Callbacks: (code, instruction_offset[, retval or exception]) -> None. */
-#define PS_CALLBACK(fn, fire, kind)                                            \
+#define PS_CALLBACK(fn, kind)                                                  \
 	static PyObject *fn(PyObject *self, PyObject *const *args,             \
 			    Py_ssize_t nargs)                                  \
 	{                                                                      \
@@ -811,14 +1018,14 @@ static PyObject *ps_set_events; /* sys.monitoring.set_events */
 		if (nargs >= 1 &&                                              \
 		    (PyObject *)Py_TYPE(args[0]) == ps_code_type &&            \
 		    (pc = ps_code_of(args[0])))                                \
-			fire(pc, kind);                                        \
+			ps_event(pc, kind);                                    \
 		Py_RETURN_NONE;                                                \
 	}
-PS_CALLBACK(ps_on_start, ps_fire_entry, PS_ENTRY_CALL)
-PS_CALLBACK(ps_on_resume, ps_fire_entry, PS_ENTRY_RESUME)
-PS_CALLBACK(ps_on_return, ps_fire_return, PS_RETURN_RETURN)
-PS_CALLBACK(ps_on_yield, ps_fire_return, PS_RETURN_YIELD)
-PS_CALLBACK(ps_on_unwind, ps_fire_return, PS_RETURN_UNWIND)
+PS_CALLBACK(ps_on_start, CALL_EV_CALL)
+PS_CALLBACK(ps_on_resume, CALL_EV_RESUME)
+PS_CALLBACK(ps_on_return, CALL_EV_RETURN)
+PS_CALLBACK(ps_on_yield, CALL_EV_YIELD)
+PS_CALLBACK(ps_on_unwind, CALL_EV_UNWIND)
 
 #define PS_FASTCALL(fn) ((PyCFunction)(void (*)(void))(fn))
 static PyMethodDef ps_callbacks[] = {
@@ -942,20 +1149,55 @@ static inline ps_tracefunc *ps_profilefunc(PyThreadState *ts)
  * The frame's last instruction as a byte offset, and its opcode and oparg
  * in bc (co_code); -1 before the frame first ran. Generators only.
  */
-static long ps_frame_lasti(PyFrameObject *f, PyObject *bc, int *op, int *arg)
-{
-	PyObject *v = PyObject_GetAttrString((PyObject *)f, "f_lasti");
-	long lasti = v ? PyLong_AsLong(v) : -1;
-	const unsigned char *code;
+static int ps_lasti_checked; /* ps_versions[].f_lasti agreed with f_lasti */
 
+/* The frame's last instruction, in bytes; -1 before the frame first ran. */
+static inline long ps_lasti_of(PyFrameObject *f)
+{
+	PyObject *v;
+	long lasti;
+	int raw;
+
+	if (!ps_ver->f_lasti)
+		return ps_PyFrame_GetLasti(f);
+	if (ps_lasti_checked) {
+		raw = *(int *)((char *)f + ps_ver->f_lasti);
+		return raw < 0 ? -1 : (long)raw * ps_ver->lasti_unit;
+	}
+	v = PyObject_GetAttrString((PyObject *)f, "f_lasti");
+	lasti = v ? PyLong_AsLong(v) : -1;
 	Py_XDECREF(v);
 	PyErr_Clear();
+	return lasti;
+}
+
+/*
+ * Checks ps_versions[].f_lasti against the frame's f_lasti attribute, on
+ * the frame importing this module; if they disagree the attribute is used.
+ */
+static void ps_check_lasti(void)
+{
+	PyFrameObject *f = PyEval_GetFrame();
+	long slow;
+
+	if (!f || !ps_ver->f_lasti)
+		return;
+	slow = ps_lasti_of(f);
+	ps_lasti_checked = 1;
+	if (slow < 0 || ps_lasti_of(f) != slow)
+		ps_lasti_checked = 0;
+}
+
+static long ps_frame_lasti(PyFrameObject *f, struct ps_code *pc, int *op,
+			   int *arg)
+{
+	long lasti = ps_lasti_of(f);
+
 	*op = *arg = -1;
-	if (lasti < 0 || !bc || lasti + 1 >= PyBytes_Size(bc))
+	if (lasti < 0 || !pc->code || lasti + 1 >= pc->code_len)
 		return lasti;
-	code = (const unsigned char *)PyBytes_AsString(bc);
-	*op = code[lasti];
-	*arg = code[lasti + 1];
+	*op = pc->code[lasti];
+	*arg = pc->code[lasti + 1];
 	return lasti;
 }
 
@@ -968,11 +1210,11 @@ static int ps_gen_entry_kind(PyFrameObject *f, struct ps_code *pc)
 {
 	int op, arg;
 
-	if (ps_frame_lasti(f, pc->bytecode, &op, &arg) < 0)
-		return PS_ENTRY_CALL;
+	if (ps_frame_lasti(f, pc, &op, &arg) < 0)
+		return CALL_EV_CALL;
 	return ps_ver->resume_op >= 0 && op == ps_ver->resume_op && arg == 0
-		       ? PS_ENTRY_CALL
-		       : PS_ENTRY_RESUME;
+		       ? CALL_EV_CALL
+		       : CALL_EV_RESUME;
 }
 
 /*
@@ -984,8 +1226,8 @@ static int ps_gen_return_kind(PyFrameObject *f, struct ps_code *pc)
 {
 	int op, arg;
 
-	ps_frame_lasti(f, pc->bytecode, &op, &arg);
-	return op == ps_ver->return_op ? PS_RETURN_RETURN : PS_RETURN_YIELD;
+	ps_frame_lasti(f, pc, &op, &arg);
+	return op == ps_ver->return_op ? CALL_EV_RETURN : CALL_EV_YIELD;
 }
 
 static int ps_threading_set(void); /* below */
@@ -1012,15 +1254,15 @@ static int ps_profile_hook(PyObject *obj, PyFrameObject *f, int what,
 	if (!pc)
 		return 0;
 	if (what == PS_TRACE_CALL)
-		ps_fire_entry(pc, (pc->flags & PS_CODE_GENERATOR)
-					  ? ps_gen_entry_kind(f, pc)
-					  : PS_ENTRY_CALL);
+		ps_event(pc, (pc->flags & PS_CODE_GENERATOR)
+				     ? (unsigned)ps_gen_entry_kind(f, pc)
+				     : CALL_EV_CALL);
 	else if (!arg)
-		ps_fire_return(pc, PS_RETURN_UNWIND);
+		ps_event(pc, CALL_EV_UNWIND);
 	else
-		ps_fire_return(pc, (pc->flags & PS_CODE_GENERATOR)
-					   ? ps_gen_return_kind(f, pc)
-					   : PS_RETURN_RETURN);
+		ps_event(pc, (pc->flags & PS_CODE_GENERATOR)
+				     ? (unsigned)ps_gen_return_kind(f, pc)
+				     : CALL_EV_RETURN);
 	/* a module body done: maybe threading's, whose hook to set now */
 	if (what == PS_TRACE_RETURN && (pc->flags & PS_CODE_MODULE) &&
 	    !ps_threading_done && ps_threading_set() < 0)
@@ -1091,6 +1333,7 @@ static int ps_hook_init(void)
 {
 	if (ps_index_init() < 0)
 		return -1;
+	ps_check_lasti();
 	ps_thread_start_fn =
 		PyCFunction_NewEx(&ps_thread_start_def, NULL, NULL);
 	if (!ps_thread_start_fn)
@@ -1201,6 +1444,206 @@ static PyObject *ps_tool_id(PyObject *self, PyObject *unused)
 	return PyLong_FromLong(ps_tool);
 }
 
+/* ----------------------------- calibration ------------------------------ */
+/*
+ * What tracing costs per activation, measured in this process when a
+ * session starts, so that the tracer can take it out of the times it
+ * reports: an empty function called PS_CALIB_CALLS times, and a generator
+ * resumed as often, each timed in PS_CALIB_ROUNDS rounds before events are
+ * switched on and as many after (the fastest round counts: the least
+ * disturbed). overhead is the difference per activation; inside, the part
+ * of it between the activation's own entry and return timestamps (the rest
+ * falls in its caller's time). Generators cost more per event on 3.9-3.11
+ * (the frame is read to tell a resumption from a call): hence the two. The
+ * calibration code is named CALL_CALIBRATION_FILE; the tracer leaves it
+ * out. Costs that are not per activation are not covered: on 3.11 an
+ * installed profile function slows all bytecode (it runs unspecialized), and
+ * on 3.9-3.11 C calls also call the hook. So that the first does not pass
+ * for a cost per call, a loop without calls is timed too, and its slowdown
+ * taken out of the loops' (once per call; twice per resumption, which runs
+ * a loop in the generator and one in its consumer).
+ */
+#define PS_CALIB_ROUNDS 11
+/*
+ * Then, while tracing lasts, the traced half again about every
+ * PS_RECALIB_NS, in PS_RECALIB_ROUNDS rounds, on the poller (a few ms with
+ * the GIL: under 1 % of the time): the machine's speed drifts, and the cost
+ * of a call with it. The untraced times are the ones measured at start (a
+ * small part of the difference; measuring them again would mean switching
+ * events off).
+ */
+#define PS_RECALIB_NS	  1000000000ULL
+#define PS_RECALIB_ROUNDS 5
+#define PS_CALIB_CALLS	  2000
+
+static const char ps_calib_src[] = "def _pystrobe_leaf():\n"
+				   "    pass\n"
+				   "def _pystrobe_calls(n):\n"
+				   "    f = _pystrobe_leaf\n"
+				   "    for _ in range(n):\n"
+				   "        f()\n"
+				   "def _pystrobe_gen(n):\n"
+				   "    for _ in range(n):\n"
+				   "        yield\n"
+				   "def _pystrobe_resumes(n):\n"
+				   "    for _ in _pystrobe_gen(n):\n"
+				   "        pass\n"
+				   "def _pystrobe_bare(n):\n"
+				   "    for _ in range(n):\n"
+				   "        pass\n";
+
+/*
+ * loops of n calls of an empty function, n resumptions of a generator, n
+ * rounds of nothing
+ */
+static PyObject *ps_calib_loop, *ps_calib_gen_loop, *ps_calib_bare_loop;
+
+/* Compiles the calibration code. 0, or -1 with an exception set. */
+static int ps_calib_init(void)
+{
+	static const char *const timed[] = {"_pystrobe_leaf", "_pystrobe_gen"};
+	PyObject *code, *globals, *r, *fn, *co;
+	struct ps_code *pc;
+	int err = -1;
+	size_t i;
+
+	code = Py_CompileString(ps_calib_src, CALL_CALIBRATION_FILE,
+				Py_file_input);
+	globals = PyDict_New();
+	if (!code || !globals ||
+	    PyDict_SetItemString(globals, "__builtins__",
+				 PyEval_GetBuiltins()) < 0)
+		goto cleanup;
+	r = PyEval_EvalCode(code, globals, globals);
+	if (!r)
+		goto cleanup;
+	Py_DECREF(r);
+	ps_calib_loop = PyDict_GetItemString(globals, "_pystrobe_calls");
+	ps_calib_gen_loop = PyDict_GetItemString(globals, "_pystrobe_resumes");
+	ps_calib_bare_loop = PyDict_GetItemString(globals, "_pystrobe_bare");
+	if (!ps_calib_loop || !ps_calib_gen_loop || !ps_calib_bare_loop)
+		goto cleanup;
+	Py_INCREF(ps_calib_loop);
+	Py_INCREF(ps_calib_gen_loop);
+	Py_INCREF(ps_calib_bare_loop);
+	/* the timed functions: their own time is watched (ps_calib_event) */
+	for (i = 0; i < 2; i++) {
+		fn = PyDict_GetItemString(globals, timed[i]); /* borrowed */
+		co = fn ? PyObject_GetAttrString(fn, "__code__") : NULL;
+		pc = co ? ps_code_of(co) : NULL;
+		Py_XDECREF(co);
+		if (!pc) {
+			if (!PyErr_Occurred())
+				PyErr_NoMemory();
+			goto cleanup;
+		}
+		pc->flags |= PS_CODE_CALIBRATION;
+	}
+	err = 0;
+cleanup:
+	Py_XDECREF(globals);
+	Py_XDECREF(code);
+	return err;
+}
+
+/*
+ * The fastest of rounds rounds, in ns per call, and the time
+ * inside the function per call in that round (if inside). 0 if a round
+ * failed (its exception is cleared).
+ */
+static uint64_t ps_calib_time(PyObject *loop, uint64_t *inside, int rounds)
+{
+	uint64_t best = 0, t0, t, in, p0;
+	PyObject *r;
+	int i;
+
+	for (i = 0; i < rounds; i++) {
+		ps_calib_inside = ps_calib_n = ps_calib_entry_ts = 0;
+		p0 = ps_paused_ns; /* the tracer takes the pauses out itself */
+		t0 = ps_now();
+		r = PyObject_CallFunction(loop, "i", PS_CALIB_CALLS);
+		t = ps_now() - t0 - (ps_paused_ns - p0);
+		if (!r) {
+			PyErr_Clear();
+			return 0;
+		}
+		Py_DECREF(r);
+		t /= PS_CALIB_CALLS;
+		in = ps_calib_n ? ps_calib_inside / ps_calib_n : 0;
+		if (!best || t < best) {
+			best = t;
+			if (inside)
+				*inside = in;
+		}
+	}
+	return best;
+}
+
+__attribute__((noinline)) static void ps_fire_calibration(uint64_t overhead,
+							  uint64_t inside,
+							  uint64_t r_overhead,
+							  uint64_t r_inside)
+{
+	STAP_PROBE4(pystrobe, calibration, overhead, inside, r_overhead,
+		    r_inside);
+}
+
+/* The untraced times per call, resumption, bare round (0: failed). */
+struct ps_calib_off {
+	uint64_t call, resume, bare;
+};
+
+/*
+ * The second half of a calibration, once events are on (off: the untraced
+ * time per call). On 3.9-3.11 the hook is per thread: the poller puts it
+ * on its own thread for the time of it; a thread with a profiler of its
+ * own is not calibrated.
+ */
+static struct ps_calib_off ps_calib_base; /* the session's untraced times */
+static uint64_t ps_calib_at;		  /* when it last calibrated */
+
+static void ps_calibrate(struct ps_calib_off off, int include_self, int rounds)
+{
+	uint64_t on, inside = 0, r_on, r_inside = 0, b_on;
+	int hooked = 0;
+
+	ps_calib_base = off;
+	ps_calib_at = ps_now();
+	if (!off.call || !off.resume || !off.bare || !ps_calib_loop ||
+	    !PS_LOAD(pystrobe_calibration_semaphore))
+		return;
+	if (!ps_ver->monitoring) {
+		ps_tracefunc cur = *ps_profilefunc(PyThreadState_Get());
+
+		if (!include_self && !cur) {
+			ps_PyEval_SetProfile(ps_profile_hook, NULL);
+			hooked = 1;
+		} else if (cur != ps_profile_hook) {
+			return;
+		}
+	}
+	on = ps_calib_time(ps_calib_loop, &inside, rounds);
+	r_on = ps_calib_time(ps_calib_gen_loop, &r_inside, rounds);
+	b_on = ps_calib_time(ps_calib_bare_loop, NULL, rounds);
+	if (hooked)
+		ps_PyEval_SetProfile(NULL, NULL);
+	if (!on || !r_on || !b_on)
+		return;
+	/* the bytecode's own slowdown, in the loops' time but not per call */
+	b_on = b_on > off.bare ? b_on - off.bare : 0;
+	off.call += b_on;
+	off.resume += 2 * b_on;
+	on = on > off.call ? on - off.call : 0;
+	r_on = r_on > off.resume ? r_on - off.resume : 0;
+	/*
+	 * The generator's time between its resumption and its yield is also
+	 * its loop's own work, not tracing's: about a bare round's, untraced.
+	 */
+	r_inside = r_inside > off.bare ? r_inside - off.bare : 0;
+	ps_fire_calibration(on, inside < on ? inside : on, r_on,
+			    r_inside < r_on ? r_inside : r_on);
+}
+
 /* ------------------------------ switching -------------------------------- */
 /*
  * Brings the events to the wanted state (on while a semaphore is nonzero);
@@ -1209,20 +1652,35 @@ static PyObject *ps_tool_id(PyObject *self, PyObject *unused)
  */
 static int ps_sync(int include_self)
 {
-	int want = ps_wanted();
+	int want = ps_wanted(), starting;
+	struct ps_calib_off off = {0, 0, 0};
 
 	if (PS_LOAD(ps_broken))
 		return 0;
 	if (want == PS_LOAD(ps_enabled) && !(want && PS_LOAD(ps_resync)))
 		return 0;
 	PS_STORE(ps_resync, 0);
-	if (!want)
+	starting = want && !PS_LOAD(ps_enabled);
+	if (!want) {
 		ps_skip_outer = 0; /* start-up frames not followed any more */
+	} else if (starting) {
+		ps_gen++; /* a new session: rings and names announced anew */
+		if (ps_calib_loop) {
+			off.call = ps_calib_time(ps_calib_loop, NULL,
+						 PS_CALIB_ROUNDS);
+			off.resume = ps_calib_time(ps_calib_gen_loop, NULL,
+						   PS_CALIB_ROUNDS);
+			off.bare = ps_calib_time(ps_calib_bare_loop, NULL,
+						 PS_CALIB_ROUNDS);
+		}
+	}
 	if (ps_source_apply(want, include_self) < 0) {
 		PS_STORE(ps_broken, 1);
 		return -1;
 	}
 	PS_STORE(ps_enabled, want);
+	if (starting)
+		ps_calibrate(off, include_self, PS_CALIB_ROUNDS);
 	return 0;
 }
 
@@ -1234,8 +1692,20 @@ static void ps_poll_once(void)
 
 	if (PS_LOAD(ps_broken))
 		return;
-	if (want == PS_LOAD(ps_enabled) && !(want && PS_LOAD(ps_resync)))
+	if (want == PS_LOAD(ps_enabled) && !(want && PS_LOAD(ps_resync))) {
+		/* ps_calib_at: written under the GIL, read without (a hint) */
+		if (want && ps_calib_base.call &&
+		    ps_now() - PS_LOAD(ps_calib_at) >= PS_RECALIB_NS &&
+		    !PS_LOAD(ps_stop) && !ps_is_finalizing()) {
+			gil = PyGILState_Ensure();
+			if (!ps_is_finalizing() && PS_LOAD(ps_enabled) &&
+			    ps_wanted())
+				ps_calibrate(ps_calib_base, 0,
+					     PS_RECALIB_ROUNDS);
+			PyGILState_Release(gil);
+		}
 		return;
+	}
 	/* Never wait for the GIL of an interpreter being finalized. */
 	if (PS_LOAD(ps_stop) || ps_is_finalizing())
 		return;
@@ -1446,6 +1916,7 @@ static PyObject *ps_before_fork(PyObject *self, PyObject *unused)
 		ps_poller_paused = 1;
 	ps_poller_stop();
 	ps_set_fork_frame((PyObject *)PyEval_GetFrame());
+	ps_flush_self(); /* the child must not carry them too */
 	Py_RETURN_NONE;
 }
 
@@ -1461,8 +1932,21 @@ static PyObject *ps_after_fork_parent(PyObject *self, PyObject *unused)
 
 static PyObject *ps_after_fork_child(PyObject *self, PyObject *unused)
 {
+	struct ps_ring *r = ps_self;
+
 	(void)self;
 	(void)unused;
+	/*
+	 * The child's one thread keeps its ring, under its own tid; the
+	 * parent's other rings are free (their owners do not exist here).
+	 * Its events so far were its parent's.
+	 */
+	if (r) {
+		r->owner = (uint64_t)syscall(SYS_gettid);
+		r->fired = r->head;
+		r->depth = 0;
+		r->gen = 0;
+	}
 	ps_poller_resume();
 	Py_RETURN_NONE;
 }
@@ -1476,6 +1960,7 @@ static PyObject *ps_at_exit(PyObject *self, PyObject *unused)
 	ps_mem_at_exit();
 	ps_poller_paused = 0; /* no restart by a pending call either */
 	ps_set_fork_frame(NULL);
+	ps_flush_self();
 	Py_RETURN_NONE;
 }
 
@@ -1586,7 +2071,18 @@ static PyObject *ps_enabled_py(PyObject *self, PyObject *unused)
 	return PyBool_FromLong(ps_source_enabled());
 }
 
+static PyObject *ps_stats(PyObject *self, PyObject *unused)
+{
+	(void)self;
+	(void)unused;
+	return Py_BuildValue("{sKsKsK}", "events", ps_nr_events, "batches",
+			     ps_nr_batches, "names", ps_nr_names);
+}
+
 static PyMethodDef ps_methods[] = {
+	{"stats", ps_stats, METH_NOARGS,
+	 "stats() -> dict: events recorded, batches and names sent to "
+	 "tracers."},
 	{"start", ps_start, METH_VARARGS,
 	 "start(skip_running=False): switch events on while a tracer is "
 	 "attached (at once if one is); skip_running: not for the frames "
@@ -1656,6 +2152,8 @@ PyMODINIT_FUNC PyInit__pystrobe_provider(void)
 				"no free co_extra slot for the code ids");
 		goto fail;
 	}
+	if (ps_calib_init() < 0)
+		goto fail;
 	if (ps_source_init() < 0)
 		goto fail;
 	if (ps_register("atexit", "register", &ps_at_exit_def, 1, 0) < 0)

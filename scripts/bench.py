@@ -291,32 +291,56 @@ def austin_overhead(root, py, runs, freq, depth, rounds):
 
 
 CALLS_WORKLOAD = os.path.join(HERE, "bench_calls_workload.py")
+CALLS_LABELS = ("3.9-bullseye", "3.11-pyenv", "3.12-pyenv", "3.14-sid")
+BENCH_DIR = "/tmp/pystrobe-bench"  # as the target sees it, in every root
 
 
-def calls_overhead(pystrobe, argv_of, runs, n, provider_dir,
-                   bpftrace_usdt=None):
-    """Cost per call (entry + return), as seconds added per call over the
-    unprofiled median, for: the provider loaded but untraced, cProfile,
-    pystrobe calls and, where it can attach, a bpftrace USDT one-liner that
-    only counts entries. Untraced variants run 10x more calls, so that their
-    few-percent differences rise above the noise."""
+def calls_setups(pystrobe, labels):
+    """(label, argv_of(args), provider dir as the target sees it) for the
+    interpreters scripts/pythons.sh lists under these labels. Interpreters
+    in a root run chrooted, with the workload and the provider copied in."""
+    out = subprocess.run(["bash", os.path.join(HERE, "pythons.sh")],
+                         capture_output=True, text=True).stdout
+    found = dict((l.split()[0], l.split()[1:]) for l in out.splitlines()
+                 if len(l.split()) == 3)
+    provider = os.path.join(os.path.dirname(pystrobe), ".output", "provider")
+    setups = []
+    for label in labels:
+        if label not in found:
+            continue
+        root, py = found[label]
+        host_dir = os.path.join(root, BENCH_DIR.lstrip("/"))
+        shutil.rmtree(host_dir, ignore_errors=True)
+        os.makedirs(host_dir)
+        shutil.copy(CALLS_WORKLOAD, host_dir)
+        shutil.copytree(provider, os.path.join(host_dir, "provider"))
+        pre = [] if root == "/" else ["chroot", root]
+        wl = os.path.join(BENCH_DIR, os.path.basename(CALLS_WORKLOAD))
+        setups.append((label, (lambda pre, py, wl: lambda args: pre + [py, wl] + args)(pre, py, wl),
+                       os.path.join(BENCH_DIR, "provider")))
+    return setups
+
+
+def calls_overhead(pystrobe, argv_of, runs, n, provider_dir, shape):
+    """Cost per activation (entry + return), as seconds added per
+    activation over the unprofiled median, for: the provider loaded but
+    untraced, cProfile, and pystrobe calls. Untraced variants run 10x more
+    activations, so that their few-percent differences rise above the
+    noise. Returns the rows and the per-activation cost pystrobe calls
+    reported it subtracted (calibration), if any."""
     penv = dict(os.environ, PYTHONPATH=provider_dir)
+    calls_json = tempfile.NamedTemporaryFile(suffix=".json")
     variants = [
-        ("none", 10 * n, lambda k: argv_of([str(k)]), None),
-        ("provider loaded, untraced", 10 * n, lambda k: argv_of([str(k)]), penv),
-        ("cProfile", 10 * n, lambda k: argv_of([str(k), "cprofile"]), None),
-        ("none", n, lambda k: argv_of([str(k)]), None),
+        ("none", 10 * n, lambda k: argv_of([str(k), "plain", shape]), None),
+        ("provider loaded, untraced", 10 * n,
+         lambda k: argv_of([str(k), "plain", shape]), penv),
+        ("cProfile", 10 * n, lambda k: argv_of([str(k), "cprofile", shape]), None),
+        ("none", n, lambda k: argv_of([str(k), "plain", shape]), None),
+        ("cProfile", n, lambda k: argv_of([str(k), "cprofile", shape]), None),
         ("pystrobe calls", n, lambda k: [pystrobe, "calls", "-f", "json", "-o",
-                                         os.devnull, "--"] + argv_of([str(k)]),
-         None),
+                                         calls_json.name, "--"]
+         + argv_of([str(k), "plain", shape]), None),
     ]
-    if bpftrace_usdt:
-        variants.append((
-            "bpftrace USDT count (entries only)", n,
-            lambda k: ["bpftrace", "-e",
-                       "usdt:%s:python:function__entry { @c = count(); }"
-                       % bpftrace_usdt, "-c", " ".join(argv_of([str(k)]))],
-            None))
     res = [[] for _ in variants]
     for _ in range(runs):
         for i, (name, k, cmd, env) in enumerate(variants):
@@ -332,7 +356,13 @@ def calls_overhead(pystrobe, argv_of, runs, n, provider_dir,
         if name == "none":
             base[k] = m
         rows.append((name, k, m, m / base[k], (m - base[k]) / k * 1e6, xs))
-    return rows
+    calib = None
+    try:
+        with open(calls_json.name) as f:
+            calib = json.load(f).get("calibration")
+    except (OSError, ValueError):
+        pass
+    return rows, calib
 
 
 MEMORY_WORKLOAD = os.path.join(HERE, "bench_memory_workload.py")
@@ -447,6 +477,8 @@ def main():
                     if os.path.exists("/usr/bin/python3.11") else sys.executable)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=300)
+    ap.add_argument("--calls", type=int, default=1000000,
+                    help="activations per traced calls run (10x untraced)")
     ap.add_argument("--root", default=os.environ.get(
         "PYSTROBE_CACHE", "/var/cache/pystrobe") + "/roots/bullseye")
     ap.add_argument("--only", default="sampling,timers,startup,offcpu,calls,memory,austin",
@@ -522,54 +554,20 @@ def main():
               (per_switch, switches))
 
     if "calls" in a.only:
-        print("\n## Call tracing: cost per call (entry + return), 1 000 000 calls")
-        provider_dir = os.path.join(os.path.dirname(pystrobe), ".output", "provider")
-        pyenv = "/root/.pyenv/versions"
-        setups = []
-        for ver in ("3.12.1", "3.11.7"):
-            py = "%s/%s/bin/python%s" % (pyenv, ver, ver.rsplit(".", 1)[0])
-            if os.path.exists(py):
-                setups.append(("%s pyenv" % ver, (lambda py: lambda args: [py, CALLS_WORKLOAD] + args)(py),
-                               provider_dir, None))
-        bullseye_py = os.path.join(a.root, "usr/bin/python3.9")
-        if os.path.exists(bullseye_py):
-            # run on the host (PYTHONHOME into the root, set below) so that
-            # bpftrace -c can find the probes by path; chroot hides them from it
-            setups.append(("3.9.2 bullseye (dtrace build)",
-                           lambda args: [bullseye_py, CALLS_WORKLOAD] + args,
-                           provider_dir, bullseye_py if shutil.which("bpftrace") else None))
-        for label, argv_of, pdir, usdt in setups:
-            if "bullseye" in label:
-                os.environ["PYTHONHOME"] = os.path.join(a.root, "usr")
-            rows = calls_overhead(pystrobe, argv_of, a.runs, 1000000, pdir, usdt)
-            os.environ.pop("PYTHONHOME", None)
-            print("\n%s:\n" % label)
-            print("| run | calls | median s | ratio | µs per call added | runs |")
-            print("|---|---|---|---|---|---|")
-            for name, k, m, ratio, per_call, xs in rows:
-                print("| %s | %d | %.3f | %.3f | %.3f | %s |" % (
-                    name, k, m, ratio, per_call, " ".join("%.3f" % x for x in xs)))
-        with open("/proc/sys/kernel/bpf_stats_enabled") as f:
-            old = f.read().strip()
-        with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
-            f.write("1")
-        try:
-            rec = subprocess.Popen([pystrobe, "calls", "-f", "json", "-o", os.devnull,
-                                    "--", setups[0][1](["20000000"])[0], CALLS_WORKLOAD,
-                                    "20000000"], stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
-            time.sleep(2)
-            s0 = {p: bpf_stats(p) for p in ("pc_entry", "pc_return")}
-            time.sleep(2)
-            s1 = {p: bpf_stats(p) for p in ("pc_entry", "pc_return")}
-            rec.kill()
-            rec.wait()
-        finally:
-            with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
-                f.write(old)
-        print("\nBPF time per event (%s, run_time_ns/run_cnt): %s" % (setups[0][0], ", ".join(
-            "%s %.0f ns" % (p, (s1[p][0] - s0[p][0]) / max(1, s1[p][1] - s0[p][1]))
-            for p in ("pc_entry", "pc_return"))))
+        n = a.calls
+        for shape in ("simple", "mixed"):
+            print("\n## Call tracing: cost per activation (entry + return), %s "
+                  "workload, %d activations" % (shape, n))
+            for label, argv_of, pdir in calls_setups(pystrobe, CALLS_LABELS):
+                rows, calib = calls_overhead(pystrobe, argv_of, a.runs, n, pdir, shape)
+                print("\n%s:\n" % label)
+                print("| run | activations | median s | ratio | µs per activation added | runs |")
+                print("|---|---|---|---|---|---|")
+                for name, k, m, ratio, per_call, xs in rows:
+                    print("| %s | %d | %.3f | %.3f | %.3f | %s |" % (
+                        name, k, m, ratio, per_call, " ".join("%.3f" % x for x in xs)))
+                if calib:
+                    print("\npystrobe calls subtracted, as calibrated at start: %s" % calib)
 
     if "memory" in a.only:
         root = os.path.join(os.path.dirname(a.root), "sid-peers")

@@ -42,7 +42,13 @@ SITE=$HERE/provider/sitecustomize.py
 SELF=$HERE/scripts/build-provider.sh
 OUT=$1
 CC=${CC:-gcc}
-CFLAGS=(-O2 -fPIC -shared -fvisibility=hidden -Wall -Wextra -Werror)
+HDR=$HERE/bpf/call_tracer.h # the ring's layout, shared with the tracer
+# -mno-red-zone: a probe site's 5-byte nop becomes a call on kernels with
+# optimized uprobes, and a call writes below the stack pointer, where a leaf
+# function may keep live values (x86-64's red zone).
+CFLAGS=(-O2 -fPIC -shared -fvisibility=hidden -Wall -Wextra -Werror
+	-I"$HERE/bpf")
+case "$(uname -m)" in x86_64) CFLAGS+=(-mno-red-zone) ;; esac
 VERSIONS="3.9 3.10 3.11 3.12 3.13 3.14 3.15"
 GLIBC_MAX=2.17
 CACHE=${PYSTROBE_CACHE:-/var/cache/pystrobe}
@@ -135,7 +141,7 @@ install_site() {
 mkdir -p "$OUT"
 so=$OUT/_pystrobe_provider.so
 fresh=1
-for f in "${SRCS[@]}" "$HERE"/provider/*.h "$SELF"; do
+for f in "${SRCS[@]}" "$HERE"/provider/*.h "$HDR" "$SELF"; do
 	[ "$so" -nt "$f" ] || fresh=0
 done
 if [ "$fresh" = 0 ]; then

@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* Loads bpf/call_tracer.bpf.c, attaches its probes, reads its maps. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "collectors/call_tracer.h"
 #include "collectors/prog_misses.h"
+#include "process/remote_mem.h"
 #include "call_tracer.skel.h"
 
 #define MAX_LINKS 256
@@ -21,6 +24,8 @@ struct call_tracer {
 	struct call_event *events;
 	size_t nr_events, cap_events, max_events;
 	uint64_t events_dropped; /* past max_events */
+	uint64_t unfolded;	 /* events left in the targets' rings at end */
+	bool raw; /* times as measured, tracing's cost included */
 };
 
 static const char *const lost_names[CALL_LOST__COUNT] = {
@@ -34,6 +39,10 @@ static const char *const lost_names[CALL_LOST__COUNT] = {
 	[CALL_LOST_SWITCH_SKIPPED] = "switch_runs_skipped",
 	[CALL_LOST_SWITCH_OUT_MISSED] = "switch_out_missed",
 	[CALL_LOST_PROBE_SKIPPED] = "probe_runs_skipped",
+	[CALL_LOST_RING_OVERRUN] = "ring_events_overwritten",
+	[CALL_LOST_RING_UNREADABLE] = "ring_reads_failed",
+	[CALL_LOST_UNFOLDED] = "events_unfolded",
+	[CALL_LOST_GAPS_OVERFLOW] = "offcpu_gaps_overflow",
 };
 
 static int on_event(void *ctx, void *data, size_t len)
@@ -65,7 +74,7 @@ static int on_event(void *ctx, void *data, size_t len)
 }
 
 struct call_tracer *call_tracer__new(uint64_t min_event_ns, size_t max_events,
-				     char *why, size_t why_len)
+				     bool raw, char *why, size_t why_len)
 {
 	struct call_tracer *t = calloc(1, sizeof(*t));
 	struct bpf_link *link;
@@ -83,6 +92,8 @@ struct call_tracer *call_tracer__new(uint64_t min_event_ns, size_t max_events,
 		goto fail;
 	}
 	t->skel->rodata->min_event_ns = min_event_ns;
+	t->skel->rodata->raw_times = raw;
+	t->raw = raw;
 	err = call_tracer_bpf__load(t->skel);
 	if (err) {
 		snprintf(why, why_len, "cannot load the BPF call tracer: %s",
@@ -92,6 +103,15 @@ struct call_tracer *call_tracer__new(uint64_t min_event_ns, size_t max_events,
 	link = bpf_program__attach(t->skel->progs.pc_switch);
 	if (!link) {
 		snprintf(why, why_len, "cannot attach to sched_switch: %s",
+			 strerror(errno));
+		goto fail;
+	}
+	t->links[t->nr_links++] = link;
+	/* a thread's last events, folded as it exits */
+	link = bpf_program__attach(t->skel->progs.pc_exit);
+	if (!link) {
+		snprintf(why, why_len,
+			 "cannot attach to sched_process_exit: %s",
 			 strerror(errno));
 		goto fail;
 	}
@@ -130,21 +150,20 @@ void call_tracer__free(struct call_tracer *t)
 	free(t);
 }
 
+/* Attaches p1 to provider:n1 and p2 to provider:n2 in path, for pid. */
 static int attach_pair(struct call_tracer *t, pid_t pid, const char *path,
-		       const char *provider, struct bpf_program *entry,
-		       struct bpf_program *ret)
+		       const char *provider, struct bpf_program *p1,
+		       const char *n1, struct bpf_program *p2, const char *n2)
 {
 	struct bpf_link *l1, *l2;
 	int err;
 
 	if (t->nr_links + 2 > MAX_LINKS)
 		return -E2BIG;
-	l1 = bpf_program__attach_usdt(entry, pid, path, provider,
-				      "function__entry", NULL);
+	l1 = bpf_program__attach_usdt(p1, pid, path, provider, n1, NULL);
 	if (!l1)
 		return -errno;
-	l2 = bpf_program__attach_usdt(ret, pid, path, provider,
-				      "function__return", NULL);
+	l2 = bpf_program__attach_usdt(p2, pid, path, provider, n2, NULL);
 	if (!l2) {
 		err = -errno;
 		bpf_link__destroy(l1);
@@ -158,15 +177,32 @@ static int attach_pair(struct call_tracer *t, pid_t pid, const char *path,
 int call_tracer__attach_provider(struct call_tracer *t, pid_t pid,
 				 const char *so)
 {
-	return attach_pair(t, pid, so, "pystrobe", t->skel->progs.pc_entry,
-			   t->skel->progs.pc_return);
+	struct bpf_link *l;
+	int err;
+
+	if (t->nr_links + 3 > MAX_LINKS)
+		return -E2BIG;
+	l = bpf_program__attach_usdt(t->skel->progs.pc_calibration, pid, so,
+				     "pystrobe", "calibration", NULL);
+	if (!l)
+		return -errno;
+	/* names before batches: a code is named before its events fold */
+	err = attach_pair(t, pid, so, "pystrobe", t->skel->progs.pc_name,
+			  "function__name", t->skel->progs.pc_batch, "batch");
+	if (err) {
+		bpf_link__destroy(l);
+		return err;
+	}
+	t->links[t->nr_links++] = l;
+	return 0;
 }
 
 int call_tracer__attach_cpython(struct call_tracer *t, pid_t pid,
 				const char *binary)
 {
 	return attach_pair(t, pid, binary, "python", t->skel->progs.pc_py_entry,
-			   t->skel->progs.pc_py_return);
+			   "function__entry", t->skel->progs.pc_py_return,
+			   "function__return");
 }
 
 void call_tracer__poll(struct call_tracer *t)
@@ -255,11 +291,135 @@ static int read_stats(int fd, struct call_input *in)
 	return 0;
 }
 
+/*
+ * Events the provider wrote that no fold has taken yet, summed over the
+ * live threads that have a ring (their heads read from their memory).
+ */
+static uint64_t pending_events(struct call_tracer *t)
+{
+	int fd = bpf_map__fd(t->skel->maps.call_threads);
+	static struct call_thread th;
+	__u32 key, next, *prev = NULL;
+	uint64_t head, pending = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &th) || !th.ring)
+			continue;
+		if (remote_read_u64((pid_t)key, th.ring, &head) == 0 &&
+		    head > th.read)
+			pending += head - th.read < CALL_RING_EVENTS
+					   ? head - th.read
+					   : CALL_RING_EVENTS;
+	}
+	return pending;
+}
+
+/*
+ * Gives running threads the time to fold what they wrote last (each
+ * batches at the latest CALL_RING_FLUSH_NS after its last batch, when it
+ * runs Python code, or when it leaves the CPU), then counts what is left.
+ */
+static void settle(struct call_tracer *t)
+{
+	struct timespec pause = {.tv_nsec = 5 * 1000 * 1000};
+	int i;
+
+	for (i = 0; i < (int)(2 * CALL_RING_FLUSH_NS / 5000000); i++) {
+		if (!pending_events(t))
+			return;
+		nanosleep(&pause, NULL);
+	}
+	t->unfolded = pending_events(t);
+}
+
+/*
+ * The timeline's durations less what tracing cost inside them (calibrated
+ * processes); events no longer min_event_ns long go.
+ */
+static void correct_events(struct call_tracer *t, const struct call_input *in)
+{
+	size_t i, n = 0;
+
+	if (!in->nr_calibs)
+		return;
+	for (i = 0; i < t->nr_events; i++) {
+		struct call_event e = t->events[i];
+
+		e.dur_ns = call_graph__event_ns(in, &e);
+		if (e.dur_ns >= t->skel->rodata->min_event_ns)
+			t->events[n++] = e;
+	}
+	t->nr_events = n;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The median of field off (a __u64) over n calibrations. */
+static uint64_t median(const struct call_calibration *s, size_t n, size_t off)
+{
+	uint64_t v[CALL_CALIB_SAMPLES];
+
+	for (size_t i = 0; i < n; i++)
+		memcpy(&v[i], (const char *)&s[i] + off, sizeof(v[i]));
+	qsort(v, n, sizeof(v[0]), cmp_u64);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Per process, the median of each figure over its calibrations. */
+static int read_calibrations(int fd, struct call_input *in)
+{
+	static const size_t fields[] = {
+		offsetof(struct call_calibration, overhead_ns),
+		offsetof(struct call_calibration, inside_ns),
+		offsetof(struct call_calibration, resume_overhead_ns),
+		offsetof(struct call_calibration, resume_inside_ns),
+	};
+	struct call_calib_samples *all = NULL;
+	size_t nr = 0, n, k = 0;
+	int err;
+
+	err = dump_map(fd, sizeof(uint32_t), sizeof(*all),
+		       (void **)&in->calib_pids, (void **)&all, &nr);
+	if (err)
+		return err;
+	in->calibs = calloc(nr ?: 1, sizeof(*in->calibs));
+	if (!in->calibs) {
+		free(all);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < nr; i++) {
+		n = all[i].n < CALL_CALIB_SAMPLES ? all[i].n
+						  : CALL_CALIB_SAMPLES;
+		if (!n)
+			continue;
+		in->calib_pids[k] = in->calib_pids[i];
+		for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]);
+		     f++) {
+			uint64_t m = median(all[i].s, n, fields[f]);
+
+			memcpy((char *)&in->calibs[k] + fields[f], &m,
+			       sizeof(m));
+		}
+		k++;
+	}
+	in->nr_calibs = k;
+	free(all);
+	return 0;
+}
+
 int call_tracer__collect(struct call_tracer *t, struct call_input *in)
 {
 	int err;
 
 	memset(in, 0, sizeof(*in));
+	settle(t);
 	call_tracer__poll(t);
 	err = dump_map(bpf_map__fd(t->skel->maps.call_nodes), sizeof(__u64),
 		       sizeof(struct call_node), (void **)&in->node_ids,
@@ -272,9 +432,15 @@ int call_tracer__collect(struct call_tracer *t, struct call_input *in)
 			       sizeof(struct call_fn_name),
 			       (void **)&in->name_keys, (void **)&in->names,
 			       &in->nr_names);
-	if (err)
+	if (!err && !t->raw)
+		err = read_calibrations(bpf_map__fd(t->skel->maps.call_calib),
+					in);
+	if (err) {
 		call_input__free(in);
-	return err;
+		return err;
+	}
+	correct_events(t, in);
+	return 0;
 }
 
 size_t call_tracer__counters(struct call_tracer *t, const char **names,
@@ -288,14 +454,18 @@ size_t call_tracer__counters(struct call_tracer *t, const char **names,
 	}
 	if (CALL_LOST_EVENTS < max)
 		values[CALL_LOST_EVENTS] += t->events_dropped;
+	if (CALL_LOST_UNFOLDED < max)
+		values[CALL_LOST_UNFOLDED] = t->unfolded;
 	if (CALL_LOST_SWITCH_SKIPPED < max)
 		values[CALL_LOST_SWITCH_SKIPPED] =
-			prog_misses(t->skel->progs.pc_switch);
+			prog_misses(t->skel->progs.pc_switch) +
+			prog_misses(t->skel->progs.pc_exit);
 	/* e.g. a probe hit while another BPF program ran on that CPU */
 	if (CALL_LOST_PROBE_SKIPPED < max)
 		values[CALL_LOST_PROBE_SKIPPED] =
-			prog_misses(t->skel->progs.pc_entry) +
-			prog_misses(t->skel->progs.pc_return) +
+			prog_misses(t->skel->progs.pc_batch) +
+			prog_misses(t->skel->progs.pc_name) +
+			prog_misses(t->skel->progs.pc_calibration) +
 			prog_misses(t->skel->progs.pc_py_entry) +
 			prog_misses(t->skel->progs.pc_py_return);
 	return n;

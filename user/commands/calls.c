@@ -37,6 +37,7 @@ static struct calls_env {
 	enum call_sort sort;
 	double min_duration_us;
 	long max_events;
+	bool raw;
 } env = {
 	.output = OUTPUT_OPTS_DEFAULT,
 	.sort = CALL_SORT_TOTAL,
@@ -48,6 +49,7 @@ enum {
 	OPT_SORT = 1000,
 	OPT_MIN_DURATION,
 	OPT_MAX_EVENTS,
+	OPT_RAW,
 };
 
 static const char doc[] =
@@ -72,6 +74,10 @@ static const struct argp_option options[] = {
 	{"max-events", OPT_MAX_EVENTS, "N", 0,
 	 "chrome: keep at most N calls (default 1000000; the rest are counted)",
 	 0},
+	{"raw", OPT_RAW, NULL, 0,
+	 "Times as measured: tracing's own cost (calibrated at start) not "
+	 "taken out",
+	 0},
 	{},
 };
 
@@ -95,6 +101,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (cli__parse_long(arg, 1, 100000000, &env.max_events))
 			return cli__arg_error(state, "invalid event count '%s'",
 					      arg);
+		break;
+	case OPT_RAW:
+		env.raw = true;
 		break;
 	case ARGP_KEY_ARG:
 		return cli__unexpected_arg(state, arg);
@@ -463,7 +472,7 @@ int calls_main(int argc, char **argv)
 	/* Only a timeline needs each call's own event. */
 	if (format->call_events)
 		min_event_ns = env.min_duration_us * 1e3 ?: 1;
-	r.tracer = call_tracer__new(min_event_ns, env.max_events, why,
+	r.tracer = call_tracer__new(min_event_ns, env.max_events, env.raw, why,
 				    sizeof(why));
 	err = r.tracer ? 0 : -EINVAL;
 	if (!err && env.targets.cmd)

@@ -43,6 +43,8 @@ void call_input__free(struct call_input *in)
 	free(in->stats);
 	free(in->name_keys);
 	free(in->names);
+	free(in->calib_pids);
+	free(in->calibs);
 	memset(in, 0, sizeof(*in));
 }
 
@@ -99,6 +101,9 @@ static int64_t find_func(struct call_graph *g, struct func_entry **funcs,
 	g->funcs[g->nr_funcs].name = bounded_dup(name, CALL_NAME_LEN);
 	g->funcs[g->nr_funcs].file = bounded_dup(file, CALL_FILE_LEN);
 	g->funcs[g->nr_funcs].line = line;
+	g->funcs[g->nr_funcs].hidden =
+		g->funcs[g->nr_funcs].file &&
+		strcmp(g->funcs[g->nr_funcs].file, CALL_CALIBRATION_FILE) == 0;
 	fe->text = text;
 	fe->index = g->nr_funcs++;
 	HASH_ADD_KEYPTR(hh, *funcs, fe->text, strlen(fe->text), fe);
@@ -108,7 +113,8 @@ static int64_t find_func(struct call_graph *g, struct func_entry **funcs,
 }
 
 static int add_edge(struct call_graph *g, struct edge_entry **edges,
-		    size_t caller, size_t callee, const struct call_stats *st)
+		    size_t caller, size_t callee, const struct call_stats *st,
+		    uint64_t total_cut)
 {
 	size_t key[2] = {caller, callee};
 	struct call_edge *grown;
@@ -132,14 +138,76 @@ static int add_edge(struct call_graph *g, struct edge_entry **edges,
 	}
 	g->edges[ee->index].calls += st->calls;
 	g->edges[ee->index].total_ns += st->total_ns;
+	g->edges[ee->index].total_cut += total_cut;
 	return 0;
+}
+
+static const struct call_calibration *
+calibration_of(const struct call_input *in, uint32_t pid)
+{
+	for (size_t i = 0; i < in->nr_calibs; i++)
+		if (in->calib_pids[i] == pid)
+			return &in->calibs[i];
+	return NULL;
+}
+
+static uint64_t sub_floor(uint64_t v, uint64_t minus, uint64_t floor)
+{
+	v = v > minus ? v - minus : 0;
+	return v > floor ? v : floor;
+}
+
+/*
+ * What tracing cost inside a path's activations (see call_graph__build):
+ * from its own times (*self_cut) and its inclusive ones (*total_cut).
+ */
+static void cuts(const struct call_stats *st, const struct call_calibration *c,
+		 uint64_t *self_cut, uint64_t *total_cut)
+{
+	uint64_t out_c = c->overhead_ns > c->inside_ns
+				 ? c->overhead_ns - c->inside_ns
+				 : 0;
+	uint64_t out_r = c->resume_overhead_ns > c->resume_inside_ns
+				 ? c->resume_overhead_ns - c->resume_inside_ns
+				 : 0;
+	uint64_t own =
+		st->calls * c->inside_ns + st->resumes * c->resume_inside_ns;
+	uint64_t ch_r = st->child_resumes, de_r = st->desc_resumes;
+	uint64_t ch_c = st->children > ch_r ? st->children - ch_r : 0;
+	uint64_t de_c = st->descendants > de_r ? st->descendants - de_r : 0;
+
+	*self_cut = own + ch_c * out_c + ch_r * out_r;
+	*total_cut = own + de_c * c->overhead_ns + de_r * c->resume_overhead_ns;
+}
+
+uint64_t call_graph__event_ns(const struct call_input *in,
+			      const struct call_event *e)
+{
+	const struct call_calibration *c = calibration_of(in, e->pid);
+
+	uint64_t de_r, de_c;
+
+	if (!c)
+		return e->dur_ns;
+	de_r = e->desc_resumes;
+	de_c = e->descendants > de_r ? e->descendants - de_r : 0;
+	return sub_floor(
+		e->dur_ns,
+		(e->entry_kind == CALL_ENTRY_RESUME ? c->resume_inside_ns
+						    : c->inside_ns) +
+			de_c * c->overhead_ns + de_r * c->resume_overhead_ns,
+		e->offcpu_ns);
 }
 
 /* Adds one path's stats; its chain is followed through nodes. */
 static int add_path(struct call_graph *g, struct node_entry *nodes,
 		    struct edge_entry **edges, struct node_entry *leaf,
-		    const struct call_stats *st)
+		    const struct call_stats *raw, const struct call_input *in)
 {
+	const struct call_calibration *calib =
+		calibration_of(in, leaf->node->fn.pid);
+	struct call_stats corrected = *raw, *st = &corrected;
+	uint64_t self_cut = 0, total_cut = 0;
 	size_t chain[MAX_CHAIN] = {0};
 	struct call_path *path;
 	struct call_func *f;
@@ -163,22 +231,29 @@ static int add_path(struct call_graph *g, struct node_entry *nodes,
 			return 0;
 		}
 	}
+	for (uint32_t i = 0; i < depth; i++)
+		if (g->funcs[chain[i]].hidden)
+			return 0; /* the provider's calibration, and below */
+	if (calib)
+		cuts(st, calib, &self_cut, &total_cut);
 	for (uint32_t i = 1; i < depth; i++)
 		if (chain[i] == chain[0])
 			recursive = true;
+	/* functions and edges: raw sums and cuts, settled in finish() */
 	f = &g->funcs[chain[0]];
 	f->calls += st->calls;
 	f->resumes += st->resumes;
 	f->unwinds += st->unwinds;
 	f->self_ns += st->self_ns;
 	f->self_offcpu_ns += st->self_offcpu_ns;
+	f->self_cut += self_cut;
 	if (!recursive) {
 		f->total_ns += st->total_ns;
 		f->total_offcpu_ns += st->total_offcpu_ns;
+		f->total_cut += total_cut;
 	}
-	if (depth > 1 && add_edge(g, edges, chain[1], chain[0], st))
+	if (depth > 1 && add_edge(g, edges, chain[1], chain[0], st, total_cut))
 		return -ENOMEM;
-
 	path = &g->paths[g->nr_paths];
 	path->funcs = malloc(depth * sizeof(size_t));
 	if (!path->funcs)
@@ -189,6 +264,98 @@ static int add_path(struct call_graph *g, struct node_entry *nodes,
 	path->pid = leaf->node->fn.pid;
 	path->stats = *st;
 	g->nr_paths++;
+	return 0;
+}
+
+/* v * num / den, without overflow for times and counts of a run */
+static uint64_t scale(uint64_t v, uint64_t num, uint64_t den)
+{
+	return den ? (uint64_t)((unsigned __int128)v * num / den) : 0;
+}
+
+/*
+ * Functions' and edges' times less the cuts summed over their paths, never
+ * below their time off the CPU; self no more than total. A correction is
+ * an estimate, good in sums: a path's own cut may exceed the little time it
+ * measured while its siblings' fall short. So each path's CPU time is its
+ * function's corrected CPU time shared out in proportion to the path's
+ * measured CPU time (a path is never cut to nothing while its function
+ * keeps time).
+ */
+static int finish(struct call_graph *g)
+{
+	uint64_t *raw = calloc(2 * (g->nr_funcs ?: 1), sizeof(*raw));
+	size_t i;
+
+	if (!raw)
+		return -ENOMEM;
+
+	for (i = 0; i < g->nr_funcs; i++) {
+		struct call_func *f = &g->funcs[i];
+
+		raw[2 * i] = sub_floor(f->self_ns, f->self_offcpu_ns, 0);
+		raw[2 * i + 1] = sub_floor(f->total_ns, f->total_offcpu_ns, 0);
+		f->self_ns =
+			sub_floor(f->self_ns, f->self_cut, f->self_offcpu_ns);
+		f->total_ns = sub_floor(f->total_ns, f->total_cut,
+					f->total_offcpu_ns);
+		if (f->self_ns > f->total_ns)
+			f->self_ns = f->total_ns;
+	}
+	for (i = 0; i < g->nr_paths; i++) {
+		struct call_path *p = &g->paths[i];
+		struct call_stats *st = &p->stats;
+		const struct call_func *f = &g->funcs[p->funcs[0]];
+		size_t k = p->funcs[0];
+
+		st->self_ns =
+			st->self_offcpu_ns +
+			scale(sub_floor(st->self_ns, st->self_offcpu_ns, 0),
+			      sub_floor(f->self_ns, f->self_offcpu_ns, 0),
+			      raw[2 * k]);
+		st->total_ns =
+			st->total_offcpu_ns +
+			scale(sub_floor(st->total_ns, st->total_offcpu_ns, 0),
+			      sub_floor(f->total_ns, f->total_offcpu_ns, 0),
+			      raw[2 * k + 1]);
+		if (st->self_ns > st->total_ns)
+			st->self_ns = st->total_ns;
+	}
+	free(raw);
+	for (i = 0; i < g->nr_edges; i++)
+		g->edges[i].total_ns = sub_floor(g->edges[i].total_ns,
+						 g->edges[i].total_cut, 0);
+	return 0;
+}
+
+/*
+ * Removes the hidden functions (no path, edge or recursion count refers to
+ * them any more: add_path skipped their paths), renumbering the others.
+ */
+static int drop_hidden(struct call_graph *g)
+{
+	size_t *map = calloc(g->nr_funcs ?: 1, sizeof(*map)), n = 0, i, d;
+
+	if (!map)
+		return -ENOMEM;
+	for (i = 0; i < g->nr_funcs; i++) {
+		if (g->funcs[i].hidden) {
+			free(g->funcs[i].name);
+			free(g->funcs[i].file);
+			continue;
+		}
+		map[i] = n;
+		g->funcs[n++] = g->funcs[i];
+	}
+	g->nr_funcs = n;
+	for (i = 0; i < g->nr_edges; i++) {
+		g->edges[i].caller = map[g->edges[i].caller];
+		g->edges[i].callee = map[g->edges[i].callee];
+	}
+	for (i = 0; i < g->nr_paths; i++)
+		for (d = 0; d < g->paths[i].depth; d++)
+			g->paths[i].funcs[d] = map[g->paths[i].funcs[d]];
+	free(map);
 	return 0;
 }
 
@@ -238,10 +405,13 @@ int call_graph__build(const struct call_input *in, struct call_graph *g)
 			g->broken_paths++;
 			continue;
 		}
-		if (add_path(g, nodes, &edges, ne, &in->stats[i]))
+		if (add_path(g, nodes, &edges, ne, &in->stats[i], in))
 			goto cleanup;
 	}
-	err = 0;
+	g->nr_calibrated = in->nr_calibs;
+	if (in->nr_calibs)
+		g->calibration = in->calibs[0];
+	err = finish(g) ?: drop_hidden(g);
 cleanup:
 	HASH_ITER(hh, nodes, ne, ntmp)
 	{

@@ -12,6 +12,7 @@
 #ifndef PYSTROBE_CALL_GRAPH_H
 #define PYSTROBE_CALL_GRAPH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/types.h>
@@ -29,6 +30,9 @@ struct call_input {
 	struct call_fn_key *name_keys;
 	struct call_fn_name *names;
 	size_t nr_names;
+	uint32_t *calib_pids; /* per process: what tracing cost per call */
+	struct call_calibration *calibs;
+	size_t nr_calibs;
 };
 
 void call_input__free(struct call_input *in);
@@ -36,15 +40,18 @@ void call_input__free(struct call_input *in);
 struct call_func {
 	char *name, *file;
 	uint32_t line;
+	bool hidden; /* pystrobe's own (while building only) */
 	uint64_t calls, resumes, unwinds;
 	uint64_t total_ns, self_ns;
 	uint64_t total_offcpu_ns, self_offcpu_ns;
+	uint64_t self_cut, total_cut; /* tracing's cost (while building) */
 };
 
 struct call_edge {
 	size_t caller, callee; /* indices into funcs */
 	uint64_t calls;
-	uint64_t total_ns; /* inclusive time of callee under this caller */
+	uint64_t total_ns;  /* inclusive time of callee under this caller */
+	uint64_t total_cut; /* tracing's cost in it (while building) */
 };
 
 /* One call path with stats, leaf first through the graph's funcs. */
@@ -64,11 +71,37 @@ struct call_graph {
 	struct call_path *paths;
 	size_t nr_paths;
 	uint64_t broken_paths; /* paths whose chain could not be followed */
+	/*
+	 * Times are corrected for what tracing cost (see call_graph__build)
+	 * in calibrated processes; the first one's figures, for the record.
+	 */
+	size_t nr_calibrated;
+	struct call_calibration calibration;
 };
 
-/* Builds g from in; returns 0 or -ENOMEM. */
+/*
+ * Builds g from in; returns 0 or -ENOMEM. In a process whose provider
+ * measured what tracing costs per activation (in->calibs: overhead o, of
+ * which inside falls within the activation's own timestamps; for a call
+ * and for a generator's resumption), the CPU time it added is taken out of
+ * every path's times, from its activations (n), the activations that
+ * returned directly inside them (children) and anywhere inside them
+ * (descendants), each kind at its own cost:
+ *	self  -= n * inside + children * (o - inside)
+ *	total -= n * inside + descendants * o
+ * summed per function and edge, never below their time off the CPU. The
+ *provider's calibration code itself (CALL_CALIBRATION_FILE) is left out.
+ */
 int call_graph__build(const struct call_input *in, struct call_graph *g);
 void call_graph__free(struct call_graph *g);
+
+/*
+ * A timeline event's duration less what tracing cost inside it (its own
+ * share and its descendants'), in a calibrated process of in; never below
+ * its time off the CPU.
+ */
+uint64_t call_graph__event_ns(const struct call_input *in,
+			      const struct call_event *e);
 
 /*
  * The call tree as a profile: one sample per path (frames root to leaf)

@@ -146,6 +146,16 @@ int call_report__table(const struct call_graph *g, enum call_sort key,
 	}
 	if (rows < g->nr_funcs)
 		fprintf(out, "(%zu more functions)\n", g->nr_funcs - rows);
+	if (g->nr_calibrated)
+		fprintf(out,
+			"times less tracing's own cost, calibrated at start: "
+			"%" PRIu64 " ns per call (%" PRIu64
+			" inside it), %" PRIu64 " ns per resumption (%" PRIu64
+			" inside)\n",
+			(uint64_t)g->calibration.overhead_ns,
+			(uint64_t)g->calibration.inside_ns,
+			(uint64_t)g->calibration.resume_overhead_ns,
+			(uint64_t)g->calibration.resume_inside_ns);
 	print_lost(lost, out);
 	free(order);
 	return ferror(out) ? -EIO : 0;
@@ -237,6 +247,15 @@ int call_report__json(const struct call_graph *g, enum call_sort key,
 	if (findings)
 		json_object_object_add(root, "findings",
 				       findings_report__json(findings));
+	if (g->nr_calibrated) { /* times are less tracing's own cost */
+		struct json_object *c = json_object_new_object();
+
+		ADD_U64(c, "per_call_ns", g->calibration.overhead_ns);
+		ADD_U64(c, "inside_ns", g->calibration.inside_ns);
+		ADD_U64(c, "per_resume_ns", g->calibration.resume_overhead_ns);
+		ADD_U64(c, "resume_inside_ns", g->calibration.resume_inside_ns);
+		json_object_object_add(root, "calibration", c);
+	}
 	free(order);
 	free(rank);
 	if (timeline && json_doc__add_timeline(root, timeline)) {

@@ -50,17 +50,17 @@ int target__spawn(struct target_proc *t, char **argv, char *why, size_t why_len)
 	t->child = true;
 	t->traced = true;
 	/* Keep the write end: target__release sends the go byte. */
-	t->exit_status = go[1];
+	t->go_fd = go[1];
 	return 0;
 }
 
 int target__release(struct target_proc *t, char **argv, char *why,
 		    size_t why_len)
 {
-	int fd = t->exit_status, status;
+	int fd = t->go_fd, status;
 	char c = 1;
 
-	t->exit_status = 0;
+	t->go_fd = -1;
 	if (write(fd, &c, 1) != 1) {
 		close(fd);
 		snprintf(why, why_len, "cannot start %s", argv[0]);
@@ -196,6 +196,11 @@ int target__wait_child(struct target_proc *t)
 {
 	int status = t->exit_status;
 
+	/* Never released (an error before exec): it exits on the pipe's EOF. */
+	if (t->child && t->go_fd >= 0) {
+		close(t->go_fd);
+		t->go_fd = -1;
+	}
 	while (!t->gone) {
 		if (waitpid(t->pid, &status, __WALL) < 0) {
 			if (errno == EINTR)

@@ -22,6 +22,7 @@ struct target_proc {
 	bool hold_exec;	 /* keep it stopped after an exec (target__resume) */
 	bool held;	 /* stopped after an exec, for hold_exec */
 	int exit_status; /* waitpid status, for a child */
+	int go_fd;	 /* a spawned child's go pipe until released; -1 */
 };
 
 /*
