@@ -19,9 +19,8 @@
 #include <string.h>
 #include "collectors/call_tracer.h"
 #include "commands/commands.h"
-#include "cpython/provider.h"
+#include "cpython/provider_attach.h"
 #include "cpython/pyproc.h"
-#include "cpython/remote_exec.h"
 #include "output/call_report.h"
 #include "output/formats.h"
 #include "process/procmaps.h"
@@ -122,105 +121,15 @@ static const struct argp_child children[] = {
 
 struct calls_run {
 	struct call_tracer *tracer;
-	struct provider_stage stage;
-	bool found, staged;
-	struct pyproc injected[OPTIONS_MAX_PIDS]; /* asked to load it */
-	int nr_injected;
+	struct provider_link link; /* the provider, staged and loaded */
 };
-/* Attaches to the provider modules staged under root, for pid. */
-static int attach_staged(struct calls_run *r, pid_t pid, const char *root,
-			 char *why, size_t why_len)
+
+/* provider_link's attach: the call probes of the module at so, in pid. */
+static int attach_probes(void *ctx, pid_t pid, const char *so)
 {
-	char so[2 * PATH_MAX];
-	int err;
+	struct calls_run *r = ctx;
 
-	for (int i = 0; i < r->stage.nr_versions; i++) {
-		provider__so_path(&r->stage, root, r->stage.versions[i], so,
-				  sizeof(so));
-		err = call_tracer__attach_provider(r->tracer, pid, so);
-		if (err) {
-			snprintf(why, why_len,
-				 "cannot attach to the provider's probes in "
-				 "%.300s: %s",
-				 so, strerror(-err));
-			return err;
-		}
-	}
-	return 0;
-}
-
-/*
- * 3.14+: stages the provider in pid's root, attaches to it by file, and asks
- * the interpreter to import it (PEP 768). Events flow once a thread of the
- * target reaches a safe point.
- */
-static int inject_provider(struct calls_run *r, const struct pyproc *pp,
-			   char *why, size_t why_len)
-{
-	char version[16], so[2 * PATH_MAX], script[PATH_MAX + 64];
-	char host_script[2 * PATH_MAX + 64];
-	const char *root;
-	bool have = false;
-	FILE *f;
-	int err;
-
-	if (!r->found) {
-		err = provider__find(&r->stage, why, why_len);
-		if (err)
-			return err;
-		r->found = true;
-	}
-	snprintf(version, sizeof(version), "%d.%d", pp->major, pp->minor);
-	for (int i = 0; i < r->stage.nr_versions; i++)
-		have |= strcmp(r->stage.versions[i], version) == 0;
-	if (!have) {
-		snprintf(why, why_len, "no call provider built for Python %s",
-			 version);
-		return -ENOENT;
-	}
-	r->staged = true;
-	err = provider__stage_in_root(&r->stage, pp->pid, &root);
-	if (err < 0) {
-		snprintf(why, why_len,
-			 "cannot stage the call provider for process %d: %s",
-			 pp->pid, strerror(-err));
-		return err;
-	}
-	snprintf(script, sizeof(script), "%s/load-%d.py", r->stage.path,
-		 (int)pp->pid);
-	snprintf(host_script, sizeof(host_script), "%s%s", root, script);
-	f = fopen(host_script, "we");
-	if (!f) {
-		err = -errno;
-		snprintf(why, why_len, "cannot write %.300s: %s", host_script,
-			 strerror(-err));
-		return err;
-	}
-	fprintf(f,
-		"import sys\n"
-		"sys.path.insert(0, '%s/%s')\n"
-		"try:\n"
-		"    import _pystrobe_provider\n"
-		"finally:\n"
-		"    del sys.path[0]\n"
-		"_pystrobe_provider.start()\n",
-		r->stage.path, version);
-	if (fclose(f)) {
-		snprintf(why, why_len, "cannot write %.300s", host_script);
-		return -EIO;
-	}
-	provider__so_path(&r->stage, root, version, so, sizeof(so));
-	err = call_tracer__attach_provider(r->tracer, pp->pid, so);
-	if (err) {
-		snprintf(why, why_len,
-			 "cannot attach to the provider's probes in %.300s: %s",
-			 so, strerror(-err));
-		return err;
-	}
-	err = remote_exec__request(pp, script, why, why_len);
-	if (!err && r->nr_injected < OPTIONS_MAX_PIDS)
-		r->injected[r->nr_injected++] = *pp;
-	return err;
+	return call_tracer__attach_provider(r->tracer, pid, so);
 }
 
 /*
@@ -235,18 +144,10 @@ static int attach_running(struct calls_run *r, const struct pyproc *pp,
 	char path[PATH_MAX + 64] = "", inject_why[512] = "";
 	int err;
 
-	err = procmaps__read(pp->pid, &maps);
-	if (err) {
-		snprintf(why, why_len, "cannot read the maps of process %d: %s",
-			 pp->pid, strerror(-err));
+	err = provider_link__find_loaded(pp, path, sizeof(path), why, why_len);
+	if (err < 0)
 		return err;
-	}
-	for (size_t i = 0; i < maps.nr; i++) {
-		if (!maps.maps[i].path ||
-		    !provider__is_module(maps.maps[i].path))
-			continue;
-		procmaps__host_path(pp->pid, &maps.maps[i], path, sizeof(path));
-		procmaps__free(&maps);
+	if (err == 1) {
 		err = call_tracer__attach_provider(r->tracer, pp->pid, path);
 		if (err)
 			snprintf(why, why_len,
@@ -255,21 +156,26 @@ static int attach_running(struct calls_run *r, const struct pyproc *pp,
 				 pp->pid, strerror(-err));
 		return err;
 	}
-	for (size_t i = 0; i < maps.nr; i++) {
-		if (!maps.maps[i].path ||
-		    strcmp(maps.maps[i].path, pp->module) != 0)
-			continue;
-		procmaps__host_path(pp->pid, &maps.maps[i], path, sizeof(path));
-		break;
+	err = provider_link__inject(&r->link, pp, inject_why,
+				    sizeof(inject_why));
+	if (err != -EPERM && err != -ENOTSUP) {
+		if (err)
+			snprintf(why, why_len, "%s", inject_why);
+		return err;
 	}
-	procmaps__free(&maps);
-	if (pp->info.dbg.debugger_support != OFF_NONE) {
-		err = inject_provider(r, pp, inject_why, sizeof(inject_why));
-		if (err != -EPERM) {
-			if (err)
-				snprintf(why, why_len, "%s", inject_why);
-			return err;
+	if (err == -ENOTSUP)
+		inject_why[0] = 0; /* no PEP 768: not worth saying */
+	path[0] = 0;
+	if (!procmaps__read(pp->pid, &maps)) {
+		for (size_t i = 0; i < maps.nr; i++) {
+			if (!maps.maps[i].path ||
+			    strcmp(maps.maps[i].path, pp->module) != 0)
+				continue;
+			procmaps__host_path(pp->pid, &maps.maps[i], path,
+					    sizeof(path));
+			break;
 		}
+		procmaps__free(&maps);
 	}
 	err = call_tracer__attach_cpython(r->tracer, pp->pid,
 					  path[0] ? path : pp->module);
@@ -294,20 +200,10 @@ static int attach_running(struct calls_run *r, const struct pyproc *pp,
 static int on_exec(void *ctx, struct target_proc *t, char *why, size_t why_len)
 {
 	struct calls_run *r = ctx;
-	const char *root;
-	int err;
 
 	if (!t->child)
 		return 0;
-	err = provider__stage_in_root(&r->stage, t->pid, &root);
-	if (err == 1)
-		return attach_staged(r, t->pid, root, why, why_len);
-	if (err < 0)
-		snprintf(why, why_len,
-			 "cannot stage the call provider in the root of "
-			 "process %d: %s",
-			 t->pid, strerror(-err));
-	return err < 0 ? err : 0;
+	return provider_link__on_exec(&r->link, t->pid, why, why_len);
 }
 
 static int on_python(void *ctx, const struct pyproc *pp,
@@ -324,7 +220,9 @@ static int on_python(void *ctx, const struct pyproc *pp,
 static int before_exec(void *ctx, struct target_proc *t, char *why,
 		       size_t why_len)
 {
-	return attach_staged(ctx, t->pid, "", why, why_len);
+	struct calls_run *r = ctx;
+
+	return provider_link__attach_staged(&r->link, t->pid, "", why, why_len);
 }
 
 /* Exited threads' shadow stacks are forgotten. */
@@ -363,44 +261,6 @@ static void print_summary(const struct call_graph *g, int64_t elapsed_ns)
 	if (!calls)
 		fprintf(stderr, "pystrobe: no calls seen: was the provider "
 				"loaded? (python -I, -E or -S skip it)\n");
-}
-
-/* Puts the stage first on the command's PYTHONPATH. */
-static int export_pythonpath(const struct provider_stage *s)
-{
-	const char *old = getenv("PYTHONPATH");
-	char *v;
-	int err;
-
-	if (old && old[0]) {
-		if (asprintf(&v, "%s:%s", s->path, old) < 0)
-			return -ENOMEM;
-	} else {
-		v = strdup(s->path);
-		if (!v)
-			return -ENOMEM;
-	}
-	err = setenv("PYTHONPATH", v, 1) ? -errno : 0;
-	free(v);
-	return err;
-}
-
-/* Stages the provider where the command will find it, before it starts. */
-static int stage_for_command(struct calls_run *r, char *why, size_t why_len)
-{
-	int err;
-
-	err = provider__find(&r->stage, why, why_len);
-	if (!err)
-		err = provider__stage(&r->stage, why, why_len);
-	if (err)
-		return err;
-	r->staged = true;
-	err = export_pythonpath(&r->stage);
-	if (err)
-		snprintf(why, why_len, "cannot set PYTHONPATH: %s",
-			 strerror(-err));
-	return err;
 }
 
 /* Collects the graph and detaches: nothing stays attached after. */
@@ -443,7 +303,7 @@ int calls_main(int argc, char **argv)
 	struct result res = {.kind = RESULT_CALLS};
 	const struct output_format *format;
 	struct call_graph g = {};
-	struct calls_run r = {};
+	struct calls_run r = {.link = {.attach = attach_probes}};
 	struct session *s = NULL;
 	uint64_t min_event_ns = 0;
 	char why[512];
@@ -464,6 +324,7 @@ int calls_main(int argc, char **argv)
 		return 1;
 
 	cfg.ctx = &r;
+	r.link.ctx = &r;
 	s = session__new(&cfg, why, sizeof(why));
 	if (!s) {
 		cli__error("%s", why);
@@ -476,7 +337,8 @@ int calls_main(int argc, char **argv)
 				    sizeof(why));
 	err = r.tracer ? 0 : -EINVAL;
 	if (!err && env.targets.cmd)
-		err = stage_for_command(&r, why, sizeof(why));
+		err = provider_link__stage_for_command(&r.link, why,
+						       sizeof(why));
 	if (!err)
 		err = session__start(s, why, sizeof(why));
 	if (!err)
@@ -499,14 +361,10 @@ int calls_main(int argc, char **argv)
 cleanup:
 	if (err)
 		cli__error("%s", why);
-	/* A request no thread has run yet must not run after we are gone. */
-	for (int i = 0; i < r.nr_injected; i++)
-		remote_exec__cancel(&r.injected[i]);
 	call_tracer__free(r.tracer);
 	err = session__exit_status(s, err);
 	session__free(s);
-	if (r.staged)
-		provider__unstage(&r.stage);
+	provider_link__cleanup(&r.link);
 	call_graph__free(&g);
 	return err;
 }
