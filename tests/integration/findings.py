@@ -296,14 +296,17 @@ def scale_check(doc, runs, sizes, it, errs, notes, sk):
     if not small or any(f["time_exponent"] is not None for f in small):
         errs.append("functions too small to fit not listed as such (%d)" % len(small))
     # superlinear: exactly where the own-time intervals clear the rule, and
-    # no control among them; quad among them on a quiet machine.
+    # no control among them; quad among them on a quiet machine, unless its
+    # own repeats spread its interval below the rule's 1.5 (fixed()'s noise
+    # can be low while quad's runs were disturbed): then it must not be
+    # flagged, as the rule says.
     want = sorted(name for name, f in rows.items() if f["self_interval"] and (
         f["self_interval"][0] > 1.5 or
         (f["calls_exponent"] is not None and f["self_interval"][0] > f["calls_exponent"] + 1.3)))
     sup = [f for f in ours(doc.get("findings", []), it, "scaling.py")
            if f["kind"] == "superlinear"]
     got = sorted(bare(f["function"]) for f in sup)
-    if got != want or set(got) - {"quad"} or (planted and got != ["quad"]):
+    if got != want or set(got) - {"quad"} or (planted and "quad" in want and got != ["quad"]):
         errs.append("superlinear findings: %s, own-time intervals say %s (quad planted)" % (
             got, want))
     for f in sup:
