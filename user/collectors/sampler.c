@@ -953,20 +953,10 @@ static void prune_timers(struct sampler *s)
 static void prune_threads(struct sampler *s)
 {
 	int fd = bpf_map__fd(s->skel->maps.threads);
-	__u32 key, next, *prev = NULL, dead[256];
-	struct py_thread th;
-	char path[64];
-	int n = 0;
+	__u32 dead[256];
+	int n;
 
-	while (n < 256 && bpf_map_get_next_key(fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &th))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%u/task/%u", th.pid, key);
-		if (access(path, F_OK) != 0)
-			dead[n++] = key;
-	}
+	n = stack_build__exited_threads(fd, dead, 256);
 	for (int i = 0; i < n; i++) {
 		bpf_map_delete_elem(fd, &dead[i]);
 		bpf_map_delete_elem(bpf_map__fd(s->skel->maps.offcpu_starts),

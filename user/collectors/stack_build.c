@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include "symbols/ksyms.h"
 #include "symbols/nativesym.h"
@@ -178,4 +179,23 @@ void stack_build__stack(struct stack_builder *b,
 				  src->python ? "[no Python frames]"
 					      : "[no Python runtime]",
 				  NULL, 0, 0);
+}
+
+int stack_build__exited_threads(int fd, __u32 *dead, int max)
+{
+	__u32 key, next, *prev = NULL;
+	struct py_thread th;
+	char path[64];
+	int n = 0;
+
+	while (n < max && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &th))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%u/task/%u", th.pid, key);
+		if (access(path, F_OK) != 0)
+			dead[n++] = key;
+	}
+	return n;
 }

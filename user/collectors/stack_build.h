@@ -43,4 +43,10 @@ void stack_build__stack(struct stack_builder *b,
 			const struct stack_sources *src,
 			const struct sample_key *k, const struct py_stack *st);
 
+/*
+ * Threads of the walker's `threads` map (fd, keyed by tid) that have
+ * exited: at most max of their tids into dead. Returns how many.
+ */
+int stack_build__exited_threads(int fd, __u32 *dead, int max);
+
 #endif
