@@ -313,14 +313,8 @@ int calls_main(int argc, char **argv)
 	    options__check_targets(&env.targets, TARGET_PIDS | TARGET_COMMAND,
 				   "trace"))
 		return 1;
-	res.kind = env.output.findings_only ? RESULT_FINDINGS : res.kind;
-	format = output__choose(env.output.format, env.output.path, res.kind,
-				why, sizeof(why));
-	if (!format) {
-		cli__error("%s", why);
-		return 1;
-	}
-	if (cli__check_output(env.output.path) || cli__check_privileges())
+	format = options__choose_output(&env.output, &res.kind);
+	if (!format)
 		return 1;
 
 	cfg.ctx = &r;

@@ -384,14 +384,8 @@ int scale_main(int argc, char **argv)
 		cli__error("the command has no {n} to replace with each size");
 		return 1;
 	}
-	res.kind = env.output.findings_only ? RESULT_FINDINGS : res.kind;
-	format = output__choose(env.output.format, env.output.path, res.kind,
-				why, sizeof(why));
-	if (!format) {
-		cli__error("%s", why);
-		return 1;
-	}
-	if (cli__check_output(env.output.path) || cli__check_privileges())
+	format = options__choose_output(&env.output, &res.kind);
+	if (!format)
 		return 1;
 	/* Repeats interleaved, so that a drifting machine hits every size. */
 	for (long k = 0; k < env.repeat; k++)

@@ -281,3 +281,21 @@ int options__check_targets(const struct target_opts *t, unsigned int kinds,
 	}
 	return 0;
 }
+
+const struct output_format *options__choose_output(const struct output_opts *o,
+						   enum result_kind *kind)
+{
+	const struct output_format *format;
+	char why[512];
+
+	if (o->findings_only)
+		*kind = RESULT_FINDINGS;
+	format = output__choose(o->format, o->path, *kind, why, sizeof(why));
+	if (!format) {
+		cli__error("%s", why);
+		return NULL;
+	}
+	if (cli__check_output(o->path) || cli__check_privileges())
+		return NULL;
+	return format;
+}

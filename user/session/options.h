@@ -22,6 +22,7 @@
 #include <argp.h>
 #include <stdbool.h>
 #include <sys/types.h>
+#include "output/formats.h"
 
 #define OPTIONS_MAX_PIDS 64
 
@@ -99,5 +100,14 @@ int options__parse(const struct argp *argp, int argc, char **argv,
  */
 int options__check_targets(const struct target_opts *t, unsigned int kinds,
 			   const char *verb);
+
+/*
+ * Where a command's result of *kind goes: -f, else -o's extension; with
+ * --findings, *kind becomes RESULT_FINDINGS. Checks that -o can be
+ * written and that we have the privileges to profile. The format, or NULL
+ * after the one-line error.
+ */
+const struct output_format *options__choose_output(const struct output_opts *o,
+						   enum result_kind *kind);
 
 #endif
