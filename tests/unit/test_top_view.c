@@ -178,6 +178,46 @@ static void test_sorts(void **state)
 	top_view__free(v);
 }
 
+/*
+ * Every sample in busy() under outer(): equal totals. By a total the caller
+ * comes first (less of its own), by own time busy() does.
+ */
+static void test_sort_ties(void **state)
+{
+	static const struct {
+		enum top_sort sort;
+		const char *first, *second;
+	} cases[] = {
+		{TOP_SORT_TOTAL, "outer (", "busy ("},
+		{TOP_SORT_TOTAL_TIME, "outer (", "busy ("},
+		{TOP_SORT_OWN, "busy (", "outer ("},
+		{TOP_SORT_OWN_TIME, "busy (", "outer ("},
+	};
+	struct profile *t = types(), *p;
+	struct top_view *v = top_view__new(t);
+	struct top_screen s = {};
+	uint32_t outer, busy;
+
+	assert_non_null(v);
+	p = top_view__interval(v);
+	/* busy sorts before outer by name: the tie-break must not be the name
+	 */
+	busy = frame(p, FRAME_PYTHON, "busy", "/srv/app.py", 14, 13);
+	outer = frame(p, FRAME_PYTHON, "outer", "/srv/app.py", 5, 1);
+	cpu(p, (uint32_t[]){busy, outer}, 2, 1, 1, 900);
+	assert_int_equal(top_view__end_interval(v, 1000 * MS), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct top_opts o = {.sort = cases[i].sort};
+
+		render(v, &o, &s);
+		assert_non_null(strstr(s.lines[s.header + 1], cases[i].first));
+		assert_non_null(strstr(s.lines[s.header + 2], cases[i].second));
+	}
+	top_screen__free(&s);
+	top_view__free(v);
+	profile__free(t);
+}
+
 /* Threads: CPU share, CPU time and off-CPU per thread. */
 static void test_threads(void **state)
 {
@@ -256,6 +296,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_functions),
 		cmocka_unit_test(test_sorts),
+		cmocka_unit_test(test_sort_ties),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_one_process),
 		cmocka_unit_test(test_fit),

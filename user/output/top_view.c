@@ -128,11 +128,18 @@ static int cmp_row(const void *a, const void *b)
 {
 	const struct row *x = a, *y = b;
 	int64_t vx = sort_value(x), vy = sort_value(y);
+	bool by_total =
+		g_sort == TOP_SORT_TOTAL || g_sort == TOP_SORT_TOTAL_TIME;
 
 	if (vx != vy)
 		return vx < vy ? 1 : -1;
+	/*
+	 * Equal totals (a caller and the callee where all its time goes):
+	 * the caller first, as it has less of its own; otherwise more own
+	 * time first.
+	 */
 	if (x->own_run != y->own_run)
-		return x->own_run < y->own_run ? 1 : -1;
+		return (x->own_run < y->own_run) == by_total ? -1 : 1;
 	return strcmp(x->text, y->text);
 }
 
