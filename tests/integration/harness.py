@@ -401,6 +401,16 @@ def pid_alive(pid):
         return False
 
 
+def unaccounted_ns():
+    """The machine's steal, irq and softirq time so far, all CPUs together
+    (/proc/stat), in ns: time no task's CPU clock is charged with and the
+    scheduler sees no wait in (a hypervisor running something else, or
+    interrupts), though a thread's wall clock runs on."""
+    with open("/proc/stat") as f:
+        fields = f.readline().split()  # cpu user nice system idle iowait irq softirq steal
+    return sum(int(x) for x in fields[6:9]) * 1e9 / os.sysconf("SC_CLK_TCK")
+
+
 def check_no_leaks(baseline_ids):
     # Freeing is asynchronous (RCU): give the kernel a moment.
     end = time.monotonic() + 3

@@ -41,7 +41,7 @@ import urllib.parse
 
 from harness import (BadInputs, Fail, Skip, cgroup_mount, check, check_no_leaks, dur,
                      load_pprof, once, per_interp, pick_interps, read_pprof, read_result, run,
-                     tail, wait_for_file)
+                     tail, unaccounted_ns, wait_for_file)
 
 MIB = 1 << 20
 
@@ -93,15 +93,9 @@ class StealWatch:
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
-    def _read(self):
-        with open("/proc/stat") as f:
-            fields = f.readline().split()
-        # cpu user nice system idle iowait irq softirq steal ...
-        return sum(int(x) for x in fields[6:9]) * self.tick
-
     def _run(self):
         while not self.done.is_set():
-            self.readings.append((time.time_ns(), self._read()))
+            self.readings.append((time.time_ns(), unaccounted_ns()))
             self.done.wait(0.005)
 
     def stop(self):

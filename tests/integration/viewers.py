@@ -207,13 +207,18 @@ def t_viewers_json(ctx, it):
         errs.append("burn_hot self CPU share %.1f%%, workload measured %.1f%%" % (
             100 * share, 100 * want["burn_hot"]))
     # A sample's CPU time is what the event clock advanced since the one
-    # before (periods drawn around period_ns): the mean stays within a few
-    # percent of period_ns over hundreds of samples.
+    # before: each function's CPU time is the workload's own (thread_time
+    # around its calls), however late a busy VM delivers the timers (that
+    # shows as fewer samples of more time each: reported, not asserted).
     for f in (hot, cold):
+        own = truth["cpu"][f["name"]] * 1e9
         mean = f["self_cpu_ns"] / max(f["self_samples"], 1)
-        if abs(mean - doc["period_ns"]) > 0.05 * doc["period_ns"]:
-            errs.append("%s: %d samples but %d ns of CPU: %.0f ns each, period %d" % (
-                f["name"], f["self_samples"], f["self_cpu_ns"], mean, doc["period_ns"]))
+        msgs.append("%s cpu %.0f/%.0f ms in %d samples (%.2f periods each)" % (
+            f["name"], f["self_cpu_ns"] / 1e6, own / 1e6, f["self_samples"],
+            mean / doc["period_ns"]))
+        if abs(f["self_cpu_ns"] - own) > 0.05 * own + 2 * doc["period_ns"]:
+            errs.append("%s: %d ns of CPU in %d samples, the workload measured %d ns" % (
+                f["name"], f["self_cpu_ns"], f["self_samples"], own))
     # Each nap is a sleep, then a wait for the GIL the burner holds: the
     # sleep reason holds the naps asked for, all reasons the time the
     # workload measured around time.sleep().
@@ -222,9 +227,12 @@ def t_viewers_json(ctx, it):
     off = nap["self_offcpu_ns"]
     msgs.append("nap: sleep %.0f ms (%d naps asked %.0f ms), off-CPU %.0f ms (measured %.0f ms)" % (
         sleep / 1e6, truth["naps"], asked / 1e6, off / 1e6, truth["slept"] * 1e3))
-    if abs(sleep - asked) > 0.05 * asked:
-        errs.append("nap off-CPU sleep %.0f ms, the workload asked for %.0f ms" % (
-            sleep / 1e6, asked / 1e6))
+    # Asleep at least as long as asked (less a little: the first nap can
+    # begin before the sampler did), and no longer than the workload
+    # measured around its sleeps: a busy VM wakes sleepers late.
+    if not 0.95 * asked <= sleep <= 1.02 * truth["slept"] * 1e9:
+        errs.append("nap off-CPU sleep %.0f ms, the workload asked for %.0f ms and "
+                    "measured %.0f ms" % (sleep / 1e6, asked / 1e6, truth["slept"] * 1e3))
     if abs(off - truth["slept"] * 1e9) > 0.1 * truth["slept"] * 1e9:
         errs.append("nap off-CPU %.0f ms, the workload measured %.0f ms in time.sleep()" % (
             off / 1e6, truth["slept"] * 1e3))
