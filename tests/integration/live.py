@@ -103,11 +103,11 @@ class StealWatch:
         self.thread.join()
 
     def steal(self, a, b):
+        if not self.readings:
+            return 0
         times = [r[0] for r in self.readings]
         i = max(bisect.bisect_right(times, a) - 1, 0)
         j = min(bisect.bisect_left(times, b), len(times) - 1)
-        if not self.readings:
-            return 0
         stolen = self.readings[j][1] - self.readings[i][1]
         return stolen + self.tick if stolen else 0
 
@@ -238,13 +238,14 @@ def t_timeline(ctx, it):
     for cmd, extra in (("calls", []), ("record", ["--wall"])):
         tout, hout = it.out("usage-%s.out" % cmd)
         prof = os.path.join(ctx.tmp, "%s-timeline-%s.json" % (it.label, cmd))
-        steal = StealWatch()
+        steal = StealWatch() if cmd == "record" else None  # only --wall needs it
         try:
             rc, out, err, _ = ctx.ps([cmd, "--interval", str(interval), "-o", prof] + extra
                                      + ["--"] + it.argv("usage.py", tout, phase, 2, it.tdir),
                                      timeout=4 * phase + 60)
         finally:
-            steal.stop()
+            if steal:
+                steal.stop()
         check(rc == 0, "%s exited %d: %s" % (cmd, rc, tail(err)))
         truth = read_result(hout)
         with open(prof) as f:
