@@ -372,7 +372,10 @@ static uint64_t median(const struct call_calibration *s, size_t n, size_t off)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* Per process, the median of each figure over its calibrations. */
+/*
+ * Per process, the median of each figure over its calibrations, and how
+ * far apart they were.
+ */
 static int read_calibrations(int fd, struct call_input *in)
 {
 	static const size_t fields[] = {
@@ -390,7 +393,8 @@ static int read_calibrations(int fd, struct call_input *in)
 	if (err)
 		return err;
 	in->calibs = calloc(nr ?: 1, sizeof(*in->calibs));
-	if (!in->calibs) {
+	in->calib_ranges = calloc(nr ?: 1, sizeof(*in->calib_ranges));
+	if (!in->calibs || !in->calib_ranges) {
 		free(all);
 		return -ENOMEM;
 	}
@@ -400,6 +404,17 @@ static int read_calibrations(int fd, struct call_input *in)
 		if (!n)
 			continue;
 		in->calib_pids[k] = in->calib_pids[i];
+		in->calib_ranges[k] = (struct call_calib_range){
+			.calibrations = n, .per_call_min_ns = UINT64_MAX};
+		for (size_t j = 0; j < n; j++) {
+			struct call_calib_range *r = &in->calib_ranges[k];
+			uint64_t v = all[i].s[j].overhead_ns;
+
+			r->per_call_min_ns =
+				v < r->per_call_min_ns ? v : r->per_call_min_ns;
+			r->per_call_max_ns =
+				v > r->per_call_max_ns ? v : r->per_call_max_ns;
+		}
 		for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]);
 		     f++) {
 			uint64_t m = median(all[i].s, n, fields[f]);

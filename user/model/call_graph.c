@@ -45,6 +45,7 @@ void call_input__free(struct call_input *in)
 	free(in->names);
 	free(in->calib_pids);
 	free(in->calibs);
+	free(in->calib_ranges);
 	memset(in, 0, sizeof(*in));
 }
 
@@ -409,8 +410,10 @@ int call_graph__build(const struct call_input *in, struct call_graph *g)
 			goto cleanup;
 	}
 	g->nr_calibrated = in->nr_calibs;
-	if (in->nr_calibs)
+	if (in->nr_calibs) {
 		g->calibration = in->calibs[0];
+		g->calibration_range = in->calib_ranges[0];
+	}
 	err = finish(g) ?: drop_hidden(g);
 cleanup:
 	HASH_ITER(hh, nodes, ne, ntmp)

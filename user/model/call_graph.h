@@ -32,10 +32,21 @@ struct call_input {
 	size_t nr_names;
 	uint32_t *calib_pids; /* per process: what tracing cost per call */
 	struct call_calibration *calibs;
+	struct call_calib_range *calib_ranges; /* and how much it varied */
 	size_t nr_calibs;
 };
 
 void call_input__free(struct call_input *in);
+
+/*
+ * How far apart a process's calibrations were (the cost per call): far
+ * apart, the machine's speed changed while tracing ran, and the times
+ * corrected with their median are uncertain by about as much.
+ */
+struct call_calib_range {
+	uint32_t calibrations; /* the last CALL_CALIB_SAMPLES at most */
+	uint64_t per_call_min_ns, per_call_max_ns;
+};
 
 struct call_func {
 	char *name, *file;
@@ -77,6 +88,7 @@ struct call_graph {
 	 */
 	size_t nr_calibrated;
 	struct call_calibration calibration;
+	struct call_calib_range calibration_range;
 };
 
 /*

@@ -2,6 +2,7 @@
 /* Table, JSON and Chrome-trace writers for the call graph. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
@@ -86,6 +87,15 @@ static size_t *sorted_funcs(const struct call_graph *g, enum call_sort key)
 	return order;
 }
 
+/*
+ * The calibrations were over 25 % apart: the machine's speed changed while
+ * tracing ran, and what the workload paid per call is uncertain.
+ */
+static bool calibration_unsettled(const struct call_calib_range *r)
+{
+	return 4 * r->per_call_max_ns > 5 * r->per_call_min_ns;
+}
+
 static void print_lost(const struct call_counters *lost, FILE *out)
 {
 	struct text_wrap wrap;
@@ -148,14 +158,24 @@ int call_report__table(const struct call_graph *g, enum call_sort key,
 		fprintf(out, "(%zu more functions)\n", g->nr_funcs - rows);
 	if (g->nr_calibrated)
 		fprintf(out,
-			"times less tracing's own cost, calibrated at start: "
-			"%" PRIu64 " ns per call (%" PRIu64
-			" inside it), %" PRIu64 " ns per resumption (%" PRIu64
-			" inside)\n",
+			"times less tracing's own cost: %" PRIu64
+			" ns per call (%" PRIu64 " inside it), %" PRIu64
+			" ns per resumption (%" PRIu64
+			" inside), the median of %" PRIu32
+			" calibrations (%" PRIu64 "-%" PRIu64 " ns per call)\n",
 			(uint64_t)g->calibration.overhead_ns,
 			(uint64_t)g->calibration.inside_ns,
 			(uint64_t)g->calibration.resume_overhead_ns,
-			(uint64_t)g->calibration.resume_inside_ns);
+			(uint64_t)g->calibration.resume_inside_ns,
+			g->calibration_range.calibrations,
+			(uint64_t)g->calibration_range.per_call_min_ns,
+			(uint64_t)g->calibration_range.per_call_max_ns);
+	if (g->nr_calibrated && calibration_unsettled(&g->calibration_range))
+		fprintf(out, "warning: the calibrations were over 25 %% apart "
+			     "(the machine's speed changed while tracing "
+			     "ran): what was taken out for tracing may be "
+			     "off by as much (--raw shows the times as "
+			     "measured)\n");
 	print_lost(lost, out);
 	free(order);
 	return ferror(out) ? -EIO : 0;
@@ -254,6 +274,15 @@ int call_report__json(const struct call_graph *g, enum call_sort key,
 		ADD_U64(c, "inside_ns", g->calibration.inside_ns);
 		ADD_U64(c, "per_resume_ns", g->calibration.resume_overhead_ns);
 		ADD_U64(c, "resume_inside_ns", g->calibration.resume_inside_ns);
+		ADD_U64(c, "calibrations", g->calibration_range.calibrations);
+		ADD_U64(c, "per_call_min_ns",
+			g->calibration_range.per_call_min_ns);
+		ADD_U64(c, "per_call_max_ns",
+			g->calibration_range.per_call_max_ns);
+		json_object_object_add(
+			c, "unsettled",
+			json_object_new_boolean(
+				calibration_unsettled(&g->calibration_range)));
 		json_object_object_add(root, "calibration", c);
 	}
 	free(order);
