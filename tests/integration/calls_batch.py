@@ -201,7 +201,7 @@ def t_calls_demo_shares(ctx, interps):
     on this VM what a call costs moves by a third between runs and within
     one (spells in which loops run 1.5-2x slower, other guests on its
     host): its median then misses what the workload paid, and the shares
-    miss by up to 20 points, in about one run of four here. So up to three
+    miss by up to 20 points, in about one run of three here. So up to three
     calls runs are made, until one is within 5 points; all are reported,
     with their calibrations' range ("unsettled": over 25 % apart)."""
     msgs, errs = [], []
