@@ -199,8 +199,9 @@ def t_calls_demo_shares(ctx, interps):
     resumes). The uncorrected shares (--raw) are shown beside them. The
     calibration is measured in a loop, at start and about every second, and
     on this VM what a call costs moves by a third between runs and within
-    one (spells in which loops run 1.5-2x slower, other guests on its
-    host): its median then misses what the workload paid, and the shares
+    one (spells in which loops run 1.3-1.8x slower, scripts/speed_spells.py;
+    other guests on its host): its median then misses what the workload
+    paid, and the shares
     miss by up to 20 points, in about one run of three here. So up to three
     calls runs are made, until one is within 5 points; all are reported,
     with their calibrations' range ("unsettled": over 25 % apart)."""
