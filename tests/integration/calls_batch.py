@@ -201,10 +201,10 @@ def t_calls_demo_shares(ctx, interps):
     on this VM what a call costs moves by a third between runs and within
     one (spells in which loops run 1.3-1.8x slower, scripts/speed_spells.py;
     other guests on its host): its median then misses what the workload
-    paid, and the shares
-    miss by up to 20 points, in about one run of three here. So up to three
-    calls runs are made, until one is within 5 points; all are reported,
-    with their calibrations' range ("unsettled": over 25 % apart)."""
+    paid, and the shares miss by up to 20 points, in about one run of three
+    here. So up to three calls runs are made, until one is within 5 points;
+    all are reported, with their calibrations' range ("unsettled": over 25 %
+    apart)."""
     msgs, errs = [], []
     # Where it holds in most runs here. Not 3.9-3.11: the profile hook's
     # costs per bytecode and per C call are not per activation, and no
