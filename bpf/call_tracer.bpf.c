@@ -516,7 +516,7 @@ struct {
 
 /*
  * pystrobe:calibration(overhead_ns, inside_ns, resume_overhead_ns,
- * resume_inside_ns): when a session starts, then about every second
+ * resume_inside_ns): when a session starts, then about every 250 ms
  */
 SEC("usdt")
 int BPF_USDT(pc_calibration, __u64 overhead, __u64 inside, __u64 r_overhead,
@@ -526,6 +526,7 @@ int BPF_USDT(pc_calibration, __u64 overhead, __u64 inside, __u64 r_overhead,
 	struct call_calib_samples *v = bpf_map_lookup_elem(&call_calib, &pid);
 	struct call_calibration *c;
 	struct call_zero *z;
+	__u32 slot;
 
 	if (!v) {
 		z = zero();
@@ -537,12 +538,16 @@ int BPF_USDT(pc_calibration, __u64 overhead, __u64 inside, __u64 r_overhead,
 			return 0;
 	}
 	/* a process calibrates under its GIL: one at a time */
-	c = &v->s[v->n & (CALL_CALIB_SAMPLES - 1)];
+	slot = v->n < CALL_CALIB_SAMPLES ? v->n
+					 : bpf_get_prandom_u32() % (v->n + 1);
+	v->n++;
+	if (slot >= CALL_CALIB_SAMPLES)
+		return 0;
+	c = &v->s[slot];
 	c->overhead_ns = overhead;
 	c->inside_ns = inside;
 	c->resume_overhead_ns = r_overhead;
 	c->resume_inside_ns = r_inside;
-	v->n++;
 	return 0;
 }
 

@@ -156,11 +156,13 @@ struct call_calibration {
 };
 /*
  * A process's calibrations: the one made when tracing started, then one
- * about every second while it lasts (the machine's speed, and the cost of
- * a call with it, drifts); the last CALL_CALIB_SAMPLES are kept, by n, and
- * the median of each figure is used.
+ * about every 250 ms while it lasts (what a call costs moves with the
+ * machine). CALL_CALIB_SAMPLES of them are kept, drawn evenly from the
+ * whole run (reservoir sampling: the n-th replaces a random one with
+ * probability CALL_CALIB_SAMPLES / n), and the lower quartile of each
+ * figure is used (user/collectors/call_tracer.c says why).
  */
-#define CALL_CALIB_SAMPLES 16
+#define CALL_CALIB_SAMPLES 64
 struct call_calib_samples {
 	__u32 n; /* calibrations so far */
 	__u32 pad;

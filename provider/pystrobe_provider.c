@@ -1466,14 +1466,15 @@ static PyObject *ps_tool_id(PyObject *self, PyObject *unused)
 #define PS_CALIB_ROUNDS 11
 /*
  * Then, while tracing lasts, the traced half again about every
- * PS_RECALIB_NS, in PS_RECALIB_ROUNDS rounds, on the poller (a few ms with
- * the GIL: under 1 % of the time): the machine's speed drifts, and the cost
- * of a call with it. The untraced times are the ones measured at start (a
- * small part of the difference; measuring them again would mean switching
- * events off).
+ * PS_RECALIB_NS, in PS_RECALIB_ROUNDS rounds, on the poller (about 2 ms
+ * with the GIL: under 1 % of the time): what a call costs moves with the
+ * machine, and the tracer wants many calibrations to choose from (it takes
+ * their lower quartile). The untraced times are the ones measured at start
+ * (a small part of the difference; measuring them again would mean
+ * switching events off).
  */
-#define PS_RECALIB_NS	  1000000000ULL
-#define PS_RECALIB_ROUNDS 5
+#define PS_RECALIB_NS	  250000000ULL
+#define PS_RECALIB_ROUNDS 3
 #define PS_CALIB_CALLS	  2000
 
 static const char ps_calib_src[] = "def _pystrobe_leaf():\n"

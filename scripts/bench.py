@@ -567,7 +567,7 @@ def main():
                     print("| %s | %d | %.3f | %.3f | %.3f | %s |" % (
                         name, k, m, ratio, per_call, " ".join("%.3f" % x for x in xs)))
                 if calib:
-                    print("\npystrobe calls subtracted, the median of its calibrations: %s" % calib)
+                    print("\npystrobe calls subtracted, the lower quartile of its calibrations: %s" % calib)
 
     if "memory" in a.only:
         root = os.path.join(os.path.dirname(a.root), "sid-peers")

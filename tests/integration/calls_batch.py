@@ -4,6 +4,7 @@ hands each thread's events over in batches, and the times reported are less
 what tracing itself cost (calibrated when tracing starts)."""
 import os
 import shutil
+import statistics
 import time
 
 import harness as R
@@ -149,6 +150,11 @@ def t_calls_batching(ctx, it):
 DEMO_MAIN = ("main", "handle_request", "parse", "transform", "<genexpr>", "render")
 DEMO_CHECKED = ("parse", "transform", "<genexpr>", "render")
 DEMO_TRIES = 3
+# The reference: the median share over this many record runs. The demo's
+# true shares move from run to run with the machine (a record run here once
+# gave parse 30 % where the others gave 20 %), and one run would make a
+# single disturbed reference fail every calls run compared with it.
+DEMO_REFS = 3
 
 # The demo sizes its work by timing itself at start (calibrate()), which
 # under tracing would size it differently: the runs compared here all do
@@ -169,6 +175,26 @@ def leaf_name(name):
     """transform.<locals>.<genexpr> -> <genexpr>: names as every version
     and both commands give them."""
     return name.rsplit(".", 1)[-1]
+
+
+def demo_sampled_shares(ctx, it, argv):
+    """{function: % of the main thread's samples} from one record run, and
+    the number of samples."""
+    folded = os.path.join(ctx.tmp, "%s-demo.folded" % it.label)
+    rc, out, err, _ = ctx.record(["-F", "999", "-f", "folded", "-o", folded, "--"] + argv, 120)
+    R.check(rc == 0, "%s: record exited %d: %s" % (it.label, rc, R.tail(err)))
+    with open(folded) as f:
+        stacks = R.parse_folded(f.read())
+    sampled = {}
+    for fr, c in stacks:
+        py = R.pyframes(fr)
+        if py and fr[-1] is py[-1] and py[-1].file.endswith("/demo_workload.py"):
+            n = leaf_name(py[-1].name)
+            if n in DEMO_MAIN:
+                sampled[n] = sampled.get(n, 0) + c
+    nsamples = sum(sampled.values())
+    R.check(nsamples > 1000, "%s: only %d samples of the main thread" % (it.label, nsamples))
+    return dict((n, 100.0 * v / nsamples) for n, v in sampled.items()), nsamples
 
 
 def demo_calls_shares(ctx, it, argv, extra):
@@ -192,24 +218,23 @@ def demo_calls_shares(ctx, it, argv, extra):
 def t_calls_demo_shares(ctx, interps):
     """make demo's workload, its work sized once untraced: the share of its
     main thread's CPU time `calls` gives each function (self time less
-    tracing's own cost: batch hand-overs as measured, the rest calibrated
-    at start) is within 5 points of the share `record` samples for it, on
-    the same interpreter: tracing no longer inflates functions by how often
-    they are called (transform's generator: hundreds of thousands of
-    resumes). The uncorrected shares (--raw) are shown beside them. The
-    calibration is measured in a loop, at start and about every second, and
-    on this VM what a call costs moves by a third between runs and within
-    one (spells in which loops run 1.3-1.8x slower, scripts/speed_spells.py;
-    other guests on its host): its median then misses what the workload
-    paid, and the shares miss by up to 20 points, in about one run of three
-    here. So up to three calls runs are made, until one is within 5 points;
-    all are reported, with their calibrations' range ("unsettled": over 25 %
-    apart)."""
+    tracing's own cost: batch hand-overs as measured, the rest calibrated)
+    is within 5 points of the share `record` samples for it (the median of
+    DEMO_REFS runs), on the same interpreter: tracing no longer inflates functions by how often they are
+    called (transform's generator: millions of resumes). The uncorrected
+    shares (--raw) are shown beside them. The calibration is a loop timed
+    about every 250 ms on the provider's poller; on this VM such a loop now
+    and then runs 1.5-1.8x slower than the workload's calls do, and calls
+    uses the lower quartile of many (README, "What tracing costs"). When
+    the machine is slow for most of a run that quartile is slow too, so up
+    to three calls runs are made, until one is within 5 points; all are
+    reported, with their calibrations' range ("unsettled": the quartile
+    over 25 % above the fastest)."""
     msgs, errs = [], []
     # Where it holds in most runs here. Not 3.9-3.11: the profile hook's
     # costs per bytecode and per C call are not per activation, and no
-    # calibration takes them out; nor 3.14 yet: there shares came out 5.7
-    # to 21.7 points off in 4 runs of 5 (README, "What tracing costs").
+    # calibration takes them out; nor 3.14 and 3.15 yet: there about half
+    # the calls runs came within 5 points (README, "What tracing costs").
     for it in R.pick_interps(ctx, interps, ["3.12-pyenv", "3.13-trixie"], 2):
         shutil.copy(os.path.join(R.REPO, "scripts", "demo_workload.py"), it.hdir)
         with open(os.path.join(it.hdir, "demo_wrap.py"), "w") as f:
@@ -218,29 +243,18 @@ def t_calls_demo_shares(ctx, interps):
                                 env=R.workload_env())
         R.check(rc == 0, "%s: sizing the demo failed: %s" % (it.label, R.tail(err)))
         argv = it.argv("demo_wrap.py", it.tdir, out.decode().strip())
-        folded = os.path.join(ctx.tmp, "%s-demo.folded" % it.label)
-        rc, out, err, _ = ctx.record(["-F", "999", "-f", "folded", "-o", folded, "--"] + argv, 120)
-        R.check(rc == 0, "%s: record exited %d: %s" % (it.label, rc, R.tail(err)))
-        with open(folded) as f:
-            stacks = R.parse_folded(f.read())
-        sampled = {}
-        for fr, c in stacks:
-            py = R.pyframes(fr)
-            if py and fr[-1] is py[-1] and py[-1].file.endswith("/demo_workload.py"):
-                n = leaf_name(py[-1].name)
-                if n in DEMO_MAIN:
-                    sampled[n] = sampled.get(n, 0) + c
-        nsamples = sum(sampled.values())
-        R.check(nsamples > 1000, "%s: only %d samples of the main thread" % (it.label, nsamples))
-        sampled = dict((n, 100.0 * v / nsamples) for n, v in sampled.items())
+        refs = [demo_sampled_shares(ctx, it, argv) for _ in range(DEMO_REFS)]
+        nsamples = min(n for _, n in refs)
+        sampled = dict((n, statistics.median(r.get(n, 0) for r, _ in refs)) for n in DEMO_MAIN)
         raw, _ = demo_calls_shares(ctx, it, argv, ["--raw"])
         tries = []
         for _ in range(DEMO_TRIES):
             traced, calib = demo_calls_shares(ctx, it, argv, [])
             R.check(calib, "%s: calls reported no calibration" % it.label)
             off = [n for n in DEMO_CHECKED if abs(traced.get(n, 0) - sampled.get(n, 0)) > 5]
-            tries.append("%d ns/call (%d inside), the median of %d calibrations (%d-%d%s): %s" % (
-                calib["per_call_ns"], calib["inside_ns"], calib["calibrations"],
+            tries.append("%d ns/call (%d inside), the lower quartile of %d calibrations "
+                         "(%d-%d%s): %s" % (
+                calib["per_call_ns"], calib["inside_ns"], calib["calibrations_kept"],
                 calib["per_call_min_ns"], calib["per_call_max_ns"],
                 ", unsettled" if calib["unsettled"] else "",
                 ", ".join("%s %.1f/%.1f (raw %.1f)" % (n, traced.get(n, 0), sampled.get(n, 0),
@@ -250,8 +264,12 @@ def t_calls_demo_shares(ctx, interps):
         if off:
             errs.append("%s: %s more than 5 points off in %d runs" % (
                 it.label, ", ".join(off), DEMO_TRIES))
-        msgs.append("%s (calls/record %% of the main thread, %d samples): %s" % (
-            it.label, nsamples, "; then ".join(tries)))
+        msgs.append("%s (calls/record %% of the main thread, the median of %d record runs, "
+                    "%d samples or more; record's range: %s): %s" % (
+                        it.label, DEMO_REFS, nsamples, ", ".join(
+                            "%s %.1f-%.1f" % (n, min(r.get(n, 0) for r, _ in refs),
+                                              max(r.get(n, 0) for r, _ in refs))
+                            for n in DEMO_CHECKED), "; then ".join(tries)))
     if errs:
         raise R.Fail("; ".join(errs) + " [" + "; ".join(msgs) + "]")
     return "; ".join(msgs)

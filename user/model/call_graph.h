@@ -41,10 +41,11 @@ void call_input__free(struct call_input *in);
 /*
  * How far apart a process's calibrations were (the cost per call): far
  * apart, the machine's speed changed while tracing ran, and the times
- * corrected with their median are uncertain by about as much.
+ * corrected with their lower quartile are uncertain by about as much.
  */
 struct call_calib_range {
-	uint32_t calibrations; /* the last CALL_CALIB_SAMPLES at most */
+	uint32_t calibrations; /* made */
+	uint32_t kept;	       /* of them, drawn evenly (CALL_CALIB_SAMPLES) */
 	uint64_t per_call_min_ns, per_call_max_ns;
 };
 

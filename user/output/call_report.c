@@ -88,12 +88,15 @@ static size_t *sorted_funcs(const struct call_graph *g, enum call_sort key)
 }
 
 /*
- * The calibrations were over 25 % apart: the machine's speed changed while
- * tracing ran, and what the workload paid per call is uncertain.
+ * The lower quartile used was over 25 % above the fastest calibration: the
+ * machine was slow for much of the time tracing ran, and what the
+ * workload paid per call is uncertain. (A few slower calibrations are
+ * expected, and are what the lower quartile leaves out.)
  */
-static bool calibration_unsettled(const struct call_calib_range *r)
+static bool calibration_unsettled(const struct call_calib_range *r,
+				  const struct call_calibration *used)
 {
-	return 4 * r->per_call_max_ns > 5 * r->per_call_min_ns;
+	return 4 * used->overhead_ns > 5 * r->per_call_min_ns;
 }
 
 static void print_lost(const struct call_counters *lost, FILE *out)
@@ -161,20 +164,21 @@ int call_report__table(const struct call_graph *g, enum call_sort key,
 			"times less tracing's own cost: %" PRIu64
 			" ns per call (%" PRIu64 " inside it), %" PRIu64
 			" ns per resumption (%" PRIu64
-			" inside), the median of %" PRIu32
+			" inside), the lower quartile of %" PRIu32
 			" calibrations (%" PRIu64 "-%" PRIu64 " ns per call)\n",
 			(uint64_t)g->calibration.overhead_ns,
 			(uint64_t)g->calibration.inside_ns,
 			(uint64_t)g->calibration.resume_overhead_ns,
 			(uint64_t)g->calibration.resume_inside_ns,
-			g->calibration_range.calibrations,
+			g->calibration_range.kept,
 			(uint64_t)g->calibration_range.per_call_min_ns,
 			(uint64_t)g->calibration_range.per_call_max_ns);
-	if (g->nr_calibrated && calibration_unsettled(&g->calibration_range))
-		fprintf(out, "warning: the calibrations were over 25 %% apart "
-			     "(the machine's speed changed while tracing "
-			     "ran): what was taken out for tracing may be "
-			     "off by as much (--raw shows the times as "
+	if (g->nr_calibrated &&
+	    calibration_unsettled(&g->calibration_range, &g->calibration))
+		fprintf(out, "warning: the calibration used is over 25 %% "
+			     "above the fastest (the machine was slow for much "
+			     "of the run): what was taken out for tracing may "
+			     "be off by as much (--raw shows the times as "
 			     "measured)\n");
 	print_lost(lost, out);
 	free(order);
@@ -275,14 +279,15 @@ int call_report__json(const struct call_graph *g, enum call_sort key,
 		ADD_U64(c, "per_resume_ns", g->calibration.resume_overhead_ns);
 		ADD_U64(c, "resume_inside_ns", g->calibration.resume_inside_ns);
 		ADD_U64(c, "calibrations", g->calibration_range.calibrations);
+		ADD_U64(c, "calibrations_kept", g->calibration_range.kept);
 		ADD_U64(c, "per_call_min_ns",
 			g->calibration_range.per_call_min_ns);
 		ADD_U64(c, "per_call_max_ns",
 			g->calibration_range.per_call_max_ns);
 		json_object_object_add(
 			c, "unsettled",
-			json_object_new_boolean(
-				calibration_unsettled(&g->calibration_range)));
+			json_object_new_boolean(calibration_unsettled(
+				&g->calibration_range, &g->calibration)));
 		json_object_object_add(root, "calibration", c);
 	}
 	free(order);
