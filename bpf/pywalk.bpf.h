@@ -208,7 +208,10 @@ static long thread_walk_step(__u32 i, struct thread_walk *w)
  * Finds the PyThreadState whose native_thread_id is tid by walking the main
  * interpreter's thread list; the answer is cached in `threads` and checked
  * on every use, so a reused address or tid is noticed. A thread without one
- * is retried at most every TSTATE_RETRY_NS.
+ * is retried at most every TSTATE_RETRY_NS, once the list has threads:
+ * before that (a process still starting, its runtime not initialized) it
+ * is retried at the next event, so that its first Python frames are not
+ * missed for want of a walk.
  */
 static __always_inline __u64 find_tstate(const struct proc_info *pi, __u32 pid,
 					 __u32 tid)
@@ -244,10 +247,10 @@ static __always_inline __u64 find_tstate(const struct proc_info *pi, __u32 pid,
 	}
 
 	fresh.pid = pid;
-	fresh.last_walk_ns = now;
 	bpf_get_current_comm(fresh.comm, sizeof(fresh.comm));
 	interp = read_ptr(pi->runtime_addr + off->runtime_interpreters_head);
 	w.t = interp ? read_ptr(interp + off->interp_threads_head) : 0;
+	fresh.last_walk_ns = w.t ? now : 0; /* 0: no threads yet, retry */
 	bpf_loop(MAX_THREADS_WALK, thread_walk_step, &w, 0);
 	fresh.tstate = w.found;
 	if (bpf_map_update_elem(&threads, &tid, &fresh, BPF_ANY))
