@@ -379,14 +379,14 @@ static uint64_t quartile(const struct call_calibration *s, size_t n, size_t off,
 
 /*
  * Per process, the lower quartile of each figure over its calibrations,
- * and how far apart they were. Not the median: a calibration is a loop of
- * a few ms on the provider's poller thread, and on a VM sharing its host
- * such loops now and then run 1.5-1.8x slower than the workload's own
- * calls run at the same time (here: about one calibration in five, while
- * the demo's shares showed the workload paying the usual cost; none when
- * the process is kept to one CPU). The disturbance goes one way, so the
- * lower quartile of many follows what the workload paid, and still
- * follows the machine when it is slow for all of a run.
+ * and how far apart they were. A calibration is a loop of a few ms on the
+ * provider's poller thread; on a VM sharing its host such loops now and
+ * then run 1.5-1.8x slower than usual (none did with the process kept to
+ * one CPU), and the workload's calls sometimes pay that too, more often
+ * not. No figure follows them every time; on the runs compared (README,
+ * "What tracing costs") the lower quartile came closest more often than
+ * the median, and it still follows the machine when it is slow for most
+ * of a run.
  */
 static int read_calibrations(int fd, struct call_input *in)
 {
