@@ -224,8 +224,9 @@ def t_calls_demo_shares(ctx, interps):
     called (transform's generator: millions of resumes). The uncorrected
     shares (--raw) are shown beside them. The calibration is a loop timed
     about every 250 ms on the provider's poller; on this VM such a loop now
-    and then runs 1.5-1.8x slower than the workload's calls do, and calls
-    uses the lower quartile of many (README, "What tracing costs"). When
+    and then runs 1.5-1.8x slower than usual, which the workload's calls
+    pay only sometimes, and calls uses the lower quartile of many (README,
+    "What tracing costs"). When
     the machine is slow for most of a run that quartile is slow too, so up
     to three calls runs are made, until one is within 5 points; all are
     reported, with their calibrations' range ("unsettled": the quartile
