@@ -29,8 +29,8 @@
  * One binary for every version. The module is built once, against the
  * stable ABI of 3.9 (Py_LIMITED_API), from any one version's headers, so
  * that it loads into every interpreter 3.9-3.15 whether or not that
- * interpreter's headers exist anywhere. What the stable ABI lacks (the C
- * profile hook, co_extra, the finalization test) are functions every
+ * interpreter's headers exist anywhere. What the stable ABI lacks (the frame
+ * evaluation function, co_extra, the finalization test) are functions every
  * interpreter of those versions exports; they are declared here, weakly,
  * under their exported names (PS_API below) and the ones the running
  * version has are used. The few facts that differ per version are data:
@@ -40,21 +40,22 @@
  * is attached to the probe in this process (also when it was attached by
  * file path before this module was mapped). Events are switched on only
  * while a semaphore is nonzero, so with no tracer the interpreter runs with
- * no hook at all (3.12+) or none on any thread (3.9-3.11).
+ * no hook at all.
  *
- * Event sources, by version (ps_versions[].monitoring):
+ * Event sources, by version (ps_versions[].source):
  *  - 3.12+: sys.monitoring, under a tool id of our own: PY_START (entry 0),
  *    PY_RESUME and PY_THROW (entry 1), PY_RETURN (return 0), PY_YIELD
  *    (return 1), PY_UNWIND (return 2).
- *  - 3.9-3.11: the C profile hook (PyEval_SetProfile): PyTrace_CALL is an
- *    entry, PyTrace_RETURN a return (arg NULL: an unwind); for generator and
- *    coroutine code the frame's last instruction tells a call from a
- *    resumption and a yield from a return. The hook is per thread: it is
- *    put on every thread that has no profile function of its own, and on
- *    threads started later through threading.setprofile (threading is never
- *    imported for this: its hook is set when the program imports it). It
- *    takes itself off its thread at its first event after the semaphores
- *    drop to 0.
+ *  - 3.9-3.11: the frame evaluation function (PEP 523): every frame the
+ *    interpreter evaluates goes through ps_eval_frame, which records an
+ *    entry, runs the frame with the function it replaced and records the
+ *    return (NULL: an unwind). A generator's frame tells a call (it has not
+ *    run yet; 3.11: it stands at RETURN_GENERATOR) from a resumption, and a
+ *    return (RETURN_VALUE) from a yield; on 3.11 the run that only creates
+ *    a generator is not an activation. Unlike a profile function this does
+ *    nothing for C calls and leaves 3.11's bytecode specialized: its cost
+ *    is per activation, which the calibration takes out. Per interpreter:
+ *    every thread at once, threads started later too.
  *
  * Switching. Nothing is switched on before the loader calls start() (after
  * it has done its own work: pystrobe's code is not the program's). Then a
@@ -67,11 +68,10 @@
  * in both processes after it (os.register_at_fork; in the parent only once
  * os.fork() has returned): a thread would not survive in the child, and
  * 3.12+ warns when a process with more than one thread forks. Events keep
- * the state they had in the parent until the child's poller (or, on
- * 3.9-3.11, the hook itself) sees the child's own semaphore values. A child
- * forked without Python's fork hooks (fork() from C code that then keeps
- * running Python) has no poller: its events stay as they were, and on
- * 3.9-3.11 the hook still takes itself off once the semaphores are 0.
+ * the state they had in the parent until the child's poller sees the
+ * child's own semaphore values. A child forked without Python's fork hooks
+ * (fork() from C code that then keeps running Python) has no poller: its
+ * events stay as they were (recording only while a semaphore is nonzero).
  *
  * Shutdown: an atexit callback stops and joins the poller (with the GIL
  * released) before finalization starts; the poller never takes the GIL once
@@ -126,25 +126,23 @@
 #define PS_API(ret, name, args)                                                \
 	extern ret ps_##name args __asm__(#name) __attribute__((weak))
 
-/* Stable values since 2.x; the profile function's signature. */
-#define PS_TRACE_CALL		 0
-#define PS_TRACE_RETURN		 3
+/* Stable values since 2.x. */
 #define PS_METH_FASTCALL	 0x0080 /* in the stable ABI only from 3.10 */
 #define PS_CO_GENERATOR		 0x0020
 #define PS_CO_COROUTINE		 0x0080
 #define PS_CO_ITERABLE_COROUTINE 0x0100
 #define PS_CO_ASYNC_GENERATOR	 0x0200
-typedef int (*ps_tracefunc)(PyObject *obj, PyFrameObject *frame, int what,
-			    PyObject *arg);
 typedef void (*ps_freefunc)(void *);
 
-/* 3.9-3.11: the profile hook */
-PS_API(void, PyEval_SetProfile, (ps_tracefunc func, PyObject *obj));
-PS_API(int, _PyEval_SetProfile,
-       (PyThreadState * ts, ps_tracefunc func, PyObject *obj));
-PS_API(PyThreadState *, PyInterpreterState_ThreadHead,
+/*
+ * The frame evaluation function (PEP 523); frame: a PyFrameObject (3.9/3.10)
+ * or an _PyInterpreterFrame (3.11)
+ */
+typedef PyObject *(*ps_evalfunc)(PyThreadState *ts, void *frame, int exc);
+PS_API(ps_evalfunc, _PyInterpreterState_GetEvalFrameFunc,
        (PyInterpreterState * interp));
-PS_API(PyThreadState *, PyThreadState_Next, (PyThreadState * ts));
+PS_API(void, _PyInterpreterState_SetEvalFrameFunc,
+       (PyInterpreterState * interp, ps_evalfunc f));
 /* co_extra: 3.9-3.11 names, 3.12+ names */
 PS_API(Py_ssize_t, _PyEval_RequestCodeExtraIndex, (ps_freefunc free));
 PS_API(int, _PyCode_GetExtra, (PyObject * code, Py_ssize_t i, void **extra));
@@ -157,8 +155,6 @@ PS_API(int, PyUnstable_Code_SetExtra,
 /* finalization: 3.9-3.12 name, 3.13+ name */
 PS_API(int, _Py_IsFinalizing, (void));
 PS_API(int, Py_IsFinalizing, (void));
-/* 3.11+: a frame's last instruction, in bytes (-1: not started) */
-PS_API(int, PyFrame_GetLasti, (PyFrameObject * f));
 /* in the stable ABI only from 3.10 */
 PS_API(const char *, PyUnicode_AsUTF8AndSize, (PyObject * s, Py_ssize_t *n));
 /* types.FunctionType (3.9/3.10: finding qualified names) */
@@ -166,33 +162,48 @@ extern PyTypeObject ps_PyFunction_Type __asm__("PyFunction_Type")
 	__attribute__((weak));
 
 /*
- * Per minor version: the event source and, for the profile hook, where a
- * thread state keeps its profile function and the opcodes that tell a
- * generator's call from its resumption and its yield from its return.
- * Generated from each version's real headers (offsetof(PyThreadState,
- * c_profilefunc), opcode.h; the same in every patch release checked:
- * 3.9.2/3.9.18, 3.10.13, 3.11.2/3.11.7) and checked at run time before use.
+ * Per minor version: the event source and, for the evaluation function,
+ * where a frame keeps its code object and its last instruction (3.9/3.10:
+ * PyFrameObject.f_lasti, an index into co_code, -1 before the frame first
+ * ran; 3.11: _PyInterpreterFrame.prev_instr, a pointer to a 2-byte code
+ * unit) and who owns it (3.11), and the opcodes that tell a generator's
+ * call from its resumption and its yield from its return. Generated from
+ * each version's real headers (frameobject.h, pycore_frame.h, opcode.h;
+ * the same in every patch release checked: 3.9.2/3.9.18, 3.10.13,
+ * 3.11.2/3.11.7) and checked at load (ps_eval_check).
  */
-struct ps_version {
-	int minor;
-	int monitoring;	      /* 1: sys.monitoring; 0: the profile hook */
-	int has_qualname;     /* code objects have co_qualname */
-	size_t c_profilefunc; /* offsetof(PyThreadState, c_profilefunc) */
-	int return_op;	      /* RETURN_VALUE */
-	int resume_op;	      /* RESUME (a call: oparg 0); -1: none */
-	/*
-	 * A frame's last instruction: offsetof(PyFrameObject, f_lasti), an
-	 * int, in units of lasti_unit bytes (0: PyFrame_GetLasti, 3.11+).
-	 */
-	size_t f_lasti;
-	int lasti_unit;
+enum ps_source {
+	PS_SRC_EVAL_FRAME, /* the frame evaluation function (PEP 523) */
+	PS_SRC_MONITORING, /* sys.monitoring */
 };
 
+struct ps_version {
+	int minor;
+	enum ps_source source;
+	int has_qualname;  /* code objects have co_qualname */
+	size_t f_code;	   /* offsetof(frame, f_code) */
+	size_t f_lasti;	   /* offsetof(PyFrameObject, f_lasti), or 0 */
+	int lasti_unit;	   /* bytes per f_lasti unit */
+	size_t prev_instr; /* offsetof(_PyInterpreterFrame, prev_instr), or 0 */
+	size_t owner;	   /* offsetof(_PyInterpreterFrame, owner), or 0 */
+	int return_op;	   /* RETURN_VALUE */
+	/*
+	 * What a generator's frame reads as before its body runs: -1 (not
+	 * started, 3.9/3.10) or RETURN_GENERATOR (3.11)
+	 */
+	int gen_start_op;
+};
+
+#define PS_OWNED_BY_GENERATOR 1 /* _PyInterpreterFrame.owner */
+
 static const struct ps_version ps_versions[] = {
-	{9, 0, 0, 56, 83, -1, 104, 1}, {10, 0, 0, 56, 83, -1, 96, 2},
-	{11, 0, 1, 64, 83, 151, 0, 0}, {12, 1, 1, 0, 0, -1, 0, 0},
-	{13, 1, 1, 0, 0, -1, 0, 0},    {14, 1, 1, 0, 0, -1, 0, 0},
-	{15, 1, 1, 0, 0, -1, 0, 0},
+	{9, PS_SRC_EVAL_FRAME, 0, 32, 104, 1, 0, 0, 83, -1},
+	{10, PS_SRC_EVAL_FRAME, 0, 32, 96, 2, 0, 0, 83, -1},
+	{11, PS_SRC_EVAL_FRAME, 1, 32, 0, 0, 56, 69, 83, 75},
+	{12, PS_SRC_MONITORING, 1, 0, 0, 0, 0, 0, 0, 0},
+	{13, PS_SRC_MONITORING, 1, 0, 0, 0, 0, 0, 0, 0},
+	{14, PS_SRC_MONITORING, 1, 0, 0, 0, 0, 0, 0, 0},
+	{15, PS_SRC_MONITORING, 1, 0, 0, 0, 0, 0, 0, 0},
 };
 #define PS_NR_VERSIONS (sizeof(ps_versions) / sizeof(ps_versions[0]))
 
@@ -246,10 +257,9 @@ static int ps_resolve(void)
 		ps_Py_IsFinalizing ? ps_Py_IsFinalizing : ps__Py_IsFinalizing;
 	if (!ps_request_extra || !ps_get_extra || !ps_set_extra ||
 	    !ps_is_finalizing || !ps_PyUnicode_AsUTF8AndSize ||
-	    (!ps_ver->monitoring &&
-	     (!ps_PyEval_SetProfile || !ps__PyEval_SetProfile ||
-	      !ps_PyInterpreterState_ThreadHead || !ps_PyThreadState_Next ||
-	      (!ps_ver->f_lasti && !ps_PyFrame_GetLasti)))) {
+	    (ps_ver->source == PS_SRC_EVAL_FRAME &&
+	     (!ps__PyInterpreterState_GetEvalFrameFunc ||
+	      !ps__PyInterpreterState_SetEvalFrameFunc))) {
 		PyErr_Format(PyExc_ImportError,
 			     "this Python 3.%d does not export the C API "
 			     "functions the pystrobe provider needs",
@@ -287,7 +297,6 @@ static inline int ps_wanted(void)
 }
 
 static int ps_enabled;	      /* events switched on (the last state applied) */
-static int ps_resync;	      /* 3.9-3.11: a thread took its hook off */
 static int ps_broken;	      /* switching failed once: stop trying */
 static int ps_stop;	      /* the poller must exit */
 static int ps_wake_fd = -1;   /* eventfd that wakes the poller to stop */
@@ -332,7 +341,7 @@ struct ps_code {
 	PyObject *file, *name; /* str (co_filename, co_qualname/co_name) */
 	const char *file_utf8; /* their UTF-8, owned by them */
 	const char *name_utf8;
-	PyObject *bytecode;	   /* 3.9-3.11 generators: co_code */
+	PyObject *bytecode;	   /* 3.9/3.10 generators: co_code */
 	const unsigned char *code; /* its bytes */
 	Py_ssize_t code_len;
 };
@@ -409,7 +418,7 @@ static struct ps_code *ps_code_new(PyObject *co)
 		pc->flags |= PS_CODE_FUNCTION;
 	if (strcmp(pc->name_utf8, "<module>") == 0)
 		pc->flags |= PS_CODE_MODULE;
-	if ((pc->flags & PS_CODE_GENERATOR) && !ps_ver->monitoring) {
+	if ((pc->flags & PS_CODE_GENERATOR) && ps_ver->f_lasti) {
 		pc->bytecode = PyObject_GetAttrString(co, "co_code");
 		if (pc->bytecode && !PyBytes_Check(pc->bytecode))
 			Py_CLEAR(pc->bytecode);
@@ -703,8 +712,8 @@ out:
 }
 
 /*
- * ps_code_of() for the profile hook, which has the frame: on 3.9/3.10 a new
- * code object is named from its module's index, or from its parent frame,
+ * ps_code_of() for the evaluation function, which has the frame: on 3.9/3.10 a
+ * new code object is named from its module's index, or from its parent frame,
  * before its record is made.
  */
 static struct ps_code *ps_code_of_frame(PyObject *co, PyFrameObject *f,
@@ -915,11 +924,21 @@ static struct ps_ring *ps_ring_start(void)
 static unsigned long ps_skip_thread;
 static long ps_skip_outer, ps_skip_depth;
 
-/* Whether this event belongs to a start-up frame; keeps the counts. */
+/*
+ * Whether this event belongs to a start-up frame; keeps the counts. The
+ * evaluation function (3.9-3.11) never sees a start-up frame return (it was
+ * entered before): there, a frame entered with no Python frame under it
+ * ends the start-up.
+ */
 static int ps_skip(int entry)
 {
 	if (PyThread_get_thread_ident() != ps_skip_thread)
 		return 0;
+	if (entry && !ps_skip_depth && ps_ver->source == PS_SRC_EVAL_FRAME &&
+	    !PyEval_GetFrame()) {
+		ps_skip_outer = 0;
+		return 0;
+	}
 	if (entry)
 		ps_skip_depth++;
 	else if (ps_skip_depth > 0)
@@ -1138,301 +1157,246 @@ static int ps_monitoring_apply(int on)
 	return 0;
 }
 
-/* ---------------------- the C profile hook (3.9-3.11) -------------------- */
-/* The profile function a thread state holds (ps_ver->c_profilefunc). */
-static inline ps_tracefunc *ps_profilefunc(PyThreadState *ts)
+/* ------------- the frame evaluation function (3.9-3.11) ----------------- */
+static ps_evalfunc ps_eval_inner; /* the function ours runs frames with */
+
+static inline PyObject *ps_frame_code(void *frame)
 {
-	return (ps_tracefunc *)((char *)ts + ps_ver->c_profilefunc);
+	return *(PyObject **)((char *)frame + ps_ver->f_code);
 }
 
 /*
- * The frame's last instruction as a byte offset, and its opcode and oparg
- * in bc (co_code); -1 before the frame first ran. Generators only.
+ * The opcode of the frame's last instruction: 3.9/3.10 read it in the
+ * code's co_code (generators only: pc->code), -1 before the frame first
+ * ran; 3.11 where prev_instr points (a code unit's low byte).
  */
-static int ps_lasti_checked; /* ps_versions[].f_lasti agreed with f_lasti */
-
-/* The frame's last instruction, in bytes; -1 before the frame first ran. */
-static inline long ps_lasti_of(PyFrameObject *f)
+static inline int ps_frame_op(void *frame, const struct ps_code *pc)
 {
-	PyObject *v;
-	long lasti;
-	int raw;
+	const uint16_t *pi;
+	long at;
+	int lasti;
 
-	if (!ps_ver->f_lasti)
-		return ps_PyFrame_GetLasti(f);
-	if (ps_lasti_checked) {
-		raw = *(int *)((char *)f + ps_ver->f_lasti);
-		return raw < 0 ? -1 : (long)raw * ps_ver->lasti_unit;
+	if (ps_ver->prev_instr) {
+		pi = *(const uint16_t **)((char *)frame + ps_ver->prev_instr);
+		return pi ? (int)(*pi & 0xff) : -2;
 	}
-	v = PyObject_GetAttrString((PyObject *)f, "f_lasti");
-	lasti = v ? PyLong_AsLong(v) : -1;
-	Py_XDECREF(v);
-	PyErr_Clear();
-	return lasti;
+	lasti = *(int *)((char *)frame + ps_ver->f_lasti);
+	if (lasti < 0)
+		return -1;
+	at = (long)lasti * ps_ver->lasti_unit;
+	return pc->code && at < pc->code_len ? pc->code[at] : -2;
+}
+
+/* 3.11: a generator's own frame, not the one of the call creating it */
+static inline int ps_frame_gen_owned(void *frame)
+{
+	return !ps_ver->owner ||
+	       *((char *)frame + ps_ver->owner) == PS_OWNED_BY_GENERATOR;
+}
+
+/* 3.9/3.10: the frame is a PyFrameObject, which names need (see there) */
+static inline struct ps_code *ps_code_of_eval(PyObject *co, void *frame)
+{
+	return ps_ver->has_qualname
+		       ? ps_code_of(co)
+		       : ps_code_of_frame(co, (PyFrameObject *)frame, 0);
 }
 
 /*
- * Checks ps_versions[].f_lasti against the frame's f_lasti attribute, on
- * the frame importing this module; if they disagree the attribute is used.
+ * Every frame the interpreter evaluates while events are on, on every
+ * thread. A generator function's own call only creates the generator (its
+ * frame is not the generator's yet): not an activation.
  */
-static void ps_check_lasti(void)
+static PyObject *ps_eval_frame(PyThreadState *ts, void *frame, int exc)
 {
-	PyFrameObject *f = PyEval_GetFrame();
-	long slow;
-
-	if (!f || !ps_ver->f_lasti)
-		return;
-	slow = ps_lasti_of(f);
-	ps_lasti_checked = 1;
-	if (slow < 0 || ps_lasti_of(f) != slow)
-		ps_lasti_checked = 0;
-}
-
-static long ps_frame_lasti(PyFrameObject *f, struct ps_code *pc, int *op,
-			   int *arg)
-{
-	long lasti = ps_lasti_of(f);
-
-	*op = *arg = -1;
-	if (lasti < 0 || !pc->code || lasti + 1 >= pc->code_len)
-		return lasti;
-	*op = pc->code[lasti];
-	*arg = pc->code[lasti + 1];
-	return lasti;
-}
-
-/*
- * A generator's PyTrace_CALL: its body starts (3.9/3.10: it never ran;
- * 3.11: it stands at RESUME 0, the start of the body; gen.throw() reports
- * the call at the YIELD_VALUE it resumes), or it resumes.
- */
-static int ps_gen_entry_kind(PyFrameObject *f, struct ps_code *pc)
-{
-	int op, arg;
-
-	if (ps_frame_lasti(f, pc, &op, &arg) < 0)
-		return CALL_EV_CALL;
-	return ps_ver->resume_op >= 0 && op == ps_ver->resume_op && arg == 0
-		       ? CALL_EV_CALL
-		       : CALL_EV_RESUME;
-}
-
-/*
- * A generator's PyTrace_RETURN with a value: a return if it stands at
- * RETURN_VALUE, else it suspends (YIELD_VALUE; 3.9/3.10 also the
- * instruction before the YIELD_FROM it will repeat).
- */
-static int ps_gen_return_kind(PyFrameObject *f, struct ps_code *pc)
-{
-	int op, arg;
-
-	ps_frame_lasti(f, pc, &op, &arg);
-	return op == ps_ver->return_op ? CALL_EV_RETURN : CALL_EV_YIELD;
-}
-
-static int ps_threading_set(void); /* below */
-static int ps_threading_done;	   /* threading's hook was set */
-
-static int ps_profile_hook(PyObject *obj, PyFrameObject *f, int what,
-			   PyObject *arg)
-{
+	PyObject *co = ps_frame_code(frame), *r;
 	struct ps_code *pc;
-	PyObject *co;
+	int gen;
 
-	(void)obj;
-	if (what != PS_TRACE_CALL && what != PS_TRACE_RETURN)
-		return 0;
-	if (!ps_wanted()) {
-		/* The tracer left: this thread runs unhooked again. */
-		ps_PyEval_SetProfile(NULL, NULL);
-		PS_STORE(ps_resync, 1);
-		return 0;
-	}
-	co = (PyObject *)PyFrame_GetCode(f);
-	Py_DECREF(co); /* the frame keeps it alive */
-	pc = ps_code_of_frame(co, f, 0);
-	if (!pc)
-		return 0;
-	if (what == PS_TRACE_CALL)
-		ps_event(pc, (pc->flags & PS_CODE_GENERATOR)
-				     ? (unsigned)ps_gen_entry_kind(f, pc)
-				     : CALL_EV_CALL);
-	else if (!arg)
+	if (!PS_LOAD(pystrobe_batch_semaphore) ||
+	    !(pc = ps_code_of_eval(co, frame)))
+		return ps_eval_inner(ts, frame, exc);
+	gen = (pc->flags & PS_CODE_GENERATOR) != 0;
+	if (gen && !ps_frame_gen_owned(frame))
+		return ps_eval_inner(ts, frame, exc);
+	ps_event(pc, gen && ps_frame_op(frame, pc) != ps_ver->gen_start_op
+			     ? CALL_EV_RESUME
+			     : CALL_EV_CALL);
+	r = ps_eval_inner(ts, frame, exc);
+	/* the frame (and its code) are the caller's to clear, after us */
+	if (!r)
 		ps_event(pc, CALL_EV_UNWIND);
+	else if (gen && ps_frame_op(frame, pc) != ps_ver->return_op)
+		ps_event(pc, CALL_EV_YIELD);
 	else
-		ps_event(pc, (pc->flags & PS_CODE_GENERATOR)
-				     ? (unsigned)ps_gen_return_kind(f, pc)
-				     : CALL_EV_RETURN);
-	/* a module body done: maybe threading's, whose hook to set now */
-	if (what == PS_TRACE_RETURN && (pc->flags & PS_CODE_MODULE) &&
-	    !ps_threading_done && ps_threading_set() < 0)
-		PyErr_Clear();
-	return 0;
+		ps_event(pc, CALL_EV_RETURN);
+	return r;
 }
 
 /*
- * threading.setprofile() target: a new thread runs it, through
- * sys.setprofile's trampoline, at its first event (the call of the
- * thread's run()). It swaps itself for the C hook and forwards that call.
+ * The layout check: what the table's offsets read in a function's frame and
+ * a generator's, run once through ps_eval_check_frame.
  */
-static PyObject *ps_thread_start(PyObject *self, PyObject *const *args,
-				 Py_ssize_t nargs)
+#define PS_EVAL_SEEN 8
+static struct {
+	PyObject *code;
+	int owned, op_before, op_after, ok;
+} ps_eval_seen[PS_EVAL_SEEN];
+static int ps_eval_nr_seen;
+
+static PyObject *ps_eval_check_frame(PyThreadState *ts, void *frame, int exc)
 {
-	(void)self;
-	if (!ps_wanted()) {
-		ps_PyEval_SetProfile(NULL, NULL);
-		Py_RETURN_NONE;
+	int i = ps_eval_nr_seen < PS_EVAL_SEEN ? ps_eval_nr_seen++ : -1;
+	struct ps_code *pc = NULL;
+	PyObject *r;
+
+	if (i >= 0) {
+		pc = ps_code_of(ps_frame_code(frame));
+		ps_eval_seen[i].code = ps_frame_code(frame);
+		ps_eval_seen[i].owned = ps_frame_gen_owned(frame);
+		ps_eval_seen[i].op_before = pc ? ps_frame_op(frame, pc) : -2;
 	}
-	ps_PyEval_SetProfile(ps_profile_hook, NULL);
-	if (nargs == 3 && PyUnicode_Check(args[1]) &&
-	    PyUnicode_CompareWithASCIIString(args[1], "call") == 0)
-		ps_profile_hook(NULL, (PyFrameObject *)args[0], PS_TRACE_CALL,
-				args[2]);
-	Py_RETURN_NONE;
+	r = ps_eval_inner(ts, frame, exc);
+	if (i >= 0) {
+		ps_eval_seen[i].op_after = pc ? ps_frame_op(frame, pc) : -2;
+		ps_eval_seen[i].ok = r != NULL;
+	}
+	return r;
 }
 
-static PyMethodDef ps_thread_start_def = {
-	"_pystrobe_thread_start", (PyCFunction)(void (*)(void))ps_thread_start,
-	PS_METH_FASTCALL, NULL};
-static PyObject *ps_thread_start_fn;
+static const char ps_eval_check_src[] = "def f():\n"
+					"    pass\n"
+					"def g():\n"
+					"    yield 1\n"
+					"def run():\n"
+					"    f()\n"
+					"    return list(g())\n";
 
 /*
- * Checks ps_versions[] on this thread: the profile function the table
- * locates must be the one PyEval_SetProfile sets. Leaves the thread
- * unhooked. 0, or -1 with ImportError set.
+ * Runs f() and list(g()) through ps_eval_check_frame and compares what it
+ * read with what they must be: f's frame; g's creating frame (not the
+ * generator's), its body starting at RETURN_GENERATOR and yielding, then
+ * resuming and returning. 0, or -1 with ImportError set.
  */
-static int ps_check_layout(void)
+static int ps_eval_check(void)
 {
-	PyThreadState *ts = PyThreadState_Get();
-	PyObject *cur = PySys_GetObject("getprofile"), *prof;
-	int ok;
+	/*
+	 * After run() itself: g (0: f, 1: g), owned (3.11), starts, returns
+	 * (-1: any). Only 3.11 runs a frame to create a generator.
+	 */
+	static const int want[4][4] = {
+		{0, 0, -1, -1}, /* f */
+		{1, 0, -1, -1}, /* g's creating run (3.11) */
+		{1, 1, 1, 0},	/* g starts and yields */
+		{1, 1, 0, 1},	/* g resumes and returns */
+	};
+	int n;
+	PyInterpreterState *interp = PyInterpreterState_Get();
+	PyObject *code, *globals = NULL, *r = NULL, *run, *co[2] = {NULL, NULL};
+	int ok = 0, i;
 
-	/* a profiler of the program's own on this thread: do not touch */
-	prof = cur ? PyObject_CallObject(cur, NULL) : NULL;
-	if (!prof) {
-		PyErr_Clear();
-		return 0;
+	code = Py_CompileString(ps_eval_check_src, CALL_CALIBRATION_FILE,
+				Py_file_input);
+	globals = code ? PyDict_New() : NULL;
+	if (globals && PyDict_SetItemString(globals, "__builtins__",
+					    PyEval_GetBuiltins()) == 0)
+		r = PyEval_EvalCode(code, globals, globals);
+	Py_XDECREF(r);
+	r = NULL;
+	for (i = 0; globals && i < 2; i++) {
+		PyObject *fn = PyDict_GetItemString(globals, i ? "g" : "f");
+
+		co[i] = fn ? PyObject_GetAttrString(fn, "__code__") : NULL;
 	}
-	Py_DECREF(prof);
-	if (prof != Py_None || *ps_profilefunc(ts))
-		return 0;
-	ps_PyEval_SetProfile(ps_profile_hook, NULL);
-	ok = *ps_profilefunc(ts) == ps_profile_hook;
-	ps_PyEval_SetProfile(NULL, NULL);
-	ok = ok && !*ps_profilefunc(ts);
+	run = globals ? PyDict_GetItemString(globals, "run") : NULL;
+	if (co[0] && co[1] && run) {
+		ps_eval_inner = ps__PyInterpreterState_GetEvalFrameFunc(interp);
+		ps_eval_nr_seen = 0;
+		ps__PyInterpreterState_SetEvalFrameFunc(interp,
+							ps_eval_check_frame);
+		r = PyObject_CallObject(run, NULL);
+		ps__PyInterpreterState_SetEvalFrameFunc(interp, ps_eval_inner);
+	}
+	PyErr_Clear();
+	ok = r && ps_eval_nr_seen == (ps_ver->owner ? 5 : 4);
+	for (i = 0, n = 1; ok && i < 4; i++) {
+		const int *w = want[i];
+		int starts, returns;
+
+		if (i == 1 && !ps_ver->owner)
+			continue;
+		starts = ps_eval_seen[n].op_before == ps_ver->gen_start_op;
+		returns = ps_eval_seen[n].op_after == ps_ver->return_op;
+		ok = ps_eval_seen[n].code == co[w[0]] && ps_eval_seen[n].ok &&
+		     (!ps_ver->owner || ps_eval_seen[n].owned == w[1]) &&
+		     (w[2] < 0 || starts == w[2]) &&
+		     (w[3] < 0 || returns == w[3]);
+		n++;
+	}
+	Py_XDECREF(r);
+	Py_XDECREF(co[0]);
+	Py_XDECREF(co[1]);
+	Py_XDECREF(globals);
+	Py_XDECREF(code);
 	if (!ok) {
 		PyErr_Format(PyExc_ImportError,
-			     "unexpected thread state layout in Python 3.%d",
+			     "unexpected interpreter frame layout in Python "
+			     "3.%d",
 			     ps_ver->minor);
 		return -1;
 	}
 	return 0;
 }
 
-static int ps_hook_init(void)
-{
-	if (ps_index_init() < 0)
-		return -1;
-	ps_check_lasti();
-	ps_thread_start_fn =
-		PyCFunction_NewEx(&ps_thread_start_def, NULL, NULL);
-	if (!ps_thread_start_fn)
-		return -1;
-	return ps_check_layout();
-}
-
 /*
- * Sets threading's hook for threads started later (threading._profile_hook
- * on 3.9-3.11) to ours (on) or back to None (off), leaving a hook someone
- * else set alone. threading is never imported for this: if the program
- * imports it later, the hook is set when its module body returns.
+ * Puts ps_eval_frame in (on) over whatever evaluation function is there, or
+ * the one it replaced back (off), unless another tool replaced ours since:
+ * then ours stays in their chain, recording only while a tracer is attached.
  */
-static int ps_threading_apply(int on)
+static void ps_eval_apply(int on)
 {
-	PyObject *threading, *cur = NULL, *r = NULL;
-	int err = -1;
-
-	threading = PyDict_GetItemString(PyImport_GetModuleDict(),
-					 "threading"); /* borrowed */
-	if (!threading)
-		return 0;
-	Py_INCREF(threading);
-	cur = PyObject_GetAttrString(threading, "_profile_hook");
-	if (!cur)
-		goto cleanup;
-	if (on && cur == Py_None)
-		r = PyObject_CallMethod(threading, "setprofile", "O",
-					ps_thread_start_fn);
-	else if (!on && cur == ps_thread_start_fn)
-		r = PyObject_CallMethod(threading, "setprofile", "O", Py_None);
-	else
-		err = 0; /* nothing to change */
-	if (r) {
-		Py_DECREF(r);
-		err = 0;
-	}
-	ps_threading_done = on && err == 0;
-cleanup:
-	Py_XDECREF(cur);
-	Py_DECREF(threading);
-	return err;
-}
-
-/* A module finished importing while events are on: threading's? */
-static int ps_threading_set(void)
-{
-	return ps_threading_apply(1);
-}
-
-/*
- * Puts the hook on (or takes it off) every thread of this interpreter that
- * has no other profile function, and sets threading's hook; GIL held. The
- * poller's own short-lived thread state is skipped (include_self == 0).
- */
-static int ps_hook_apply(int on, int include_self)
-{
-	PyThreadState *self = PyThreadState_Get(), *ts;
 	PyInterpreterState *interp = PyInterpreterState_Get();
+	ps_evalfunc cur = ps__PyInterpreterState_GetEvalFrameFunc(interp);
 
-	if (ps_threading_apply(on) < 0)
-		return -1;
-	for (ts = ps_PyInterpreterState_ThreadHead(interp); ts;
-	     ts = ps_PyThreadState_Next(ts)) {
-		ps_tracefunc cur = *ps_profilefunc(ts);
-
-		if (ts == self && !include_self)
-			continue;
-		if (on && !cur) {
-			if (ps__PyEval_SetProfile(ts, ps_profile_hook, NULL) <
-			    0)
-				return -1;
-		} else if (!on && cur == ps_profile_hook) {
-			if (ps__PyEval_SetProfile(ts, NULL, NULL) < 0)
-				return -1;
-		}
+	if (on && cur != ps_eval_frame) {
+		ps_eval_inner = cur;
+		ps__PyInterpreterState_SetEvalFrameFunc(interp, ps_eval_frame);
+	} else if (!on && cur == ps_eval_frame) {
+		ps__PyInterpreterState_SetEvalFrameFunc(interp, ps_eval_inner);
 	}
-	return 0;
+}
+
+static int ps_eval_enabled(void)
+{
+	return ps__PyInterpreterState_GetEvalFrameFunc(
+		       PyInterpreterState_Get()) == ps_eval_frame;
 }
 
 /* ---------------------------- either source ------------------------------ */
 static int ps_source_init(void)
 {
-	return ps_ver->monitoring ? ps_monitoring_init() : ps_hook_init();
+	if (ps_ver->source == PS_SRC_MONITORING)
+		return ps_monitoring_init();
+	if (ps_index_init() < 0)
+		return -1;
+	return ps_eval_check();
 }
 
 /* GIL held. 0, or -1 with an exception set. */
-static int ps_source_apply(int on, int include_self)
+static int ps_source_apply(int on)
 {
-	return ps_ver->monitoring ? ps_monitoring_apply(on)
-				  : ps_hook_apply(on, include_self);
+	if (ps_ver->source == PS_SRC_MONITORING)
+		return ps_monitoring_apply(on);
+	ps_eval_apply(on);
+	return 0;
 }
 
-/* Whether events are on (3.9-3.11: on the calling thread). */
+/* Whether events are on. */
 static int ps_source_enabled(void)
 {
-	if (ps_ver->monitoring)
+	if (ps_ver->source == PS_SRC_MONITORING)
 		return PS_LOAD(ps_enabled);
-	return *ps_profilefunc(PyThreadState_Get()) == ps_profile_hook;
+	return ps_eval_enabled();
 }
 
 static PyObject *ps_tool_id(PyObject *self, PyObject *unused)
@@ -1456,12 +1420,11 @@ static PyObject *ps_tool_id(PyObject *self, PyObject *unused)
  * falls in its caller's time). Generators cost more per event on 3.9-3.11
  * (the frame is read to tell a resumption from a call): hence the two. The
  * calibration code is named CALL_CALIBRATION_FILE; the tracer leaves it
- * out. Costs that are not per activation are not covered: on 3.11 an
- * installed profile function slows all bytecode (it runs unspecialized), and
- * on 3.9-3.11 C calls also call the hook. So that the first does not pass
- * for a cost per call, a loop without calls is timed too, and its slowdown
- * taken out of the loops' (once per call; twice per resumption, which runs
- * a loop in the generator and one in its consumer).
+ * out. Costs that are not per activation are not covered: on 3.9/3.10 C
+ * calls also call the hook. So that a slowdown of all bytecode does not
+ * pass for a cost per call, a loop without calls is timed too, and its
+ * slowdown taken out of the loops' (once per call; twice per resumption,
+ * which runs a loop in the generator and one in its consumer).
  */
 #define PS_CALIB_ROUNDS 11
 /*
@@ -1596,38 +1559,26 @@ struct ps_calib_off {
 
 /*
  * The second half of a calibration, once events are on (off: the untraced
- * time per call). On 3.9-3.11 the hook is per thread: the poller puts it
- * on its own thread for the time of it; a thread with a profiler of its
- * own is not calibrated.
+ * time per call). With another tool's evaluation function in front of ours
+ * (3.9-3.11), nothing is calibrated.
  */
 static struct ps_calib_off ps_calib_base; /* the session's untraced times */
 static uint64_t ps_calib_at;		  /* when it last calibrated */
 
-static void ps_calibrate(struct ps_calib_off off, int include_self, int rounds)
+static void ps_calibrate(struct ps_calib_off off, int rounds)
 {
 	uint64_t on, inside = 0, r_on, r_inside = 0, b_on;
-	int hooked = 0;
 
 	ps_calib_base = off;
 	ps_calib_at = ps_now();
 	if (!off.call || !off.resume || !off.bare || !ps_calib_loop ||
 	    !PS_LOAD(pystrobe_calibration_semaphore))
 		return;
-	if (!ps_ver->monitoring) {
-		ps_tracefunc cur = *ps_profilefunc(PyThreadState_Get());
-
-		if (!include_self && !cur) {
-			ps_PyEval_SetProfile(ps_profile_hook, NULL);
-			hooked = 1;
-		} else if (cur != ps_profile_hook) {
-			return;
-		}
-	}
+	if (ps_ver->source == PS_SRC_EVAL_FRAME && !ps_eval_enabled())
+		return; /* another tool's evaluation function is in front */
 	on = ps_calib_time(ps_calib_loop, &inside, rounds);
 	r_on = ps_calib_time(ps_calib_gen_loop, &r_inside, rounds);
 	b_on = ps_calib_time(ps_calib_bare_loop, NULL, rounds);
-	if (hooked)
-		ps_PyEval_SetProfile(NULL, NULL);
 	if (!on || !r_on || !b_on)
 		return;
 	/* the bytecode's own slowdown, in the loops' time but not per call */
@@ -1648,19 +1599,17 @@ static void ps_calibrate(struct ps_calib_off off, int include_self, int rounds)
 /* ------------------------------ switching -------------------------------- */
 /*
  * Brings the events to the wanted state (on while a semaphore is nonzero);
- * GIL held. include_self: the caller is the importing Python thread, not
- * the poller. 0, or -1 with an exception set (then switching stops).
+ * GIL held. 0, or -1 with an exception set (then switching stops).
  */
-static int ps_sync(int include_self)
+static int ps_sync(void)
 {
 	int want = ps_wanted(), starting;
 	struct ps_calib_off off = {0, 0, 0};
 
 	if (PS_LOAD(ps_broken))
 		return 0;
-	if (want == PS_LOAD(ps_enabled) && !(want && PS_LOAD(ps_resync)))
+	if (want == PS_LOAD(ps_enabled))
 		return 0;
-	PS_STORE(ps_resync, 0);
 	starting = want && !PS_LOAD(ps_enabled);
 	if (!want) {
 		ps_skip_outer = 0; /* start-up frames not followed any more */
@@ -1675,13 +1624,13 @@ static int ps_sync(int include_self)
 						 PS_CALIB_ROUNDS);
 		}
 	}
-	if (ps_source_apply(want, include_self) < 0) {
+	if (ps_source_apply(want) < 0) {
 		PS_STORE(ps_broken, 1);
 		return -1;
 	}
 	PS_STORE(ps_enabled, want);
 	if (starting)
-		ps_calibrate(off, include_self, PS_CALIB_ROUNDS);
+		ps_calibrate(off, PS_CALIB_ROUNDS);
 	return 0;
 }
 
@@ -1693,7 +1642,7 @@ static void ps_poll_once(void)
 
 	if (PS_LOAD(ps_broken))
 		return;
-	if (want == PS_LOAD(ps_enabled) && !(want && PS_LOAD(ps_resync))) {
+	if (want == PS_LOAD(ps_enabled)) {
 		/* ps_calib_at: written under the GIL, read without (a hint) */
 		if (want && ps_calib_base.call &&
 		    ps_now() - PS_LOAD(ps_calib_at) >= PS_RECALIB_NS &&
@@ -1701,8 +1650,7 @@ static void ps_poll_once(void)
 			gil = PyGILState_Ensure();
 			if (!ps_is_finalizing() && PS_LOAD(ps_enabled) &&
 			    ps_wanted())
-				ps_calibrate(ps_calib_base, 0,
-					     PS_RECALIB_ROUNDS);
+				ps_calibrate(ps_calib_base, PS_RECALIB_ROUNDS);
 			PyGILState_Release(gil);
 		}
 		return;
@@ -1711,7 +1659,7 @@ static void ps_poll_once(void)
 	if (PS_LOAD(ps_stop) || ps_is_finalizing())
 		return;
 	gil = PyGILState_Ensure();
-	if (!ps_is_finalizing() && ps_sync(0) < 0)
+	if (!ps_is_finalizing() && ps_sync() < 0)
 		ps_report("cannot switch events (left as they are)");
 	PyGILState_Release(gil);
 }
@@ -2054,7 +2002,7 @@ static PyObject *ps_start(PyObject *self, PyObject *args)
 	if (!PyArg_ParseTuple(args, "|p:start", &skip_running))
 		return NULL;
 	PS_STORE(ps_started, 1);
-	if (ps_sync(1) < 0)
+	if (ps_sync() < 0)
 		return NULL;
 	ps_mem_start(); /* allocations are sampled from here on, too */
 	if (skip_running && PS_LOAD(ps_enabled)) {
@@ -2089,7 +2037,7 @@ static PyMethodDef ps_methods[] = {
 	 "attached (at once if one is); skip_running: not for the frames "
 	 "running now and their callees."},
 	{"enabled", ps_enabled_py, METH_NOARGS,
-	 "enabled() -> bool: whether events are on now (3.9-3.11: on the "
+	 "enabled() -> bool: whether events are on now (3.9/3.10: on the "
 	 "calling thread)."},
 	{"tool_id", ps_tool_id, METH_NOARGS,
 	 "tool_id() -> int or None: the sys.monitoring tool id in use (None "

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Workload for `pystrobe scale`: functions whose time grows as planted with
 # the input size N, in pure-Python loops (no C calls inside them, so that a
-# profile hook's per-call cost does not bend the curves):
+# tracer's cost per C call does not bend the curves):
 #   quad(n)        O(n^2): (n/3)^2 steps, called once
 #   lookups(n)     O(n log n): 4n binary searches over 4n slots, called once
 #   lin(n)         O(n): 400 n steps, called once
