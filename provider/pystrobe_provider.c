@@ -1157,6 +1157,29 @@ static int ps_monitoring_apply(int on)
 	return 0;
 }
 
+/*
+ * Runs src, the provider's own code, in a new module namespace under
+ * CALL_CALIBRATION_FILE (a file the tracer leaves out). Its globals (a new
+ * reference), or NULL with an exception set.
+ */
+static PyObject *ps_run_own_code(const char *src)
+{
+	PyObject *code, *globals, *r = NULL;
+
+	code = Py_CompileString(src, CALL_CALIBRATION_FILE, Py_file_input);
+	globals = code ? PyDict_New() : NULL;
+	if (globals && PyDict_SetItemString(globals, "__builtins__",
+					    PyEval_GetBuiltins()) == 0)
+		r = PyEval_EvalCode(code, globals, globals);
+	Py_XDECREF(code);
+	if (!r) {
+		Py_XDECREF(globals);
+		return NULL;
+	}
+	Py_DECREF(r);
+	return globals;
+}
+
 /* ------------- the frame evaluation function (3.9-3.11) ----------------- */
 static ps_evalfunc ps_eval_inner; /* the function ours runs frames with */
 
@@ -1290,19 +1313,11 @@ static int ps_eval_check(void)
 		{1, 1, 1, 0},	/* g starts and yields */
 		{1, 1, 0, 1},	/* g resumes and returns */
 	};
-	int n;
 	PyInterpreterState *interp = PyInterpreterState_Get();
-	PyObject *code, *globals = NULL, *r = NULL, *run, *co[2] = {NULL, NULL};
-	int ok = 0, i;
+	PyObject *globals, *r = NULL, *run, *co[2] = {NULL, NULL};
+	int ok = 0, i, n;
 
-	code = Py_CompileString(ps_eval_check_src, CALL_CALIBRATION_FILE,
-				Py_file_input);
-	globals = code ? PyDict_New() : NULL;
-	if (globals && PyDict_SetItemString(globals, "__builtins__",
-					    PyEval_GetBuiltins()) == 0)
-		r = PyEval_EvalCode(code, globals, globals);
-	Py_XDECREF(r);
-	r = NULL;
+	globals = ps_run_own_code(ps_eval_check_src);
 	for (i = 0; globals && i < 2; i++) {
 		PyObject *fn = PyDict_GetItemString(globals, i ? "g" : "f");
 
@@ -1337,7 +1352,6 @@ static int ps_eval_check(void)
 	Py_XDECREF(co[0]);
 	Py_XDECREF(co[1]);
 	Py_XDECREF(globals);
-	Py_XDECREF(code);
 	if (!ok) {
 		PyErr_Format(PyExc_ImportError,
 			     "unexpected interpreter frame layout in Python "
@@ -1420,11 +1434,11 @@ static PyObject *ps_tool_id(PyObject *self, PyObject *unused)
  * falls in its caller's time). Generators cost more per event on 3.9-3.11
  * (the frame is read to tell a resumption from a call): hence the two. The
  * calibration code is named CALL_CALIBRATION_FILE; the tracer leaves it
- * out. Costs that are not per activation are not covered: on 3.9/3.10 C
- * calls also call the hook. So that a slowdown of all bytecode does not
- * pass for a cost per call, a loop without calls is timed too, and its
- * slowdown taken out of the loops' (once per call; twice per resumption,
- * which runs a loop in the generator and one in its consumer).
+ * out. Costs that are not per activation are not covered. So that a
+ * slowdown of all bytecode does not pass for a cost per call, a loop
+ * without calls is timed too, and its slowdown taken out of the loops'
+ * (once per call; twice per resumption, which runs a loop in the generator
+ * and one in its consumer).
  */
 #define PS_CALIB_ROUNDS 11
 /*
@@ -1466,22 +1480,14 @@ static PyObject *ps_calib_loop, *ps_calib_gen_loop, *ps_calib_bare_loop;
 static int ps_calib_init(void)
 {
 	static const char *const timed[] = {"_pystrobe_leaf", "_pystrobe_gen"};
-	PyObject *code, *globals, *r, *fn, *co;
+	PyObject *globals, *fn, *co;
 	struct ps_code *pc;
 	int err = -1;
 	size_t i;
 
-	code = Py_CompileString(ps_calib_src, CALL_CALIBRATION_FILE,
-				Py_file_input);
-	globals = PyDict_New();
-	if (!code || !globals ||
-	    PyDict_SetItemString(globals, "__builtins__",
-				 PyEval_GetBuiltins()) < 0)
-		goto cleanup;
-	r = PyEval_EvalCode(code, globals, globals);
-	if (!r)
-		goto cleanup;
-	Py_DECREF(r);
+	globals = ps_run_own_code(ps_calib_src);
+	if (!globals)
+		return -1;
 	ps_calib_loop = PyDict_GetItemString(globals, "_pystrobe_calls");
 	ps_calib_gen_loop = PyDict_GetItemString(globals, "_pystrobe_resumes");
 	ps_calib_bare_loop = PyDict_GetItemString(globals, "_pystrobe_bare");
@@ -1505,8 +1511,7 @@ static int ps_calib_init(void)
 	}
 	err = 0;
 cleanup:
-	Py_XDECREF(globals);
-	Py_XDECREF(code);
+	Py_DECREF(globals);
 	return err;
 }
 
@@ -2037,8 +2042,7 @@ static PyMethodDef ps_methods[] = {
 	 "attached (at once if one is); skip_running: not for the frames "
 	 "running now and their callees."},
 	{"enabled", ps_enabled_py, METH_NOARGS,
-	 "enabled() -> bool: whether events are on now (3.9/3.10: on the "
-	 "calling thread)."},
+	 "enabled() -> bool: whether events are on now."},
 	{"tool_id", ps_tool_id, METH_NOARGS,
 	 "tool_id() -> int or None: the sys.monitoring tool id in use (None "
 	 "before 3.12)."},
