@@ -227,8 +227,8 @@ def t_calls_demo_shares(ctx, interps):
     "What tracing costs"). When the machine is slow for most of a run that
     quartile is slow too, and how tracing's cost splits between a generator
     and the code resuming it moves from run to run; so up to DEMO_TRIES
-    calls runs are made, until one is within 5 points (here 2 in 10 to 3 in
-    4 of the runs were, per interpreter and hour); all are reported,
+    calls runs are made, until one is within 5 points (here a quarter to
+    three quarters of the runs were, per interpreter); all are reported,
     with their calibrations' range ("unsettled": the quartile over 25 %
     above the fastest). A calibration that is systematically off fails
     every run: 3.11's old profile hook did in all six."""
