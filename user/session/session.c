@@ -162,7 +162,9 @@ int session__start(struct session *s, char *why, size_t why_len)
 
 /*
  * One round of timeline points (only: that process's last one; final: the
- * run's end), completed by the command's hook, then kept.
+ * run's end), completed by the command's hook, then kept. now is when the
+ * processes are read, not when the loop's round began: a collect before it
+ * can take a while, and the point must end where its reading was made.
  */
 static int take_points(struct session *s, pid_t only, bool final, int64_t now,
 		       char *why, size_t why_len)
@@ -184,14 +186,14 @@ static int take_points(struct session *s, pid_t only, bool final, int64_t now,
 /* Lets targets stopped at their exit go, once their data is collected
  * (their last timeline point too, unless err already). Returns err or the
  * first error. */
-static int let_go_exiting(struct session *s, int err, int64_t now, char *why,
-			  size_t why_len)
+static int let_go_exiting(struct session *s, int err, char *why, size_t why_len)
 {
 	for (int i = 0; i < s->nr_targets; i++)
 		if (s->targets[i].proc.exiting) {
 			err = err
 				      ?: take_points(s, s->targets[i].proc.pid,
-						     false, now, why, why_len);
+						     false, cli__now_ns(), why,
+						     why_len);
 			target__let_go(&s->targets[i].proc);
 		}
 	return err;
@@ -270,10 +272,11 @@ int session__run(struct session *s, char *why, size_t why_len)
 		if (!err &&
 		    (exiting || (interval && now - last_collect >= interval))) {
 			err = HOOK(s, collect, why, why_len);
-			err = let_go_exiting(s, err, now, why, why_len);
+			err = let_go_exiting(s, err, why, why_len);
 			last_collect = now;
 		}
 		if (!err && now >= next_point) {
+			now = cli__now_ns();
 			err = take_points(s, 0, false, now, why, why_len);
 			while (next_point <= now)
 				next_point += usage_timeline__get(s->usage)
