@@ -60,7 +60,7 @@ def t_sampler_aliasing(ctx, it):
 
     A sweep that fails is run once more, and the second must pass (the
     first's failure is reported). On the machine of 2026-12-03 2 sweeps
-    of 33 failed, each on one rate (1 kHz on a 1 ms cycle, |z| 4.9; 499 Hz
+    of about 30 failed, each on one rate (1 kHz on a 1 ms cycle, |z| 4.9; 499 Hz
     on a 2 ms cycle with 15 % of its samples missing), and passed when run
     again. A period drawn near a multiple of the cycle keeps a draw's 16
     samples at one phase, which likely explains the first. A locked phase
