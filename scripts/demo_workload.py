@@ -34,8 +34,9 @@ def render(n):
     # In lines of 100 numbers: what it allocates is freed line by line, so
     # it costs formatting, not page faults. (A list of all n strings, freed
     # at once, made CPython 3.12's allocator give its arenas back and map
-    # them again on every call in some processes and not in others: about
-    # 200 page faults per call, render() 2.5x dearer, on a VM here.)
+    # them again on every call in some processes and not in others, and
+    # not under `calls`: calls-demo-shares then had render() at 24-27 % of
+    # the main thread against 46-48 % sampled, in all five runs.)
     size = 0
     line = []
     for i in range(n):

@@ -312,9 +312,10 @@ def scale_check(doc, runs, sizes, it, errs, notes, sk):
         # fitted values), and the own timings' class unless the two
         # timings' difference can account for the choice (n against
         # n log n near the boundary between them).
-        if len(runs) == len(sizes) and fit(sizes, f["seconds"])[1] != cls:
+        rule = fit(sizes, f["seconds"])[1] if len(runs) == len(sizes) else cls
+        if rule != cls:
             errs.append("%s named %s, the rule gives %s for its seconds %s" % (
-                name, cls, fit(sizes, f["seconds"])[1], f["seconds"]))
+                name, cls, rule, f["seconds"]))
         if name != "step" and cls != cls_own:
             own = [[r["times"][name] for r in runs if r["n"] == n] for n in sizes]
             trail, bound = class_trail(sizes, f["seconds"], own, cls, cls_own)

@@ -157,13 +157,12 @@ def check_timeline(doc, truth, interval, errs, msgs, offcpu=False, steal=None):
         # Where a or b falls in a long gap between notes (the allocation,
         # the write), interpolation can miss the gap's CPU time (at most
         # its length) and puts its burst of switches anywhere in it.
-        gap = max(note_gap(notes, a), note_gap(notes, b))
-        gapped = gap > NOTE_GAP
+        gap_a, gap_b = note_gap(notes, a), note_gap(notes, b)
+        gapped = max(gap_a, gap_b) > NOTE_GAP
         if full:
             d = abs(got_cpu - own_cpu)
             worst["cpu"] = max(worst.get("cpu", 0), d / 1e6)
-            if d > 15e6 + 0.03 * span + (note_gap(notes, a) + note_gap(notes, b)
-                                         if gapped else 0):
+            if d > 15e6 + 0.03 * span + (gap_a + gap_b if gapped else 0):
                 errs.append("point at %.2f s: CPU %.1f%% = %.0f ms, the workload measured "
                             "%.0f ms in its window" % (p["t_ns"] / 1e9, p["cpu_pct"],
                                                       got_cpu / 1e6, own_cpu / 1e6))
