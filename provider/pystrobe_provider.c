@@ -92,6 +92,10 @@
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <linux/types.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <x86intrin.h>
+#endif
 #include "call_tracer.h" /* the ring's layout, shared with the BPF side */
 #include "memory_hooks.h"
 
@@ -807,12 +811,129 @@ static unsigned long long ps_nr_events, ps_nr_batches, ps_nr_names;
 static struct ps_ring **ps_rings;
 static size_t ps_nr_rings, ps_cap_rings;
 
-static inline uint64_t ps_now(void)
+/* ------------------------------- the clock ------------------------------- */
+/*
+ * Events carry CLOCK_MONOTONIC ns, the tracer's clock (bpf_ktime_get_ns),
+ * and an activation reads it twice. Where the CPU's TSC runs at a constant
+ * rate, it is read instead and mapped onto that clock: in this project's VMs
+ * clock_gettime() costs 25 ns and rdtsc 10, and the clock reads were half of
+ * what an activation cost. The map is a line through a (clock, TSC) pair
+ * read at every calibration (about every PS_RECALIB_NS, under the GIL like
+ * every event), with the slope measured since the first pair (read at
+ * import, and at least PS_TSC_BASELINE_NS before the first use). Between
+ * two pairs the map drifts by the slope's error: a few µs after the first
+ * (a 2 ms baseline read to about 25 ns), tens of ns later. A slope that
+ * moves by more than 1e-3, or a TSC that runs backwards, turns the TSC off
+ * for good: clock_gettime() from then on, as on CPUs without it.
+ */
+static inline uint64_t ps_clock_ns(void)
 {
 	struct timespec t;
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
+}
+
+#define PS_TSC_BASELINE_NS 2000000ULL
+
+/* under the GIL: written by ps_clock_anchor, read by ps_now */
+static struct {
+	int usable;		      /* a constant TSC: mapping allowed */
+	int on;			      /* ps_now reads the TSC */
+	uint64_t first_ns, first_tsc; /* the first pair (the slope's base) */
+	uint64_t base_ns, base_tsc;   /* the latest pair */
+	uint64_t mult;		      /* ns per TSC tick, << 32 */
+	uint64_t first_mult;	      /* the first slope measured */
+} ps_tsc;
+
+#if defined(__x86_64__)
+static int ps_tsc_constant(void)
+{
+	unsigned a, b, c, d;
+
+	/* CPUID 0x80000007 EDX bit 8: the invariant TSC */
+	return __get_cpuid(0x80000007, &a, &b, &c, &d) && (d & (1u << 8));
+}
+static inline uint64_t ps_tsc_read(void)
+{
+	return __rdtsc();
+}
+#else
+static int ps_tsc_constant(void)
+{
+	return 0;
+}
+static inline uint64_t ps_tsc_read(void)
+{
+	return 0;
+}
+#endif
+
+static inline uint64_t ps_now(void)
+{
+	int64_t d;
+
+	if (!ps_tsc.on)
+		return ps_clock_ns();
+	d = (int64_t)(ps_tsc_read() - ps_tsc.base_tsc);
+	if (d >= 0)
+		return ps_tsc.base_ns +
+		       (uint64_t)(((unsigned __int128)d * ps_tsc.mult) >> 32);
+	return ps_tsc.base_ns -
+	       (uint64_t)(((unsigned __int128)-d * ps_tsc.mult) >> 32);
+}
+
+/* A (clock, TSC) pair: the TSC read between the two closest clock reads. */
+static void ps_tsc_pair(uint64_t *ns, uint64_t *tsc)
+{
+	uint64_t a, b, t, best = UINT64_MAX;
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		a = ps_clock_ns();
+		t = ps_tsc_read();
+		b = ps_clock_ns();
+		if (b - a < best) {
+			best = b - a;
+			*ns = a + (b - a) / 2;
+			*tsc = t;
+		}
+	}
+}
+
+/*
+ * Brings the map up to date (GIL held): a new pair, and the slope since the
+ * first one; waits out the baseline the first time.
+ */
+static void ps_clock_anchor(void)
+{
+	uint64_t ns, tsc, mult;
+
+	if (!ps_tsc.usable)
+		return;
+	ps_tsc_pair(&ns, &tsc);
+	if (!ps_tsc.first_tsc) {
+		ps_tsc.first_ns = ns;
+		ps_tsc.first_tsc = tsc;
+	}
+	while (ns - ps_tsc.first_ns < PS_TSC_BASELINE_NS)
+		ps_tsc_pair(&ns, &tsc);
+	if (tsc <= ps_tsc.first_tsc || tsc < ps_tsc.base_tsc)
+		goto unusable;
+	mult = (uint64_t)(((unsigned __int128)(ns - ps_tsc.first_ns) << 32) /
+			  (tsc - ps_tsc.first_tsc));
+	if (!ps_tsc.first_mult)
+		ps_tsc.first_mult = mult;
+	if (mult > ps_tsc.first_mult + ps_tsc.first_mult / 1000 ||
+	    mult < ps_tsc.first_mult - ps_tsc.first_mult / 1000)
+		goto unusable;
+	ps_tsc.base_ns = ns;
+	ps_tsc.base_tsc = tsc;
+	ps_tsc.mult = mult;
+	ps_tsc.on = 1;
+	return;
+unusable:
+	ps_tsc.usable = ps_tsc.on = 0;
 }
 
 /*
@@ -1575,7 +1696,8 @@ static void ps_calibrate(struct ps_calib_off off, int rounds)
 	uint64_t on, inside = 0, r_on, r_inside = 0, b_on;
 
 	ps_calib_base = off;
-	ps_calib_at = ps_now();
+	ps_calib_at = ps_clock_ns();
+	ps_clock_anchor();
 	if (!off.call || !off.resume || !off.bare || !ps_calib_loop ||
 	    !PS_LOAD(pystrobe_calibration_semaphore))
 		return;
@@ -1629,6 +1751,8 @@ static int ps_sync(void)
 						 PS_CALIB_ROUNDS);
 		}
 	}
+	if (starting)
+		ps_clock_anchor(); /* before the first event */
 	if (ps_source_apply(want) < 0) {
 		PS_STORE(ps_broken, 1);
 		return -1;
@@ -1649,8 +1773,8 @@ static void ps_poll_once(void)
 		return;
 	if (want == PS_LOAD(ps_enabled)) {
 		/* ps_calib_at: written under the GIL, read without (a hint) */
-		if (want && ps_calib_base.call &&
-		    ps_now() - PS_LOAD(ps_calib_at) >= PS_RECALIB_NS &&
+		if (want &&
+		    ps_clock_ns() - PS_LOAD(ps_calib_at) >= PS_RECALIB_NS &&
 		    !PS_LOAD(ps_stop) && !ps_is_finalizing()) {
 			gil = PyGILState_Ensure();
 			if (!ps_is_finalizing() && PS_LOAD(ps_enabled) &&
@@ -2105,6 +2229,9 @@ PyMODINIT_FUNC PyInit__pystrobe_provider(void)
 				"no free co_extra slot for the code ids");
 		goto fail;
 	}
+	ps_tsc.usable = ps_tsc_constant();
+	if (ps_tsc.usable)
+		ps_tsc_pair(&ps_tsc.first_ns, &ps_tsc.first_tsc);
 	if (ps_calib_init() < 0)
 		goto fail;
 	if (ps_source_init() < 0)

@@ -148,6 +148,9 @@ def t_calls_batching(ctx, it):
 DEMO_MAIN = ("main", "handle_request", "parse", "transform", "<genexpr>", "render")
 DEMO_CHECKED = ("parse", "transform", "<genexpr>", "render")
 DEMO_TRIES = 5
+# One interpreter of each minor version.
+DEMO_VERSIONS = ["3.9-pyenv", "3.10-pyenv", "3.11-debian", "3.12-pyenv", "3.13-trixie",
+                 "3.14-sid", "3.15-sid"]
 # The reference: the median share over this many record runs. The demo's
 # true shares move from run to run with the machine (a record run here once
 # gave parse 30 % where the others gave 20 %), and one run would make a
@@ -233,9 +236,7 @@ def t_calls_demo_shares(ctx, interps):
     above the fastest). A calibration that is systematically off fails
     every run: 3.11's old profile hook did in all six."""
     msgs, errs = [], []
-    # Where it holds in most runs here. Not 3.9, 3.10 (about half the calls
-    # runs), 3.14 and 3.15 (as often) yet (README, "What tracing costs").
-    for it in R.pick_interps(ctx, interps, ["3.11-debian", "3.12-pyenv", "3.13-trixie"], 3):
+    for it in R.pick_interps(ctx, interps, DEMO_VERSIONS, len(DEMO_VERSIONS)):
         shutil.copy(os.path.join(R.REPO, "scripts", "demo_workload.py"), it.hdir)
         with open(os.path.join(it.hdir, "demo_wrap.py"), "w") as f:
             f.write(DEMO_WRAP)
