@@ -815,9 +815,9 @@ static size_t ps_nr_rings, ps_cap_rings;
 /*
  * Events carry CLOCK_MONOTONIC ns, the tracer's clock (bpf_ktime_get_ns),
  * and an activation reads it twice. Where the CPU's TSC runs at a constant
- * rate, it is read instead and mapped onto that clock: in this project's VMs
- * clock_gettime() costs 25 ns and rdtsc 10, and the clock reads were half of
- * what an activation cost. The map is a line through a (clock, TSC) pair
+ * rate, it is read instead and mapped onto that clock: cheaper (in this
+ * project's VMs the calibrated cost per activation fell from 52-112 ns to
+ * 18-45, README). The map is a line through a (clock, TSC) pair
  * read at every calibration (about every PS_RECALIB_NS, under the GIL like
  * every event), with the slope measured since the first pair (read at
  * import, and at least PS_TSC_BASELINE_NS before the first use). Between
