@@ -335,6 +335,7 @@ enum ps_code_flags {
 	PS_CODE_FUNCTION =
 		4, /* a function's (CO_NEWLOCALS), not a class body */
 	PS_CODE_CALIBRATION = 8, /* the empty function timed by ps_calibrate */
+	PS_CODE_UNTRACED = 16,	 /* calibration code run without events */
 };
 
 struct ps_code {
@@ -1148,8 +1149,15 @@ static int ps_tool = -1;
 static long ps_event_mask;
 static PyObject *ps_set_events; /* sys.monitoring.set_events */
 
-/* Callbacks: (code, instruction_offset[, retval or exception]) -> None. */
-#define PS_CALLBACK(fn, kind)                                                  \
+static PyObject *ps_disable; /* sys.monitoring.DISABLE */
+
+/*
+ * Callbacks: (code, instruction_offset[, retval or exception]) -> None, or
+ * DISABLE for code that runs untraced (ps_calib_init), where the event
+ * allows it (PY_THROW and PY_UNWIND do not: returning it there would
+ * remove the callback).
+ */
+#define PS_CALLBACK(fn, kind, can_disable)                                     \
 	static PyObject *fn(PyObject *self, PyObject *const *args,             \
 			    Py_ssize_t nargs)                                  \
 	{                                                                      \
@@ -1157,21 +1165,28 @@ static PyObject *ps_set_events; /* sys.monitoring.set_events */
 		(void)self;                                                    \
 		if (nargs >= 1 &&                                              \
 		    (PyObject *)Py_TYPE(args[0]) == ps_code_type &&            \
-		    (pc = ps_code_of(args[0])))                                \
-			ps_event(pc, kind);                                    \
+		    (pc = ps_code_of(args[0]))) {                              \
+			if (!(pc->flags & PS_CODE_UNTRACED))                   \
+				ps_event(pc, kind);                            \
+			else if (can_disable) {                                \
+				Py_INCREF(ps_disable);                         \
+				return ps_disable;                             \
+			}                                                      \
+		}                                                              \
 		Py_RETURN_NONE;                                                \
 	}
-PS_CALLBACK(ps_on_start, CALL_EV_CALL)
-PS_CALLBACK(ps_on_resume, CALL_EV_RESUME)
-PS_CALLBACK(ps_on_return, CALL_EV_RETURN)
-PS_CALLBACK(ps_on_yield, CALL_EV_YIELD)
-PS_CALLBACK(ps_on_unwind, CALL_EV_UNWIND)
+PS_CALLBACK(ps_on_start, CALL_EV_CALL, 1)
+PS_CALLBACK(ps_on_resume, CALL_EV_RESUME, 1)
+PS_CALLBACK(ps_on_throw, CALL_EV_RESUME, 0)
+PS_CALLBACK(ps_on_return, CALL_EV_RETURN, 1)
+PS_CALLBACK(ps_on_yield, CALL_EV_YIELD, 1)
+PS_CALLBACK(ps_on_unwind, CALL_EV_UNWIND, 0)
 
 #define PS_FASTCALL(fn) ((PyCFunction)(void (*)(void))(fn))
 static PyMethodDef ps_callbacks[] = {
 	{"PY_START", PS_FASTCALL(ps_on_start), PS_METH_FASTCALL, NULL},
 	{"PY_RESUME", PS_FASTCALL(ps_on_resume), PS_METH_FASTCALL, NULL},
-	{"PY_THROW", PS_FASTCALL(ps_on_resume), PS_METH_FASTCALL, NULL},
+	{"PY_THROW", PS_FASTCALL(ps_on_throw), PS_METH_FASTCALL, NULL},
 	{"PY_RETURN", PS_FASTCALL(ps_on_return), PS_METH_FASTCALL, NULL},
 	{"PY_YIELD", PS_FASTCALL(ps_on_yield), PS_METH_FASTCALL, NULL},
 	{"PY_UNWIND", PS_FASTCALL(ps_on_unwind), PS_METH_FASTCALL, NULL},
@@ -1248,7 +1263,8 @@ static int ps_monitoring_init(void)
 		ps_event_mask |= bit;
 	}
 	ps_set_events = PyObject_GetAttrString(mon, "set_events");
-	if (!ps_set_events)
+	ps_disable = PyObject_GetAttrString(mon, "DISABLE");
+	if (!ps_set_events || !ps_disable)
 		goto cleanup;
 	err = 0;
 cleanup:
@@ -1358,7 +1374,8 @@ static PyObject *ps_eval_frame(PyThreadState *ts, void *frame, int exc)
 	int gen;
 
 	if (!PS_LOAD(pystrobe_batch_semaphore) ||
-	    !(pc = ps_code_of_eval(co, frame)))
+	    !(pc = ps_code_of_eval(co, frame)) ||
+	    (pc->flags & PS_CODE_UNTRACED))
 		return ps_eval_inner(ts, frame, exc);
 	gen = (pc->flags & PS_CODE_GENERATOR) != 0;
 	if (gen && !ps_frame_gen_owned(frame))
@@ -1545,36 +1562,40 @@ static PyObject *ps_tool_id(PyObject *self, PyObject *unused)
 
 /* ----------------------------- calibration ------------------------------ */
 /*
- * What tracing costs per activation, measured in this process when a
- * session starts, so that the tracer can take it out of the times it
- * reports: an empty function called PS_CALIB_CALLS times, and a generator
- * resumed as often, each timed in PS_CALIB_ROUNDS rounds before events are
- * switched on and as many after (the fastest round counts: the least
- * disturbed). overhead is the difference per activation; inside, the part
- * of it between the activation's own entry and return timestamps (the rest
+ * What tracing costs per activation, measured in this process, so that the
+ * tracer can take it out of the times it reports: an empty function called
+ * PS_CALIB_CALLS times, and a generator resumed as often, each timed in
+ * rounds (the fastest round counts: the least disturbed). overhead is the
+ * traced time less the untraced time per activation; inside, the part of
+ * it between the activation's own entry and return timestamps (the rest
  * falls in its caller's time). Generators cost more per event on 3.9-3.11
  * (the frame is read to tell a resumption from a call): hence the two. The
  * calibration code is named CALL_CALIBRATION_FILE; the tracer leaves it
- * out. Costs that are not per activation are not covered. So that a
- * slowdown of all bytecode does not pass for a cost per call, a loop
- * without calls is timed too, and its slowdown taken out of the loops'
- * (once per call; twice per resumption, which runs a loop in the generator
- * and one in its consumer).
+ * out. Costs that are not per activation are not covered.
+ *
+ * The untraced time is measured at every calibration, with events on, in
+ * copies of the loops whose code sends no events (PS_CODE_UNTRACED), in
+ * rounds alternating with the traced ones: a baseline taken once, with
+ * events off before they went on, made every calibration of a process too
+ * low when that moment was slow (at a session's start the tracer is busy on
+ * the machine too), and untraced rounds timed after all the traced ones
+ * made some calibrations low, down to nothing. What the copies still pay
+ * with events on is added back (ps_calib_wrap). The bare loop times a
+ * round of a loop: the generator's own work between its timestamps.
  */
 #define PS_CALIB_ROUNDS 11
 /*
- * Then, while tracing lasts, the traced half again about every
- * PS_RECALIB_NS, in PS_RECALIB_ROUNDS rounds, on the poller (about 2 ms
- * with the GIL: under 1 % of the time): what a call costs moves with the
- * machine, and the tracer wants many calibrations to choose from (it takes
- * their lower quartile). The untraced times are the ones measured at start
- * (a small part of the difference; measuring them again would mean
- * switching events off).
+ * Then, while tracing lasts, the poller calibrates again about every
+ * PS_RECALIB_NS, in PS_RECALIB_ROUNDS rounds (about 2 ms with the GIL:
+ * under 1 % of the time): what a call costs moves with the machine, and the
+ * tracer wants many calibrations to choose from (it takes their lower
+ * quartile).
  */
 #define PS_RECALIB_NS	  250000000ULL
 #define PS_RECALIB_ROUNDS 3
 #define PS_CALIB_CALLS	  2000
 
+/* The traced loops, then their untraced copies (the same code). */
 static const char ps_calib_src[] = "def _pystrobe_leaf():\n"
 				   "    pass\n"
 				   "def _pystrobe_calls(n):\n"
@@ -1587,49 +1608,82 @@ static const char ps_calib_src[] = "def _pystrobe_leaf():\n"
 				   "def _pystrobe_resumes(n):\n"
 				   "    for _ in _pystrobe_gen(n):\n"
 				   "        pass\n"
+				   "def _pystrobe_leaf_u():\n"
+				   "    pass\n"
+				   "def _pystrobe_calls_u(n):\n"
+				   "    f = _pystrobe_leaf_u\n"
+				   "    for _ in range(n):\n"
+				   "        f()\n"
+				   "def _pystrobe_gen_u(n):\n"
+				   "    for _ in range(n):\n"
+				   "        yield\n"
+				   "def _pystrobe_resumes_u(n):\n"
+				   "    for _ in _pystrobe_gen_u(n):\n"
+				   "        pass\n"
 				   "def _pystrobe_bare(n):\n"
 				   "    for _ in range(n):\n"
 				   "        pass\n";
 
-/*
- * loops of n calls of an empty function, n resumptions of a generator, n
- * rounds of nothing
- */
-static PyObject *ps_calib_loop, *ps_calib_gen_loop, *ps_calib_bare_loop;
+/* What is timed: loops of calls, of resumptions, of nothing. */
+enum ps_calib_loop { PS_CALIB_CALL, PS_CALIB_RESUME, PS_CALIB_BARE };
+#define PS_CALIB_LOOPS 3
+static PyObject *ps_calib_traced[PS_CALIB_LOOPS]; /* traced (but the bare) */
+static PyObject *ps_calib_untraced[2];		  /* copies sending nothing */
+
+/* Flags functions name of globals' code with flag. 0, or -1. */
+static int ps_calib_flag(PyObject *globals, const char *name, unsigned flag)
+{
+	PyObject *fn = PyDict_GetItemString(globals, name); /* borrowed */
+	PyObject *co = fn ? PyObject_GetAttrString(fn, "__code__") : NULL;
+	struct ps_code *pc = co ? ps_code_of(co) : NULL;
+
+	Py_XDECREF(co);
+	if (!pc) {
+		if (!PyErr_Occurred())
+			PyErr_NoMemory();
+		return -1;
+	}
+	pc->flags |= flag;
+	return 0;
+}
 
 /* Compiles the calibration code. 0, or -1 with an exception set. */
 static int ps_calib_init(void)
 {
-	static const char *const timed[] = {"_pystrobe_leaf", "_pystrobe_gen"};
-	PyObject *globals, *fn, *co;
-	struct ps_code *pc;
+	static const char *const loops[] = {
+		"_pystrobe_calls", "_pystrobe_resumes", "_pystrobe_bare"};
+	static const char *const untraced[] = {
+		"_pystrobe_leaf_u", "_pystrobe_calls_u", "_pystrobe_gen_u",
+		"_pystrobe_resumes_u", "_pystrobe_bare"};
+	PyObject *globals;
 	int err = -1;
 	size_t i;
 
 	globals = ps_run_own_code(ps_calib_src);
 	if (!globals)
 		return -1;
-	ps_calib_loop = PyDict_GetItemString(globals, "_pystrobe_calls");
-	ps_calib_gen_loop = PyDict_GetItemString(globals, "_pystrobe_resumes");
-	ps_calib_bare_loop = PyDict_GetItemString(globals, "_pystrobe_bare");
-	if (!ps_calib_loop || !ps_calib_gen_loop || !ps_calib_bare_loop)
-		goto cleanup;
-	Py_INCREF(ps_calib_loop);
-	Py_INCREF(ps_calib_gen_loop);
-	Py_INCREF(ps_calib_bare_loop);
-	/* the timed functions: their own time is watched (ps_calib_event) */
-	for (i = 0; i < 2; i++) {
-		fn = PyDict_GetItemString(globals, timed[i]); /* borrowed */
-		co = fn ? PyObject_GetAttrString(fn, "__code__") : NULL;
-		pc = co ? ps_code_of(co) : NULL;
-		Py_XDECREF(co);
-		if (!pc) {
-			if (!PyErr_Occurred())
-				PyErr_NoMemory();
+	for (i = 0; i < PS_CALIB_LOOPS; i++) {
+		ps_calib_traced[i] = PyDict_GetItemString(globals, loops[i]);
+		if (!ps_calib_traced[i])
 			goto cleanup;
-		}
-		pc->flags |= PS_CODE_CALIBRATION;
+		Py_INCREF(ps_calib_traced[i]);
 	}
+	ps_calib_untraced[PS_CALIB_CALL] =
+		PyDict_GetItemString(globals, "_pystrobe_calls_u");
+	ps_calib_untraced[PS_CALIB_RESUME] =
+		PyDict_GetItemString(globals, "_pystrobe_resumes_u");
+	if (!ps_calib_untraced[PS_CALIB_CALL] ||
+	    !ps_calib_untraced[PS_CALIB_RESUME])
+		goto cleanup;
+	Py_INCREF(ps_calib_untraced[PS_CALIB_CALL]);
+	Py_INCREF(ps_calib_untraced[PS_CALIB_RESUME]);
+	/* the timed functions: their own time is watched (ps_calib_event) */
+	if (ps_calib_flag(globals, "_pystrobe_leaf", PS_CODE_CALIBRATION) ||
+	    ps_calib_flag(globals, "_pystrobe_gen", PS_CODE_CALIBRATION))
+		goto cleanup;
+	for (i = 0; i < sizeof(untraced) / sizeof(untraced[0]); i++)
+		if (ps_calib_flag(globals, untraced[i], PS_CODE_UNTRACED))
+			goto cleanup;
 	err = 0;
 cleanup:
 	Py_DECREF(globals);
@@ -1678,49 +1732,102 @@ __attribute__((noinline)) static void ps_fire_calibration(uint64_t overhead,
 		    r_inside);
 }
 
-/* The untraced times per call, resumption, bare round (0: failed). */
-struct ps_calib_off {
-	uint64_t call, resume, bare;
-};
+/* a - b, or 0 */
+static inline uint64_t ps_sub(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
 
 /*
- * The second half of a calibration, once events are on (off: the untraced
- * time per call). With another tool's evaluation function in front of ours
- * (3.9-3.11), nothing is calibrated.
+ * What the untraced copies pay with events on, per round (ps_calib_wrap):
+ * on 3.9-3.11 our evaluation function runs for them too, up to its look at
+ * their flags; on 3.12+ their events are disabled where they fire, which
+ * leaves nothing. Measured at a session's start, before events go on, in
+ * rounds alternating with the function in place and without, so that the
+ * machine's speed is the same for both.
  */
-static struct ps_calib_off ps_calib_base; /* the session's untraced times */
-static uint64_t ps_calib_at;		  /* when it last calibrated */
+static uint64_t ps_calib_wrap[2];
+static int ps_calib_ready;   /* the calibration loops are there */
+static uint64_t ps_calib_at; /* when it last calibrated */
 
-static void ps_calibrate(struct ps_calib_off off, int rounds)
+static void ps_calib_measure_wrap(void)
 {
-	uint64_t on, inside = 0, r_on, r_inside = 0, b_on;
+	uint64_t with, without;
+	int i, r;
 
-	ps_calib_base = off;
+	ps_calib_ready = ps_calib_traced[PS_CALIB_CALL] != NULL;
+	ps_calib_wrap[0] = ps_calib_wrap[1] = 0;
+	if (!ps_calib_ready || ps_ver->source != PS_SRC_EVAL_FRAME ||
+	    ps_eval_enabled())
+		return;
+	for (i = 0; i < 2; i++) {
+		with = without = 0;
+		for (r = 0; r < PS_CALIB_ROUNDS; r++) {
+			uint64_t t;
+
+			ps_eval_apply(1);
+			t = ps_calib_time(ps_calib_untraced[i], NULL, 1);
+			with = !with || (t && t < with) ? t : with;
+			ps_eval_apply(0);
+			t = ps_calib_time(ps_calib_untraced[i], NULL, 1);
+			without = !without || (t && t < without) ? t : without;
+		}
+		if (!with || !without)
+			ps_calib_ready = 0;
+		ps_calib_wrap[i] = ps_sub(with, without);
+	}
+}
+
+/*
+ * One calibration, events on. With another tool's evaluation function in
+ * front of ours (3.9-3.11), nothing is calibrated.
+ */
+static void ps_calibrate(int rounds)
+{
+	uint64_t on[PS_CALIB_LOOPS] = {0}, in[2] = {0, 0}, u[2] = {0, 0}, t,
+		 t_in;
+	int i, r;
+
 	ps_calib_at = ps_clock_ns();
 	ps_clock_anchor();
-	if (!off.call || !off.resume || !off.bare || !ps_calib_loop ||
-	    !PS_LOAD(pystrobe_calibration_semaphore))
+	if (!ps_calib_ready || !PS_LOAD(pystrobe_calibration_semaphore))
 		return;
 	if (ps_ver->source == PS_SRC_EVAL_FRAME && !ps_eval_enabled())
 		return; /* another tool's evaluation function is in front */
-	on = ps_calib_time(ps_calib_loop, &inside, rounds);
-	r_on = ps_calib_time(ps_calib_gen_loop, &r_inside, rounds);
-	b_on = ps_calib_time(ps_calib_bare_loop, NULL, rounds);
-	if (!on || !r_on || !b_on)
-		return;
-	/* the bytecode's own slowdown, in the loops' time but not per call */
-	b_on = b_on > off.bare ? b_on - off.bare : 0;
-	off.call += b_on;
-	off.resume += 2 * b_on;
-	on = on > off.call ? on - off.call : 0;
-	r_on = r_on > off.resume ? r_on - off.resume : 0;
+	/* round by round, so that a slow moment hits both kinds or neither */
+	for (r = 0; r < rounds; r++) {
+		for (i = 0; i < PS_CALIB_LOOPS; i++) {
+			t = ps_calib_time(ps_calib_traced[i], &t_in, 1);
+			if (!t)
+				return;
+			if (!on[i] || t < on[i]) {
+				on[i] = t;
+				if (i < 2)
+					in[i] = t_in;
+			}
+		}
+		for (i = 0; i < 2; i++) {
+			t = ps_calib_time(ps_calib_untraced[i], NULL, 1);
+			if (!t)
+				return;
+			u[i] = !u[i] || t < u[i] ? t : u[i];
+		}
+	}
+	for (i = 0; i < 2; i++)
+		on[i] = ps_sub(on[i], ps_sub(u[i], ps_calib_wrap[i]));
 	/*
 	 * The generator's time between its resumption and its yield is also
-	 * its loop's own work, not tracing's: about a bare round's, untraced.
+	 * its loop's own work, not tracing's: about a bare round's.
 	 */
-	r_inside = r_inside > off.bare ? r_inside - off.bare : 0;
-	ps_fire_calibration(on, inside < on ? inside : on, r_on,
-			    r_inside < r_on ? r_inside : r_on);
+	in[PS_CALIB_RESUME] = ps_sub(in[PS_CALIB_RESUME], on[PS_CALIB_BARE]);
+	ps_fire_calibration(on[PS_CALIB_CALL],
+			    in[PS_CALIB_CALL] < on[PS_CALIB_CALL]
+				    ? in[PS_CALIB_CALL]
+				    : on[PS_CALIB_CALL],
+			    on[PS_CALIB_RESUME],
+			    in[PS_CALIB_RESUME] < on[PS_CALIB_RESUME]
+				    ? in[PS_CALIB_RESUME]
+				    : on[PS_CALIB_RESUME]);
 }
 
 /* ------------------------------ switching -------------------------------- */
@@ -1731,7 +1838,6 @@ static void ps_calibrate(struct ps_calib_off off, int rounds)
 static int ps_sync(void)
 {
 	int want = ps_wanted(), starting;
-	struct ps_calib_off off = {0, 0, 0};
 
 	if (PS_LOAD(ps_broken))
 		return 0;
@@ -1742,14 +1848,7 @@ static int ps_sync(void)
 		ps_skip_outer = 0; /* start-up frames not followed any more */
 	} else if (starting) {
 		ps_gen++; /* a new session: rings and names announced anew */
-		if (ps_calib_loop) {
-			off.call = ps_calib_time(ps_calib_loop, NULL,
-						 PS_CALIB_ROUNDS);
-			off.resume = ps_calib_time(ps_calib_gen_loop, NULL,
-						   PS_CALIB_ROUNDS);
-			off.bare = ps_calib_time(ps_calib_bare_loop, NULL,
-						 PS_CALIB_ROUNDS);
-		}
+		ps_calib_measure_wrap();
 	}
 	if (starting)
 		ps_clock_anchor(); /* before the first event */
@@ -1759,7 +1858,7 @@ static int ps_sync(void)
 	}
 	PS_STORE(ps_enabled, want);
 	if (starting)
-		ps_calibrate(off, PS_CALIB_ROUNDS);
+		ps_calibrate(PS_CALIB_ROUNDS);
 	return 0;
 }
 
@@ -1779,7 +1878,7 @@ static void ps_poll_once(void)
 			gil = PyGILState_Ensure();
 			if (!ps_is_finalizing() && PS_LOAD(ps_enabled) &&
 			    ps_wanted())
-				ps_calibrate(ps_calib_base, PS_RECALIB_ROUNDS);
+				ps_calibrate(PS_RECALIB_ROUNDS);
 			PyGILState_Release(gil);
 		}
 		return;
