@@ -1650,8 +1650,10 @@ static int ps_calib_flag(PyObject *globals, const char *name, unsigned flag)
 /* Compiles the calibration code. 0, or -1 with an exception set. */
 static int ps_calib_init(void)
 {
-	static const char *const loops[] = {
+	static const char *const loops[PS_CALIB_LOOPS] = {
 		"_pystrobe_calls", "_pystrobe_resumes", "_pystrobe_bare"};
+	static const char *const loops_u[2] = {"_pystrobe_calls_u",
+					       "_pystrobe_resumes_u"};
 	static const char *const untraced[] = {
 		"_pystrobe_leaf_u", "_pystrobe_calls_u", "_pystrobe_gen_u",
 		"_pystrobe_resumes_u", "_pystrobe_bare"};
@@ -1668,15 +1670,13 @@ static int ps_calib_init(void)
 			goto cleanup;
 		Py_INCREF(ps_calib_traced[i]);
 	}
-	ps_calib_untraced[PS_CALIB_CALL] =
-		PyDict_GetItemString(globals, "_pystrobe_calls_u");
-	ps_calib_untraced[PS_CALIB_RESUME] =
-		PyDict_GetItemString(globals, "_pystrobe_resumes_u");
-	if (!ps_calib_untraced[PS_CALIB_CALL] ||
-	    !ps_calib_untraced[PS_CALIB_RESUME])
-		goto cleanup;
-	Py_INCREF(ps_calib_untraced[PS_CALIB_CALL]);
-	Py_INCREF(ps_calib_untraced[PS_CALIB_RESUME]);
+	for (i = 0; i < 2; i++) {
+		ps_calib_untraced[i] =
+			PyDict_GetItemString(globals, loops_u[i]);
+		if (!ps_calib_untraced[i])
+			goto cleanup;
+		Py_INCREF(ps_calib_untraced[i]);
+	}
 	/* the timed functions: their own time is watched (ps_calib_event) */
 	if (ps_calib_flag(globals, "_pystrobe_leaf", PS_CODE_CALIBRATION) ||
 	    ps_calib_flag(globals, "_pystrobe_gen", PS_CODE_CALIBRATION))
@@ -1691,36 +1691,36 @@ cleanup:
 }
 
 /*
- * The fastest of rounds rounds, in ns per call, and the time
- * inside the function per call in that round (if inside). 0 if a round
- * failed (its exception is cleared).
+ * One round of loop, in ns per call (0 if it failed: its exception is
+ * cleared), and the time inside the timed function per call (if inside).
  */
-static uint64_t ps_calib_time(PyObject *loop, uint64_t *inside, int rounds)
+static uint64_t ps_calib_time(PyObject *loop, uint64_t *inside)
 {
-	uint64_t best = 0, t0, t, in, p0;
+	uint64_t t0, t, p0;
 	PyObject *r;
-	int i;
 
-	for (i = 0; i < rounds; i++) {
-		ps_calib_inside = ps_calib_n = ps_calib_entry_ts = 0;
-		p0 = ps_paused_ns; /* the tracer takes the pauses out itself */
-		t0 = ps_now();
-		r = PyObject_CallFunction(loop, "i", PS_CALIB_CALLS);
-		t = ps_now() - t0 - (ps_paused_ns - p0);
-		if (!r) {
-			PyErr_Clear();
-			return 0;
-		}
-		Py_DECREF(r);
-		t /= PS_CALIB_CALLS;
-		in = ps_calib_n ? ps_calib_inside / ps_calib_n : 0;
-		if (!best || t < best) {
-			best = t;
-			if (inside)
-				*inside = in;
-		}
+	ps_calib_inside = ps_calib_n = ps_calib_entry_ts = 0;
+	p0 = ps_paused_ns; /* the tracer takes the pauses out itself */
+	t0 = ps_now();
+	r = PyObject_CallFunction(loop, "i", PS_CALIB_CALLS);
+	t = ps_now() - t0 - (ps_paused_ns - p0);
+	if (!r) {
+		PyErr_Clear();
+		return 0;
 	}
-	return best;
+	Py_DECREF(r);
+	if (inside)
+		*inside = ps_calib_n ? ps_calib_inside / ps_calib_n : 0;
+	return t / PS_CALIB_CALLS;
+}
+
+/* Keeps in *best the fastest of the rounds timed (0: none yet). 1 if t is. */
+static int ps_calib_fastest(uint64_t *best, uint64_t t)
+{
+	if (*best && t >= *best)
+		return 0;
+	*best = t;
+	return 1;
 }
 
 __attribute__((noinline)) static void ps_fire_calibration(uint64_t overhead,
@@ -1766,11 +1766,13 @@ static void ps_calib_measure_wrap(void)
 			uint64_t t;
 
 			ps_eval_apply(1);
-			t = ps_calib_time(ps_calib_untraced[i], NULL, 1);
-			with = !with || (t && t < with) ? t : with;
+			t = ps_calib_time(ps_calib_untraced[i], NULL);
+			if (t)
+				ps_calib_fastest(&with, t);
 			ps_eval_apply(0);
-			t = ps_calib_time(ps_calib_untraced[i], NULL, 1);
-			without = !without || (t && t < without) ? t : without;
+			t = ps_calib_time(ps_calib_untraced[i], NULL);
+			if (t)
+				ps_calib_fastest(&without, t);
 		}
 		if (!with || !without)
 			ps_calib_ready = 0;
@@ -1797,20 +1799,17 @@ static void ps_calibrate(int rounds)
 	/* round by round, so that a slow moment hits both kinds or neither */
 	for (r = 0; r < rounds; r++) {
 		for (i = 0; i < PS_CALIB_LOOPS; i++) {
-			t = ps_calib_time(ps_calib_traced[i], &t_in, 1);
+			t = ps_calib_time(ps_calib_traced[i], &t_in);
 			if (!t)
 				return;
-			if (!on[i] || t < on[i]) {
-				on[i] = t;
-				if (i < 2)
-					in[i] = t_in;
-			}
+			if (ps_calib_fastest(&on[i], t) && i < 2)
+				in[i] = t_in;
 		}
 		for (i = 0; i < 2; i++) {
-			t = ps_calib_time(ps_calib_untraced[i], NULL, 1);
+			t = ps_calib_time(ps_calib_untraced[i], NULL);
 			if (!t)
 				return;
-			u[i] = !u[i] || t < u[i] ? t : u[i];
+			ps_calib_fastest(&u[i], t);
 		}
 	}
 	for (i = 0; i < 2; i++)
