@@ -6,11 +6,10 @@ import json
 import os
 import re
 import shutil
-import time
 
 from harness import (
     check, dur, Fail, load_pprof, once, parse_folded, per_interp, pick_interps, read_result,
-    run, Skip, tail, wait_for_file, workload_env)
+    run, Skip, tail, wait_attached, wait_for_file, workload_env)
 
 
 def calls_funcs(doc):
@@ -214,27 +213,6 @@ def provider_dir(ctx):
     return os.path.join(os.path.dirname(ctx.pystrobe), ".output-san" if san else ".output", "provider")
 
 
-def wait_attached(rec, timeout=60):
-    """Until pystrobe (a spawned process) holds perf events, the uprobes it
-    attaches once its BPF programs are loaded, and then 0.5 s more: the
-    provider's poller sees the probes within 20 ms and switches events on
-    (with a calibration of a few ms). Loading takes 1-2 s here (the verifier),
-    more on a busy machine: a fixed wait missed the first calls."""
-    end = time.monotonic() + timeout
-    fds = "/proc/%d/fd" % rec.p.pid
-    while time.monotonic() < end:
-        check(rec.p.poll() is None, "calls -p exited (rc=%s) before attaching" % rec.p.returncode)
-        try:
-            links = [os.readlink(os.path.join(fds, f)) for f in os.listdir(fds)]
-        except OSError:
-            links = []
-        if "anon_inode:[perf_event]" in links:
-            time.sleep(0.5)
-            return
-        time.sleep(0.02)
-    raise Fail("calls -p attached no probes within %d s" % timeout)
-
-
 def attach_calls(ctx, it, env=None):
     """Starts calls.py waiting on a go file, attaches calls -p, lets it run."""
     tout, hout = it.out("calls-attach.out")
@@ -248,7 +226,9 @@ def attach_calls(ctx, it, env=None):
     with open(errf, "wb") as ef:
         rec = ctx.spawn([ctx.pystrobe, "calls", "-p", str(p.pid), "-f", "json", "-o", prof],
                         stderr=ef, env=workload_env())
-    wait_attached(rec)
+    # the provider's poller sees the probes within 20 ms and switches events
+    # on (with a calibration of a few ms)
+    wait_attached(rec, "calls -p", 0.5)
     with open(go_h, "w"):
         pass
     rc = rec.wait(120)

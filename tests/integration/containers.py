@@ -9,7 +9,7 @@ import time
 from harness import (
     FREQ, OUR_PIDS, TYPES_CPU, TYPES_WALL, cgroup_mount, check, check_labels, Fail, find_child,
     load_pprof, log, once, pick_interps, read_result, Skip, stop_spin, tail, vsum,
-    wait_for_file)
+    wait_attached, wait_for_file)
 
 
 class TestCgroup:
@@ -126,7 +126,9 @@ def container_run(ctx, cg, name, early, late, interps):
     time.sleep(0.1)
     rec = ctx.spawn([ctx.pystrobe, "record", "--cgroup", cg.path, "-d", str(secs), "-F", str(FREQ),
                      "-f", "pprof", "-o", prof], stderr=subprocess.PIPE)
-    time.sleep(1.5)
+    # the late process starts once record's timers are open (-d counts from
+    # there), so that all its life is in the profile
+    wait_attached(rec, "record --cgroup", 0.2)
     ul = ctx.spawn(cg.wrap(ns_argv(late, "spin.py", tl, "spin_b", late_life)))
     wait_for_file(hl + ".ready", 30, ul)
     pl = find_child(ul.pid)

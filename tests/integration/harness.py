@@ -146,6 +146,28 @@ def wait_for_file(path, timeout, proc=None):
     raise Fail("%s did not appear within %.0f s" % (path, timeout))
 
 
+def wait_attached(proc, what, settle, timeout=60):
+    """Until pystrobe (proc, spawned) holds a perf event, which it opens once
+    its BPF programs are loaded (uprobes for calls, timers for record), then
+    settle seconds more. Loading takes 1-2 s on this machine (the verifier),
+    more when it is busy: a fixed wait before the workload's counted work
+    missed its start."""
+    end = time.monotonic() + timeout
+    fds = "/proc/%d/fd" % proc.p.pid
+    while time.monotonic() < end:
+        check(proc.p.poll() is None, "%s exited (rc=%s) before attaching" % (
+            what, proc.p.returncode))
+        try:
+            links = [os.readlink(os.path.join(fds, f)) for f in os.listdir(fds)]
+        except OSError:
+            links = []
+        if "anon_inode:[perf_event]" in links:
+            time.sleep(settle)
+            return
+        time.sleep(0.02)
+    raise Fail("%s attached nothing within %d s" % (what, timeout))
+
+
 def read_result(path):
     try:
         with open(path) as f:
