@@ -12,11 +12,12 @@ from harness import (
     run, Skip, tail, wait_attached, wait_for_file, workload_env)
 
 
-def calls_funcs(doc):
-    """Rows of our workload (calls.py), by bare name (3.9/3.10 have no qualname)."""
+def calls_funcs(doc, path=None):
+    """Rows of our workload (calls.py, or the one at path), by bare name
+    (3.9/3.10 have no qualname)."""
     rows, dup = {}, set()
     for f in doc["functions"]:
-        if f["file"].endswith("/calls.py"):
+        if f["file"] == path if path else f["file"].endswith("/calls.py"):
             name = f["name"].split(".")[-1]
             if name in rows:
                 dup.add(name)
@@ -40,8 +41,8 @@ def calls_load(prof, err=b""):
             raise Fail("calls JSON does not parse: %s" % e)
 
 
-def check_counts(doc, truth, errs, kinds=("calls", "resumes", "unwinds"), skip=()):
-    rows = calls_funcs(doc)
+def check_counts(doc, truth, errs, kinds=("calls", "resumes", "unwinds"), skip=(), path=None):
+    rows = calls_funcs(doc, path)
     for kind in kinds:
         for name, want in truth[kind].items():
             if name in skip:
@@ -213,34 +214,68 @@ def provider_dir(ctx):
     return os.path.join(os.path.dirname(ctx.pystrobe), ".output-san" if san else ".output", "provider")
 
 
-def attach_calls(ctx, it, env=None):
-    """Starts calls.py waiting on a go file, attaches calls -p, lets it run."""
-    tout, hout = it.out("calls-attach.out")
-    go_t, go_h = it.out("calls-attach.go")
-    prof = os.path.join(ctx.tmp, "%s-calls-attach.json" % it.label)
-    wenv = workload_env()
-    wenv.update(env or {})
-    p = ctx.spawn(it.argv("calls.py", tout, 1, 0, go_t), env=wenv)
-    wait_for_file(go_h + ".ready", 30, p)
-    errf = os.path.join(ctx.tmp, "%s-calls-attach.err" % it.label)
+def attach_calls(ctx, targets):
+    """Starts calls.py in each target ((interpreter, extra environment)),
+    waiting on a go file; attaches one calls -p to all of them, lets them
+    run. -> ([each one's truth, pid], calls' JSON)"""
+    procs = []
+    for it, env in targets:
+        tout, hout = it.out("calls-attach.out")
+        go_t, go_h = it.out("calls-attach.go")
+        wenv = workload_env()
+        wenv.update(env)
+        p = ctx.spawn(it.argv("calls.py", tout, 1, 0, go_t), env=wenv)
+        wait_for_file(go_h + ".ready", 30, p)
+        procs.append((p, hout, go_h))
+    name = "-".join(it.label for it, _ in targets)
+    prof = os.path.join(ctx.tmp, "%s-calls-attach.json" % name)
+    errf = os.path.join(ctx.tmp, "%s-calls-attach.err" % name)
+    pids = ",".join(str(p.pid) for p, _, _ in procs)
     with open(errf, "wb") as ef:
-        rec = ctx.spawn([ctx.pystrobe, "calls", "-p", str(p.pid), "-f", "json", "-o", prof],
+        rec = ctx.spawn([ctx.pystrobe, "calls", "-p", pids, "-f", "json", "-o", prof],
                         stderr=ef, env=workload_env())
     # the provider's poller sees the probes within 20 ms and switches events
     # on (with a calibration of a few ms)
     wait_attached(rec, "calls -p", 0.5)
-    with open(go_h, "w"):
-        pass
+    for _, _, go_h in procs:
+        with open(go_h, "w"):
+            pass
     rc = rec.wait(120)
     with open(errf, "rb") as ef:
         err = ef.read()
     check(rc == 0, "calls -p exited %d: %s" % (rc, tail(err)))
-    return read_result(hout), calls_load(prof, err)
+    return [(read_result(hout), p.pid) for p, hout, _ in procs], calls_load(prof, err)
+
+
+def provider_env(ctx, it):
+    """The environment that has it load the provider when it starts."""
+    dst = os.path.join(it.hdir, "provider")
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.copytree(provider_dir(ctx), dst)
+    return {"PYTHONPATH": os.path.join(it.tdir, "provider")}
+
+
+def check_calibrated(doc, pids, errs):
+    """Every process in pids, and only they, calibrated: one entry each in
+    calibration_by_process, the lowest pid's as calibration."""
+    by = doc.get("calibration_by_process", [])
+    got = sorted(c["pid"] for c in by)
+    if got != sorted(pids):
+        errs.append("calibrated pids %s, expected %s" % (got, sorted(pids)))
+    for c in by:
+        if not c["calibrations"] or not c["per_call_ns"]:
+            errs.append("pid %d: calibration %s" % (c["pid"], c))
+    if by and doc.get("calibration") != by[0]:
+        errs.append("calibration %s is not the first process's %s" % (
+            doc.get("calibration"), by[0]))
 
 
 @once("calls-attach", order=100)
 def t_calls_attach(ctx, interps):
-    """calls -p: a loaded provider (3.12), PEP 768 (3.14, 3.15), CPython's probes (3.9, 3.15)."""
+    """calls -p: a loaded provider (3.12), PEP 768 (3.14, 3.15), CPython's
+    probes (3.9, 3.15), then two processes at once (3.12's loaded provider
+    and 3.14 by PEP 768): exact counts in each, each with its own
+    calibration."""
     msgs, errs = [], []
     # (label, how, extra environment of the target)
     plan = [("3.12-pyenv", "loaded provider", "provider"),
@@ -256,11 +291,8 @@ def t_calls_attach(ctx, interps):
         if not it.tdir:
             it.setup(ctx.run_id)
         if env == "provider":
-            dst = os.path.join(it.hdir, "provider")
-            shutil.rmtree(dst, ignore_errors=True)
-            shutil.copytree(provider_dir(ctx), dst)
-            env = {"PYTHONPATH": os.path.join(it.tdir, "provider")}
-        truth, doc = attach_calls(ctx, it, env)
+            env = provider_env(ctx, it)
+        [(truth, pid)], doc = attach_calls(ctx, [(it, env)])
         e = []
         if how == "CPython probes":
             # they cannot tell a resumption from a call, nor report unwinds
@@ -271,10 +303,24 @@ def t_calls_attach(ctx, interps):
         else:
             check_counts(doc, truth, e)
             check_lost_zero(doc, e)
+            check_calibrated(doc, [pid], e)
         errs += ["%s (%s): %s" % (label, how, x) for x in e]
         msgs.append("%s (%s): %s" % (label, how, "exact" if not e else "WRONG"))
     if not msgs:
         raise Skip("no interpreter with call probes here")
+    two = [by[label] for label in ("3.12-pyenv", "3.14-sid") if label in by]
+    if len(two) == 2:
+        got, doc = attach_calls(ctx, [(two[0], provider_env(ctx, two[0])), (two[1], {})])
+        e = []
+        for it, (truth, pid) in zip(two, got):
+            check_counts(doc, truth, e, path=it.script("calls.py"))
+        check_lost_zero(doc, e)
+        check_calibrated(doc, [pid for _, pid in got], e)
+        errs += ["two at once: %s" % x for x in e]
+        msgs.append("3.12-pyenv and 3.14-sid at once: %s (calibrated: %s)" % (
+            "exact" if not e else "WRONG", ", ".join(
+                "pid %d %d ns per call" % (c["pid"], c["per_call_ns"])
+                for c in doc.get("calibration_by_process", []))))
     if errs:
         raise Fail("; ".join(errs[:8]) + " [" + "; ".join(msgs) + "]")
     return "; ".join(msgs)

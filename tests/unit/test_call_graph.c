@@ -25,29 +25,45 @@ struct fixture {
 	struct call_fn_name names[MAX_IN];
 };
 
-static struct call_fn_key key_of(uint64_t fn)
+static struct call_fn_key key_in(uint32_t pid, uint64_t fn)
 {
 	return (struct call_fn_key){
-		.pid = 7, .line = fn, .file = 0x1000, .name = 0x2000 + fn};
+		.pid = pid, .line = fn, .file = 0x1000, .name = 0x2000 + fn};
 }
 
-static void name(struct fixture *f, uint64_t fn, const char *n)
+static struct call_fn_key key_of(uint64_t fn)
+{
+	return key_in(7, fn);
+}
+
+static void name_in(struct fixture *f, uint32_t pid, uint64_t fn, const char *n)
 {
 	size_t i = f->in.nr_names++;
 
-	f->name_keys[i] = key_of(fn);
+	f->name_keys[i] = key_in(pid, fn);
 	f->names[i].line = fn;
 	strcpy(f->names[i].file, "/app/x.py");
 	strcpy(f->names[i].name, n);
 }
 
-static void node(struct fixture *f, uint64_t id, uint64_t parent, uint64_t fn)
+static void name(struct fixture *f, uint64_t fn, const char *n)
+{
+	name_in(f, 7, fn, n);
+}
+
+static void node_in(struct fixture *f, uint32_t pid, uint64_t id,
+		    uint64_t parent, uint64_t fn)
 {
 	size_t i = f->in.nr_nodes++;
 
 	f->node_ids[i] = id;
 	f->nodes[i].parent = parent;
-	f->nodes[i].fn = key_of(fn);
+	f->nodes[i].fn = key_in(pid, fn);
+}
+
+static void node(struct fixture *f, uint64_t id, uint64_t parent, uint64_t fn)
+{
+	node_in(f, 7, id, parent, fn);
 }
 
 static void stat(struct fixture *f, uint64_t id, uint64_t calls, uint64_t total,
@@ -218,6 +234,48 @@ static void test_profile(void **state)
 	profile__free(p);
 }
 
+/*
+ * Each process's times lose what tracing cost in that process (its own
+ * calibration), and the graph keeps every process's calibration, by pid.
+ */
+static void test_calibrations(void **state)
+{
+	struct fixture f = {};
+	uint32_t pids[] = {9, 7};
+	struct call_calibration calibs[] = {
+		{.overhead_ns = 50, .inside_ns = 20},
+		{.overhead_ns = 30, .inside_ns = 10},
+	};
+	struct call_calib_range ranges[] = {
+		{.calibrations = 5, .kept = 5, .per_call_min_ns = 45},
+		{.calibrations = 8, .kept = 8, .per_call_min_ns = 28},
+	};
+	struct call_graph g;
+
+	name_in(&f, 7, 1, "work");
+	name_in(&f, 9, 2, "other");
+	node_in(&f, 7, 10, 0, 1);
+	node_in(&f, 9, 20, 0, 2);
+	stat(&f, 10, 100, 100000, 100000, 0);
+	stat(&f, 20, 100, 100000, 100000, 0);
+	wire(&f);
+	f.in.calib_pids = pids;
+	f.in.calibs = calibs;
+	f.in.calib_ranges = ranges;
+	f.in.nr_calibs = 2;
+	assert_int_equal(call_graph__build(&f.in, &g), 0);
+	assert_int_equal(func(&g, "work")->self_ns, 100000 - 100 * 10);
+	assert_int_equal(func(&g, "other")->self_ns, 100000 - 100 * 20);
+	assert_int_equal(g.nr_calibrated, 2);
+	assert_int_equal(g.calibrated[0].pid, 7);
+	assert_int_equal(g.calibrated[0].calibration.overhead_ns, 30);
+	assert_int_equal(g.calibrated[0].range.calibrations, 8);
+	assert_int_equal(g.calibrated[1].pid, 9);
+	assert_int_equal(g.calibrated[1].calibration.inside_ns, 20);
+	assert_int_equal(g.calibrated[1].range.per_call_min_ns, 45);
+	call_graph__free(&g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -226,6 +284,7 @@ int main(void)
 		cmocka_unit_test(test_corrupt_chains),
 		cmocka_unit_test(test_unterminated_name),
 		cmocka_unit_test(test_profile),
+		cmocka_unit_test(test_calibrations),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

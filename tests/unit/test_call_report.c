@@ -345,6 +345,74 @@ static void test_table_units(void **state)
 	call_graph__free(&g);
 }
 
+static int json_total(FILE *f, const struct call_graph *g, void *arg)
+{
+	return call_report__json(g, CALL_SORT_TOTAL, &lost, NULL, NULL, f);
+}
+
+/*
+ * Every calibrated process's calibration: one table line each, named by
+ * pid when there are several, a warning only for the unsettled one; in
+ * JSON all of them by process, and the first as "calibration".
+ */
+static void test_calibrations(void **state)
+{
+	struct json_object *root, *all, *c;
+	struct call_graph g;
+	char *text;
+
+	make_graph(&g);
+	g.nr_calibrated = 2;
+	g.calibrated = calloc(2, sizeof(*g.calibrated));
+	assert_non_null(g.calibrated);
+	g.calibrated[0] = (struct call_process_calib){
+		.pid = 7,
+		.calibration = {.overhead_ns = 40, .inside_ns = 17},
+		.range = {.calibrations = 12,
+			  .kept = 12,
+			  .per_call_min_ns = 39,
+			  .per_call_max_ns = 42}};
+	g.calibrated[1] = (struct call_process_calib){
+		.pid = 9,
+		.calibration = {.overhead_ns = 64, .inside_ns = 20},
+		.range = {.calibrations = 3,
+			  .kept = 3,
+			  .per_call_min_ns = 40,
+			  .per_call_max_ns = 70}};
+	text = render(table_all, &g, NULL);
+	assert_non_null(strstr(text, "times less tracing's own cost in pid 7: "
+				     "40 ns per call (17 inside it)"));
+	assert_non_null(strstr(text, "in pid 9: 64 ns per call"));
+	assert_non_null(strstr(text, "the lower quartile of 3 calibrations "
+				     "(40-70 ns per call)"));
+	assert_non_null(strstr(text, "warning: in pid 9, the calibration"));
+	assert_null(strstr(text, "in pid 7, the calibration"));
+	free(text);
+	text = render(json_total, &g, NULL);
+	root = json_tokener_parse(text);
+	assert_non_null(root);
+	assert_true(json_object_object_get_ex(root, "calibration", &c));
+	assert_int_equal(get_i64(c, "pid"), 7);
+	assert_true(json_object_object_get_ex(root, "calibration_by_process",
+					      &all));
+	assert_int_equal(json_object_array_length(all), 2);
+	c = json_object_array_get_idx(all, 1);
+	assert_int_equal(get_i64(c, "pid"), 9);
+	assert_int_equal(get_i64(c, "per_call_ns"), 64);
+	assert_int_equal(get_i64(c, "calibrations_kept"), 3);
+	assert_true(json_object_object_get_ex(c, "unsettled", &c));
+	assert_true(json_object_get_boolean(c));
+	json_object_put(root);
+	free(text);
+	/* one process: no pid in its line */
+	g.nr_calibrated = 1;
+	text = render(table_all, &g, NULL);
+	assert_non_null(strstr(text, "times less tracing's own cost: 40 ns"));
+	assert_null(strstr(text, "warning"));
+	free(text);
+	call_graph__free(&g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -353,6 +421,7 @@ int main(void)
 		cmocka_unit_test(test_chrome),
 		cmocka_unit_test(test_table_sort),
 		cmocka_unit_test(test_table_units),
+		cmocka_unit_test(test_calibrations),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

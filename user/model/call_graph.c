@@ -360,6 +360,33 @@ static int drop_hidden(struct call_graph *g)
 	return 0;
 }
 
+static int cmp_calib_pid(const void *a, const void *b)
+{
+	uint32_t x = ((const struct call_process_calib *)a)->pid;
+	uint32_t y = ((const struct call_process_calib *)b)->pid;
+
+	return x < y ? -1 : x > y;
+}
+
+static int copy_calibrations(const struct call_input *in, struct call_graph *g)
+{
+	if (!in->nr_calibs)
+		return 0;
+	g->calibrated = calloc(in->nr_calibs, sizeof(*g->calibrated));
+	if (!g->calibrated)
+		return -ENOMEM;
+	for (size_t i = 0; i < in->nr_calibs; i++)
+		g->calibrated[i] = (struct call_process_calib){
+			.pid = in->calib_pids[i],
+			.calibration = in->calibs[i],
+			.range = in->calib_ranges[i],
+		};
+	g->nr_calibrated = in->nr_calibs;
+	qsort(g->calibrated, g->nr_calibrated, sizeof(*g->calibrated),
+	      cmp_calib_pid);
+	return 0;
+}
+
 int call_graph__build(const struct call_input *in, struct call_graph *g)
 {
 	struct node_entry *nodes = NULL, *ne, *ntmp;
@@ -409,12 +436,7 @@ int call_graph__build(const struct call_input *in, struct call_graph *g)
 		if (add_path(g, nodes, &edges, ne, &in->stats[i], in))
 			goto cleanup;
 	}
-	g->nr_calibrated = in->nr_calibs;
-	if (in->nr_calibs) {
-		g->calibration = in->calibs[0];
-		g->calibration_range = in->calib_ranges[0];
-	}
-	err = finish(g) ?: drop_hidden(g);
+	err = copy_calibrations(in, g) ?: finish(g) ?: drop_hidden(g);
 cleanup:
 	HASH_ITER(hh, nodes, ne, ntmp)
 	{
@@ -453,6 +475,7 @@ void call_graph__free(struct call_graph *g)
 	free(g->funcs);
 	free(g->edges);
 	free(g->paths);
+	free(g->calibrated);
 	memset(g, 0, sizeof(*g));
 }
 

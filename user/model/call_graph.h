@@ -49,6 +49,13 @@ struct call_calib_range {
 	uint64_t per_call_min_ns, per_call_max_ns;
 };
 
+/* What tracing cost one process per activation, as used. */
+struct call_process_calib {
+	uint32_t pid;
+	struct call_calibration calibration;
+	struct call_calib_range range;
+};
+
 struct call_func {
 	char *name, *file;
 	uint32_t line;
@@ -85,11 +92,10 @@ struct call_graph {
 	uint64_t broken_paths; /* paths whose chain could not be followed */
 	/*
 	 * Times are corrected for what tracing cost (see call_graph__build)
-	 * in calibrated processes; the first one's figures, for the record.
+	 * in calibrated processes: their figures, by pid.
 	 */
+	struct call_process_calib *calibrated;
 	size_t nr_calibrated;
-	struct call_calibration calibration;
-	struct call_calib_range calibration_range;
 };
 
 /*

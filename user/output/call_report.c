@@ -115,6 +115,45 @@ static void print_lost(const struct call_counters *lost, FILE *out)
 	text__wrap_end(&wrap);
 }
 
+/* One line per calibrated process (its pid when there are several). */
+static void print_calibrations(const struct call_graph *g, FILE *out)
+{
+	bool several = g->nr_calibrated > 1;
+
+	for (size_t i = 0; i < g->nr_calibrated; i++) {
+		const struct call_process_calib *pc = &g->calibrated[i];
+
+		fprintf(out, "times less tracing's own cost");
+		if (several)
+			fprintf(out, " in pid %" PRIu32, pc->pid);
+		fprintf(out,
+			": %" PRIu64 " ns per call (%" PRIu64
+			" inside it), %" PRIu64 " ns per resumption (%" PRIu64
+			" inside), the lower quartile of %" PRIu32
+			" calibrations (%" PRIu64 "-%" PRIu64 " ns per call)\n",
+			(uint64_t)pc->calibration.overhead_ns,
+			(uint64_t)pc->calibration.inside_ns,
+			(uint64_t)pc->calibration.resume_overhead_ns,
+			(uint64_t)pc->calibration.resume_inside_ns,
+			pc->range.kept, (uint64_t)pc->range.per_call_min_ns,
+			(uint64_t)pc->range.per_call_max_ns);
+	}
+	for (size_t i = 0; i < g->nr_calibrated; i++) {
+		const struct call_process_calib *pc = &g->calibrated[i];
+
+		if (!calibration_unsettled(&pc->range, &pc->calibration))
+			continue;
+		fprintf(out, "warning: ");
+		if (several)
+			fprintf(out, "in pid %" PRIu32 ", ", pc->pid);
+		fprintf(out,
+			"the calibration used is over 25 %% above the "
+			"fastest (the machine was slow for much of the "
+			"run): what was taken out for tracing may be off "
+			"by as much (--raw shows the times as measured)\n");
+	}
+}
+
 /* Columns before the function's in a calls table row. */
 #define CALLS_PREFIX (10 + 1 + 8 + 5 * (1 + 8) + 2)
 
@@ -159,27 +198,7 @@ int call_report__table(const struct call_graph *g, enum call_sort key,
 	}
 	if (rows < g->nr_funcs)
 		fprintf(out, "(%zu more functions)\n", g->nr_funcs - rows);
-	if (g->nr_calibrated)
-		fprintf(out,
-			"times less tracing's own cost: %" PRIu64
-			" ns per call (%" PRIu64 " inside it), %" PRIu64
-			" ns per resumption (%" PRIu64
-			" inside), the lower quartile of %" PRIu32
-			" calibrations (%" PRIu64 "-%" PRIu64 " ns per call)\n",
-			(uint64_t)g->calibration.overhead_ns,
-			(uint64_t)g->calibration.inside_ns,
-			(uint64_t)g->calibration.resume_overhead_ns,
-			(uint64_t)g->calibration.resume_inside_ns,
-			g->calibration_range.kept,
-			(uint64_t)g->calibration_range.per_call_min_ns,
-			(uint64_t)g->calibration_range.per_call_max_ns);
-	if (g->nr_calibrated &&
-	    calibration_unsettled(&g->calibration_range, &g->calibration))
-		fprintf(out, "warning: the calibration used is over 25 %% "
-			     "above the fastest (the machine was slow for much "
-			     "of the run): what was taken out for tracing may "
-			     "be off by as much (--raw shows the times as "
-			     "measured)\n");
+	print_calibrations(g, out);
 	print_lost(lost, out);
 	free(order);
 	return ferror(out) ? -EIO : 0;
@@ -211,6 +230,28 @@ static int write_json(struct json_object *root, FILE *out)
 }
 
 #define ADD_U64(o, k, v) json_object_object_add(o, k, json_object_new_int64(v))
+
+static struct json_object *
+calibration_object(const struct call_process_calib *pc)
+{
+	struct json_object *c = json_object_new_object();
+
+	if (!c)
+		return NULL;
+	ADD_U64(c, "pid", pc->pid);
+	ADD_U64(c, "per_call_ns", pc->calibration.overhead_ns);
+	ADD_U64(c, "inside_ns", pc->calibration.inside_ns);
+	ADD_U64(c, "per_resume_ns", pc->calibration.resume_overhead_ns);
+	ADD_U64(c, "resume_inside_ns", pc->calibration.resume_inside_ns);
+	ADD_U64(c, "calibrations", pc->range.calibrations);
+	ADD_U64(c, "calibrations_kept", pc->range.kept);
+	ADD_U64(c, "per_call_min_ns", pc->range.per_call_min_ns);
+	ADD_U64(c, "per_call_max_ns", pc->range.per_call_max_ns);
+	json_object_object_add(c, "unsettled",
+			       json_object_new_boolean(calibration_unsettled(
+				       &pc->range, &pc->calibration)));
+	return c;
+}
 
 int call_report__json(const struct call_graph *g, enum call_sort key,
 		      const struct call_counters *lost,
@@ -272,23 +313,14 @@ int call_report__json(const struct call_graph *g, enum call_sort key,
 		json_object_object_add(root, "findings",
 				       findings_report__json(findings));
 	if (g->nr_calibrated) { /* times are less tracing's own cost */
-		struct json_object *c = json_object_new_object();
+		struct json_object *all = json_object_new_array();
 
-		ADD_U64(c, "per_call_ns", g->calibration.overhead_ns);
-		ADD_U64(c, "inside_ns", g->calibration.inside_ns);
-		ADD_U64(c, "per_resume_ns", g->calibration.resume_overhead_ns);
-		ADD_U64(c, "resume_inside_ns", g->calibration.resume_inside_ns);
-		ADD_U64(c, "calibrations", g->calibration_range.calibrations);
-		ADD_U64(c, "calibrations_kept", g->calibration_range.kept);
-		ADD_U64(c, "per_call_min_ns",
-			g->calibration_range.per_call_min_ns);
-		ADD_U64(c, "per_call_max_ns",
-			g->calibration_range.per_call_max_ns);
-		json_object_object_add(
-			c, "unsettled",
-			json_object_new_boolean(calibration_unsettled(
-				&g->calibration_range, &g->calibration)));
-		json_object_object_add(root, "calibration", c);
+		json_object_object_add(root, "calibration",
+				       calibration_object(&g->calibrated[0]));
+		for (size_t i = 0; all && i < g->nr_calibrated; i++)
+			json_object_array_add(
+				all, calibration_object(&g->calibrated[i]));
+		json_object_object_add(root, "calibration_by_process", all);
 	}
 	free(order);
 	free(rank);
