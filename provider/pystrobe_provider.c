@@ -2251,14 +2251,16 @@ static PyObject *ps_stats(PyObject *self, PyObject *unused)
 {
 	(void)self;
 	(void)unused;
-	return Py_BuildValue("{sKsKsK}", "events", ps_nr_events, "batches",
-			     ps_nr_batches, "names", ps_nr_names);
+	return Py_BuildValue("{sKsKsKss}", "events", ps_nr_events, "batches",
+			     ps_nr_batches, "names", ps_nr_names, "clock",
+			     ps_tsc.usable ? "tsc" : "clock_gettime");
 }
 
 static PyMethodDef ps_methods[] = {
 	{"stats", ps_stats, METH_NOARGS,
 	 "stats() -> dict: events recorded, batches and names sent to "
-	 "tracers."},
+	 "tracers, and the clock timestamps come from (tsc or "
+	 "clock_gettime)."},
 	{"start", ps_start, METH_VARARGS,
 	 "start(skip_running=False): switch events on while a tracer is "
 	 "attached (at once if one is); skip_running: not for the frames "
@@ -2307,6 +2309,7 @@ static int ps_init_code_type(void)
 PyMODINIT_FUNC PyInit__pystrobe_provider(void)
 {
 	static int initialized;
+	const char *env;
 	PyObject *m;
 	int err;
 
@@ -2327,7 +2330,9 @@ PyMODINIT_FUNC PyInit__pystrobe_provider(void)
 				"no free co_extra slot for the code ids");
 		goto fail;
 	}
-	ps_tsc.usable = ps_tsc_constant();
+	/* PYSTROBE_NO_TSC set (not "0"): clock_gettime() as without one */
+	env = getenv("PYSTROBE_NO_TSC");
+	ps_tsc.usable = ps_tsc_constant() && !(env && *env && strcmp(env, "0"));
 	if (ps_tsc.usable)
 		ps_tsc_pair(&ps_tsc.first_ns, &ps_tsc.first_tsc);
 	if (ps_calib_init() < 0)

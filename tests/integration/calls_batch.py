@@ -37,8 +37,7 @@ CAL_REMOVED = 0.5
 CAL_ABS = 0.002  # or this close, in seconds
 
 
-@per_interp("calls-calibrated", order=145, quick=True)
-def t_calls_calibrated(ctx, it):
+def calibrated_run(ctx, it, env=None):
     """Times less tracing's cost: many() (100 000 calls of a tiny function),
     consume() (a generator resumed 100 000 times) and spin() (no calls):
     the CPU time `calls` reports for each, per round, matches what the
@@ -49,7 +48,8 @@ def t_calls_calibrated(ctx, it):
     machine's speed differs between two processes here by up to 20 %.
     --raw shows the uncorrected times beside them; the calibrated times keep
     self <= total and cpu + offcpu == total. calls may exceed thread_time()
-    by the machine's steal and interrupt time in the run."""
+    by the machine's steal and interrupt time in the run. env: added to the
+    workload's environment. -> (errors, message, the workload's truth)"""
     rounds = 5
     got = {}
     for mode in ("calibrated", "raw"):
@@ -57,8 +57,10 @@ def t_calls_calibrated(ctx, it):
         prof = os.path.join(ctx.tmp, "%s-calibrated-%s.json" % (it.label, mode))
         extra = ["--raw"] if mode == "raw" else []
         before, t0 = R.unaccounted_ns(), time.monotonic()
+        wenv = R.workload_env()
+        wenv.update(env or {})
         rc, out, err, _ = ctx.ps(["calls", "-f", "json", "-o", prof] + extra + ["--"]
-                                 + it.argv("calibrated.py", tout, rounds), 180)
+                                 + it.argv("calibrated.py", tout, rounds), 180, env=wenv)
         R.check(rc == 0, "%s: exit status %d: %s" % (mode, rc, R.tail(err)))
         # the share of the machine's CPU time lost to steal and interrupts
         lost = (R.unaccounted_ns() - before) / 1e9 / (
@@ -100,11 +102,40 @@ def t_calls_calibrated(ctx, it):
     head = "calibrated %s" % (calib and "%d ns/call (%d inside), %d ns/resume (%d inside)" % (
         calib["per_call_ns"], calib["inside_ns"], calib["per_resume_ns"],
         calib["resume_inside_ns"]))
+    head += "; timestamps from %s" % truth.get("clock")
     if lost:
         head += "; %.1f %% of the machine lost to steal and interrupts" % (100 * lost)
+    return errs, head + "; " + "; ".join(msgs), truth
+
+
+@per_interp("calls-calibrated", order=145, quick=True)
+def t_calls_calibrated(ctx, it):
+    """calibrated_run, timestamps as the provider takes them (the TSC where
+    the CPU has an invariant one: which, is reported)."""
+    errs, msg, _ = calibrated_run(ctx, it)
     if errs:
-        raise R.Fail("; ".join(errs[:8]) + " [" + head + "; " + "; ".join(msgs) + "]")
-    return head + "; " + "; ".join(msgs)
+        raise R.Fail("; ".join(errs[:8]) + " [" + msg + "]")
+    return msg
+
+
+@once("calls-clock-fallback", order=148, quick=True)
+def t_calls_clock_fallback(ctx, interps):
+    """calibrated_run with PYSTROBE_NO_TSC=1: the provider's timestamps
+    from clock_gettime(), as on CPUs without an invariant TSC (where the
+    TSC is used, the other tests never take this path), on 3.11's
+    evaluation function and 3.13's sys.monitoring: exact counts, the
+    calibrated times as close, and the workload finds the provider on
+    clock_gettime()."""
+    msgs, errs = [], []
+    for it in R.pick_interps(ctx, interps, ["3.11-debian", "3.13-trixie"], 2):
+        e, msg, truth = calibrated_run(ctx, it, {"PYSTROBE_NO_TSC": "1"})
+        if truth.get("clock") != "clock_gettime":
+            e.append("the provider's timestamps came from %s" % truth.get("clock"))
+        errs += ["%s: %s" % (it.label, x) for x in e]
+        msgs.append("%s: %s" % (it.label, msg))
+    if errs:
+        raise R.Fail("; ".join(errs[:8]) + " [" + "; ".join(msgs) + "]")
+    return "; ".join(msgs)
 
 
 @per_interp("calls-batching", order=146, quick=True)

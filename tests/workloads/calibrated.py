@@ -6,7 +6,7 @@
 # in a child started with -S (no site, hence no pystrobe provider: untraced)
 # and then here (traced); OUT gets both, as a Python literal:
 # {"untraced": {fn: seconds per round}, "traced": {...}, "rounds": R,
-#  "version": "3.X"}.
+#  "version": "3.X", "clock": the provider's timestamps (stats()["clock"])}.
 # Usage: calibrated.py OUT [ROUNDS] | calibrated.py --child ROUNDS
 import subprocess
 import sys
@@ -68,9 +68,11 @@ def main():
                            stdout=subprocess.PIPE, check=True)
     untraced = eval(child.stdout.decode())
     traced = rounds(r)
+    provider = sys.modules.get("_pystrobe_provider")
     with open(out + ".tmp", "w") as f:
         f.write(repr({"untraced": untraced, "traced": traced, "rounds": r,
-                      "version": "%d.%d" % sys.version_info[:2]}))
+                      "version": "%d.%d" % sys.version_info[:2],
+                      "clock": provider.stats()["clock"] if provider else None}))
     import os
     os.rename(out + ".tmp", out)
 
