@@ -5,11 +5,10 @@ attaching, the provider's invisibility."""
 import json
 import os
 import re
-import shutil
 
 from harness import (
-    check, dur, Fail, load_pprof, once, parse_folded, per_interp, pick_interps, read_result,
-    run, Skip, tail, wait_attached, wait_for_file, workload_env)
+    check, dur, Fail, load_pprof, once, parse_folded, per_interp, pick_interps, provider_copy,
+    read_result, run, Skip, tail, wait_attached, wait_for_file, workload_env)
 
 
 def calls_funcs(doc, path=None):
@@ -209,11 +208,6 @@ def t_calls_formats(ctx, interps):
     return "%s: " % it.label + "; ".join(msgs)
 
 
-def provider_dir(ctx):
-    san = os.path.basename(ctx.pystrobe).endswith("-san")
-    return os.path.join(os.path.dirname(ctx.pystrobe), ".output-san" if san else ".output", "provider")
-
-
 def attach_calls(ctx, targets):
     """Starts calls.py in each target ((interpreter, extra environment)),
     waiting on a go file; attaches one calls -p to all of them, lets them
@@ -245,14 +239,6 @@ def attach_calls(ctx, targets):
         err = ef.read()
     check(rc == 0, "calls -p exited %d: %s" % (rc, tail(err)))
     return [(read_result(hout), p.pid) for p, hout, _ in procs], calls_load(prof, err)
-
-
-def provider_env(ctx, it):
-    """The environment that has it load the provider when it starts."""
-    dst = os.path.join(it.hdir, "provider")
-    shutil.rmtree(dst, ignore_errors=True)
-    shutil.copytree(provider_dir(ctx), dst)
-    return {"PYTHONPATH": os.path.join(it.tdir, "provider")}
 
 
 def check_calibrated(doc, pids, errs):
@@ -291,7 +277,7 @@ def t_calls_attach(ctx, interps):
         if not it.tdir:
             it.setup(ctx.run_id)
         if env == "provider":
-            env = provider_env(ctx, it)
+            env = {"PYTHONPATH": provider_copy(ctx, it)}
         [(truth, pid)], doc = attach_calls(ctx, [(it, env)])
         e = []
         if how == "CPython probes":
@@ -310,7 +296,8 @@ def t_calls_attach(ctx, interps):
         raise Skip("no interpreter with call probes here")
     two = [by[label] for label in ("3.12-pyenv", "3.14-sid") if label in by]
     if len(two) == 2:
-        got, doc = attach_calls(ctx, [(two[0], provider_env(ctx, two[0])), (two[1], {})])
+        got, doc = attach_calls(ctx, [(two[0], {"PYTHONPATH": provider_copy(ctx, two[0])}),
+                                      (two[1], {})])
         e = []
         for it, (truth, pid) in zip(two, got):
             check_counts(doc, truth, e, path=it.script("calls.py"))
@@ -331,11 +318,9 @@ def t_calls_invisible(ctx, interps):
     """The provider loaded but untraced changes neither output nor exit code."""
     msgs, errs = [], []
     for it in pick_interps(ctx, interps, ["3.11-pyenv", "3.12-pyenv", "3.13-trixie", "3.14-sid"], 4):
-        dst = os.path.join(it.hdir, "provider")
-        shutil.rmtree(dst, ignore_errors=True)
-        shutil.copytree(provider_dir(ctx), dst)
+        path = provider_copy(ctx, it)
         res = []
-        for env in ({}, {"PYTHONPATH": os.path.join(it.tdir, "provider")}):
+        for env in ({}, {"PYTHONPATH": path}):
             tout, hout = it.out("calls-inv.out")
             wenv = workload_env()
             wenv.update(env)

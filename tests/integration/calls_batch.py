@@ -52,13 +52,13 @@ def calibrated_run(ctx, it, env=None):
     workload's environment. -> (errors, message, the workload's truth)"""
     rounds = 5
     got = {}
+    wenv = R.workload_env()
+    wenv.update(env or {})
     for mode in ("calibrated", "raw"):
         tout, hout = it.out("calibrated.out")
         prof = os.path.join(ctx.tmp, "%s-calibrated-%s.json" % (it.label, mode))
         extra = ["--raw"] if mode == "raw" else []
         before, t0 = R.unaccounted_ns(), time.monotonic()
-        wenv = R.workload_env()
-        wenv.update(env or {})
         rc, out, err, _ = ctx.ps(["calls", "-f", "json", "-o", prof] + extra + ["--"]
                                  + it.argv("calibrated.py", tout, rounds), 180, env=wenv)
         R.check(rc == 0, "%s: exit status %d: %s" % (mode, rc, R.tail(err)))

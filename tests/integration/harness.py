@@ -168,6 +168,18 @@ def wait_attached(proc, what, settle, timeout=60):
     raise Fail("%s attached nothing within %d s" % (what, timeout))
 
 
+def provider_copy(ctx, it):
+    """The built provider (the sanitizer build's for pystrobe-san) copied
+    where it's target sees it; returns that path, its PYTHONPATH."""
+    san = os.path.basename(ctx.pystrobe).endswith("-san")
+    src = os.path.join(os.path.dirname(ctx.pystrobe), ".output-san" if san else ".output",
+                       "provider")
+    dst = os.path.join(it.hdir, "provider")
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.copytree(src, dst)
+    return os.path.join(it.tdir, "provider")
+
+
 def read_result(path):
     try:
         with open(path) as f:

@@ -15,7 +15,7 @@ import time
 
 from harness import (
     BadInputs, check, dur, Fail, load_pprof, once, parse_folded, per_interp, pick_interps,
-    read_result, run, Skip, tail, workload_env)
+    provider_copy, read_result, run, Skip, tail, workload_env)
 
 # Sampling every 16 KiB: a site's estimate is within a few % at these sizes
 # (the error of a site of B bytes is about sqrt(rate / B)).
@@ -330,17 +330,6 @@ def t_memory_findings(ctx, it):
     if errs:
         raise Fail("; ".join(errs[:8]) + " [" + "; ".join(msgs) + "]")
     return "; ".join(msgs)
-
-
-def provider_copy(ctx, it):
-    """The built provider copied where it's target sees it; its PYTHONPATH."""
-    san = os.path.basename(ctx.pystrobe).endswith("-san")
-    src = os.path.join(os.path.dirname(ctx.pystrobe), ".output-san" if san else ".output",
-                       "provider")
-    dst = os.path.join(it.hdir, "provider")
-    shutil.rmtree(dst, ignore_errors=True)
-    shutil.copytree(src, dst)
-    return os.path.join(it.tdir, "provider")
 
 
 def attach_memory(ctx, it, script, wargs, env, seconds):
